@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * `npm run dev`: local D1 migrations, the Demo seed (idempotent), then `wrangler dev` on
+ * 127.0.0.1:8787 with dev sign-in on. Extra arguments go to `wrangler dev`
+ * (e.g. `npm run dev -- --port 8788 --persist-to /tmp/state`).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { quietWranglerEnv } from "./wrangler-env.mjs";
+
+const extra = process.argv.slice(2);
+const persist = [];
+const i = extra.indexOf("--persist-to");
+if (i >= 0) persist.push("--persist-to", extra[i + 1]);
+
+function wrangler(args) {
+  const r = spawnSync("wrangler", args, { stdio: "inherit", env: quietWranglerEnv });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+wrangler(["d1", "execute", "DB", "--local", "--file", "seed/demo.sql", ...persist]);
+
+const child = spawn("wrangler", ["dev", "--var", "DEV_SIGNIN:true", ...extra], {
+  stdio: "inherit",
+  env: quietWranglerEnv,
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code) => process.exit(code ?? 0));

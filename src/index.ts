@@ -1,0 +1,6 @@
+/** Worker entry: the Hono app and the Durable Object classes. */
+import { app } from "./app";
+
+export { UserGrants } from "./durable/user-grants";
+
+export default app satisfies ExportedHandler<import("./config").Env>;

@@ -1,0 +1,93 @@
+/**
+ * The one error type of the protocol layer. Thrown anywhere below `http/`, rendered in one place
+ * (`renderOAuthError`): RFC 6749 §5.2 JSON for token-style endpoints, RFC 6750 §3 WWW-Authenticate
+ * for bearer endpoints, RFC 7591 §3.2.2 codes for registration.
+ */
+
+export type OAuthErrorCode =
+  // RFC 6749 §4.1.2.1 and §5.2
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "unsupported_response_type"
+  | "invalid_scope"
+  | "access_denied"
+  | "server_error"
+  | "temporarily_unavailable"
+  // RFC 6750 §3.1
+  | "invalid_token"
+  | "insufficient_scope"
+  // RFC 7591 §3.2.2
+  | "invalid_redirect_uri"
+  | "invalid_client_metadata"
+  // RFC 8707 §2
+  | "invalid_target"
+  // OIDC Core §3.1.2.6
+  | "login_required"
+  | "consent_required"
+  | "interaction_required"
+  // RFC 6749 §5.2 has no code for rate limits; this is the common one.
+  | "slow_down"
+  | "not_found";
+
+const DEFAULT_STATUS: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  slow_down: 429,
+  not_found: 404,
+};
+
+export interface OAuthErrorOptions {
+  status?: number;
+  /** Bearer-protected resource (RFC 6750): render WWW-Authenticate: Bearer. */
+  bearer?: boolean;
+  /** The client tried HTTP Basic: answer 401 with WWW-Authenticate: Basic (RFC 6749 §5.2). */
+  basicChallenge?: boolean;
+  headers?: Record<string, string>;
+}
+
+export class OAuthError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    readonly options: OAuthErrorOptions = {},
+  ) {
+    super(`${code}: ${description}`);
+    this.name = "OAuthError";
+    this.status = options.status ?? DEFAULT_STATUS[code] ?? 400;
+  }
+}
+
+/** error_description must be printable ASCII without `"` or `\` (RFC 6749 §5.2). */
+export function safeDescription(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?").slice(0, 300);
+}
+
+export function renderOAuthError(error: OAuthError, realm?: string): Response {
+  const headers = new Headers({
+    "Content-Type": "application/json;charset=UTF-8",
+    "Cache-Control": "no-store",
+    Pragma: "no-cache",
+    ...error.options.headers,
+  });
+  const description = safeDescription(error.description);
+  if (error.options.bearer) {
+    // RFC 6750 §3: a request without any credentials gets a bare challenge with no error code.
+    const params = [`realm="${realm ?? "edge-oidc"}"`];
+    if (error.code !== "invalid_request" || description) params.push(`error="${error.code}"`);
+    if (description) params.push(`error_description="${description}"`);
+    headers.set("WWW-Authenticate", `Bearer ${params.join(", ")}`);
+  } else if (error.options.basicChallenge && error.status === 401) {
+    headers.set("WWW-Authenticate", `Basic realm="${realm ?? "edge-oidc"}", charset="UTF-8"`);
+  }
+  return new Response(JSON.stringify({ error: error.code, error_description: description }), {
+    status: error.status,
+    headers,
+  });
+}

@@ -1,0 +1,16 @@
+/** Shared test helpers: seeding and requests against the worker under test. */
+import { env, exports } from "cloudflare:workers";
+
+export async function seedDemo(): Promise<void> {
+  const statements = env.TEST_SEED_SQL.split(/;\s*$/m)
+    .map((s) => s.replace(/^--.*$/gm, "").trim())
+    .filter(Boolean);
+  await env.DB.batch(statements.map((s) => env.DB.prepare(s)));
+}
+
+export const ORIGIN = "http://127.0.0.1:8787";
+
+/** A request to the worker under test, as a client on the network would send it. */
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, init));
+}
