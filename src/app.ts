@@ -1,8 +1,8 @@
 /** The route table, nothing else. */
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import { settingsOf } from "./config";
 import type { AppEnv } from "./http/context";
+import { machineCors } from "./http/cors";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
 import { handleError } from "./http/errors";
 import { wellKnownPaths } from "./oauth/metadata";
@@ -12,15 +12,6 @@ export const app = new Hono<AppEnv>();
 app.use("*", async (c, next) => {
   c.set("settings", settingsOf(c.env));
   await next();
-});
-
-/** CORS for the machine endpoints (browser and MCP clients); never for /oauth/authorize or pages. */
-const machineCors = cors({
-  origin: "*",
-  allowMethods: ["GET", "POST", "OPTIONS"],
-  allowHeaders: ["Authorization", "Content-Type", "DPoP", "MCP-Protocol-Version"],
-  exposeHeaders: ["WWW-Authenticate", "Retry-After"],
-  maxAge: 86400,
 });
 
 // Every well-known form of each document (root, path-inserted, path-appended) is registered at
