@@ -1,5 +1,345 @@
+/**
+ * UserGrants: one SQLite-backed Durable Object per user (idFromName(userId)), the only place where a
+ * code is redeemed or a refresh token rotated. It holds every token family of its user (a family is
+ * one authorization: its code, then its chain of refresh tokens) and the user's access-token
+ * revocations. It stores hashes only. Every transition is one RPC call whose reads and writes run
+ * synchronously against `ctx.storage.sql` with no await in between, so each is atomic: nothing else
+ * runs in this object while it executes.
+ */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
 
-/** Holds every token family of one user; see ARCHITECTURE.md. */
-export class UserGrants extends DurableObject<Env> {}
+export interface FamilyGrant {
+  familyId: string;
+  clientId: string;
+  teamId: string;
+  scopes: string[];
+  resource: string | null;
+  nonce: string | null;
+  /** Unix seconds of the sign-in behind this authorization. */
+  authTime: number;
+  redirectUri: string;
+}
+
+export interface IssueCodeInput extends FamilyGrant {
+  codeHash: string;
+  codeChallenge: string;
+  expiresAt: number;
+  now: number;
+}
+
+export interface RedeemCodeInput {
+  codeHash: string;
+  clientId: string;
+  redirectUri: string | null;
+  /** BASE64URL(SHA256(code_verifier)), computed by the caller (RFC 7636 §4.6). */
+  verifierChallenge: string;
+  refreshHash: string;
+  refreshExpiresAt: number;
+  now: number;
+}
+
+export interface RotateInput {
+  tokenHash: string;
+  clientId: string;
+  successorHash: string;
+  /** The successor sealed under a key derived from the presented token (grants/refresh-token.ts). */
+  successorSealed: string;
+  successorExpiresAt: number;
+  graceMs: number;
+  now: number;
+}
+
+export type GrantFailure = {
+  ok: false;
+  description: string;
+  /** Set when the failure revoked a family (code replay, refresh reuse). */
+  revokedFamily?: { familyId: string; clientId: string; teamId: string; reason: string };
+};
+
+export type RedeemResult = { ok: true; grant: FamilyGrant } | GrantFailure;
+export type RotateResult =
+  | { ok: true; grant: FamilyGrant; rotated: true }
+  | { ok: true; grant: FamilyGrant; rotated: false; successorSealed: string }
+  | GrantFailure;
+
+export interface AccessCheck {
+  familyId?: string;
+  jti: string;
+  /** Unix seconds. */
+  iat: number;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS families (
+  id TEXT PRIMARY KEY, client_id TEXT NOT NULL, team_id TEXT NOT NULL, scopes TEXT NOT NULL,
+  resource TEXT, nonce TEXT, auth_time INTEGER NOT NULL, redirect_uri TEXT NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER, revoked_reason TEXT);
+CREATE INDEX IF NOT EXISTS families_client ON families (client_id);
+CREATE TABLE IF NOT EXISTS codes (
+  hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, code_challenge TEXT NOT NULL,
+  expires_at INTEGER NOT NULL, redeemed_at INTEGER);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  rotated_at INTEGER, successor_hash TEXT, successor_sealed TEXT);
+CREATE INDEX IF NOT EXISTS refresh_family ON refresh_tokens (family_id);
+CREATE TABLE IF NOT EXISTS revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+/** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
+const PURGE_INTERVAL_MS = 6 * 3600_000;
+
+export class UserGrants extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(SCHEMA);
+  }
+
+  /** Starts a family with its authorization code (hash only). */
+  async issueCode(input: IssueCodeInput): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO families (id, client_id, team_id, scopes, resource, nonce, auth_time, redirect_uri, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        input.familyId,
+        input.clientId,
+        input.teamId,
+        JSON.stringify(input.scopes),
+        input.resource,
+        input.nonce,
+        input.authTime,
+        input.redirectUri,
+        input.now,
+      );
+      this.sql.exec(
+        "INSERT INTO codes (hash, family_id, code_challenge, expires_at) VALUES (?, ?, ?, ?)",
+        input.codeHash,
+        input.familyId,
+        input.codeChallenge,
+        input.expiresAt,
+      );
+    });
+    await this.schedulePurge();
+  }
+
+  /**
+   * Redeems a code exactly once and stores the family's first refresh token. A second redemption
+   * revokes every token issued from the first (RFC 6749 §4.1.2).
+   */
+  redeemCode(input: RedeemCodeInput): RedeemResult {
+    return this.ctx.storage.transactionSync((): RedeemResult => {
+      const code = this.one("SELECT * FROM codes WHERE hash = ?", input.codeHash);
+      if (!code) return fail("authorization code is invalid");
+      const family = this.family(String(code.family_id));
+      if (!family || family.revoked_at !== null) return fail("authorization code is invalid");
+      const grant = toGrant(family);
+      if (code.redeemed_at !== null) {
+        return this.revokeFamilyFailure(grant, "code_replay", "authorization code was already used", input.now);
+      }
+      if (Number(code.expires_at) <= input.now) return fail("authorization code has expired");
+      // RFC 6749 §4.1.3: bound to the client it was issued to and to the redirect_uri used.
+      if (grant.clientId !== input.clientId) return fail("authorization code was issued to another client");
+      if (input.redirectUri !== null && input.redirectUri !== grant.redirectUri) {
+        return fail("redirect_uri does not match the authorization request");
+      }
+      if (input.redirectUri === null) return fail("redirect_uri is required (RFC 6749 §4.1.3)");
+      // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge.
+      if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
+      this.sql.exec("UPDATE codes SET redeemed_at = ? WHERE hash = ?", input.now, input.codeHash);
+      this.sql.exec(
+        "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        input.refreshHash,
+        grant.familyId,
+        input.now,
+        input.refreshExpiresAt,
+      );
+      return { ok: true, grant };
+    });
+  }
+
+  /**
+   * Rotates a refresh token (RFC 9700 §4.14.2). The first use stores the caller's successor; a retry
+   * inside the grace window gets the same successor back (sealed; only the presented token opens
+   * it), so a lost response is harmless and concurrent refreshes never make two live successors. A
+   * use after the window, or of an already-superseded successor chain, revokes the family.
+   */
+  rotateRefresh(input: RotateInput): RotateResult {
+    return this.ctx.storage.transactionSync((): RotateResult => {
+      const token = this.one("SELECT * FROM refresh_tokens WHERE hash = ?", input.tokenHash);
+      if (!token) return fail("refresh token is invalid");
+      const family = this.family(String(token.family_id));
+      if (!family || family.revoked_at !== null) return fail("refresh token is invalid");
+      const grant = toGrant(family);
+      if (grant.clientId !== input.clientId) {
+        // RFC 6749 §6: bound to its client. Presented by another client: treat as theft.
+        return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
+      }
+      if (Number(token.expires_at) <= input.now) return fail("refresh token has expired");
+      if (token.rotated_at === null) {
+        this.sql.exec(
+          "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?",
+          input.now,
+          input.successorHash,
+          input.successorSealed,
+          input.tokenHash,
+        );
+        this.sql.exec(
+          "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+          input.successorHash,
+          grant.familyId,
+          input.now,
+          input.successorExpiresAt,
+        );
+        return { ok: true, grant, rotated: true };
+      }
+      const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
+      const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
+      if (withinGrace && successor && successor.rotated_at === null && token.successor_sealed !== null) {
+        return { ok: true, grant, rotated: false, successorSealed: String(token.successor_sealed) };
+      }
+      return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
+    });
+  }
+
+  /** Is an access token of this user still alive? One read, for userinfo and introspection. */
+  checkAccess(check: AccessCheck): { active: boolean } {
+    const revokedBefore = this.revokedBefore();
+    if (check.iat * 1000 < revokedBefore) return { active: false };
+    if (this.one("SELECT 1 AS x FROM revoked_access_tokens WHERE jti = ?", check.jti)) return { active: false };
+    if (check.familyId) {
+      const family = this.one("SELECT revoked_at FROM families WHERE id = ?", check.familyId);
+      if (!family || family.revoked_at !== null) return { active: false };
+    }
+    return { active: true };
+  }
+
+  /** The family behind a refresh token, for introspection and revocation (no state change). */
+  inspectRefresh(
+    tokenHash: string,
+    now: number,
+  ): { grant: FamilyGrant; active: boolean; expiresAt: number; issuedAt: number } | null {
+    const token = this.one("SELECT * FROM refresh_tokens WHERE hash = ?", tokenHash);
+    if (!token) return null;
+    const family = this.family(String(token.family_id));
+    if (!family) return null;
+    const active =
+      family.revoked_at === null &&
+      token.rotated_at === null &&
+      Number(token.expires_at) > now &&
+      Number(family.created_at) >= this.revokedBefore();
+    return { grant: toGrant(family), active, expiresAt: Number(token.expires_at), issuedAt: Number(token.created_at) };
+  }
+
+  /** Revokes the given families (or all of a client's, with `clientId`); returns what was revoked. */
+  revokeFamilies(selector: { familyIds?: string[]; clientId?: string }, reason: string, now: number): string[] {
+    return this.ctx.storage.transactionSync(() => {
+      const ids = new Set<string>(selector.familyIds ?? []);
+      if (selector.clientId) {
+        for (const row of this.sql.exec(
+          "SELECT id FROM families WHERE client_id = ? AND revoked_at IS NULL",
+          selector.clientId,
+        )) {
+          ids.add(String(row.id));
+        }
+      }
+      const revoked: string[] = [];
+      for (const id of ids) {
+        const result = this.sql.exec(
+          "UPDATE families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL",
+          now,
+          reason,
+          id,
+        );
+        if (result.rowsWritten > 0) revoked.push(id);
+      }
+      return revoked;
+    });
+  }
+
+  /** RFC 7009: revoke one access token by its jti until it would have expired anyway. */
+  revokeAccessToken(jti: string, expiresAt: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", jti, expiresAt);
+  }
+
+  /** Everything issued to this user before `instant` dies ("sign out everywhere", app deletion). */
+  revokeAllBefore(instant: number): void {
+    this.sql.exec(
+      `INSERT INTO user_state (key, value) VALUES ('revoked_before', ?)
+       ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+      instant,
+    );
+    this.sql.exec(
+      "UPDATE families SET revoked_at = ?, revoked_reason = 'revoke_all' WHERE revoked_at IS NULL",
+      instant,
+    );
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM codes WHERE expires_at < ?", now - 3600_000);
+      this.sql.exec("DELETE FROM refresh_tokens WHERE expires_at < ?", now);
+      this.sql.exec("DELETE FROM revoked_access_tokens WHERE expires_at < ?", now);
+      this.sql.exec(
+        `DELETE FROM families WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = families.id)
+           AND NOT EXISTS (SELECT 1 FROM codes c WHERE c.family_id = families.id)`,
+      );
+    });
+    const remaining = this.one("SELECT count(*) AS n FROM families");
+    if (remaining && Number(remaining.n) > 0) await this.ctx.storage.setAlarm(now + PURGE_INTERVAL_MS);
+  }
+
+  private async schedulePurge(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_INTERVAL_MS);
+  }
+
+  private revokedBefore(): number {
+    const row = this.one("SELECT value FROM user_state WHERE key = 'revoked_before'");
+    return row ? Number(row.value) : 0;
+  }
+
+  private family(id: string): Row | undefined {
+    return this.one("SELECT * FROM families WHERE id = ?", id);
+  }
+
+  private one(query: string, ...bindings: unknown[]): Row | undefined {
+    return this.sql.exec(query, ...bindings).toArray()[0] as Row | undefined;
+  }
+
+  private revokeFamilyFailure(grant: FamilyGrant, reason: string, description: string, now: number): GrantFailure {
+    this.sql.exec(
+      "UPDATE families SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL",
+      now,
+      reason,
+      grant.familyId,
+    );
+    return {
+      ok: false,
+      description,
+      revokedFamily: { familyId: grant.familyId, clientId: grant.clientId, teamId: grant.teamId, reason },
+    };
+  }
+}
+
+function fail(description: string): GrantFailure {
+  return { ok: false, description };
+}
+
+function toGrant(row: Row): FamilyGrant {
+  return {
+    familyId: String(row.id),
+    clientId: String(row.client_id),
+    teamId: String(row.team_id),
+    scopes: JSON.parse(String(row.scopes)) as string[],
+    resource: row.resource === null ? null : String(row.resource),
+    nonce: row.nonce === null ? null : String(row.nonce),
+    authTime: Number(row.auth_time),
+    redirectUri: String(row.redirect_uri),
+  };
+}

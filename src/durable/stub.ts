@@ -1,0 +1,6 @@
+import type { Env } from "../config";
+
+/** The UserGrants object of one user (one object per user, placed near where they first used it). */
+export function userGrants(env: Env, userId: string) {
+  return env.USER_GRANTS.get(env.USER_GRANTS.idFromName(userId));
+}

@@ -1,0 +1,53 @@
+/**
+ * Revocation that reaches everywhere at once: every family lives in its user's UserGrants object,
+ * so revoking is one call per affected user; the D1 index says which users those are.
+ */
+import { eq } from "drizzle-orm";
+import type { Env } from "../../config";
+import { userGrants } from "../../durable/stub";
+import { dbOf } from "../../store/db";
+import { clients } from "../../store/schema";
+import { liveFamiliesOfClient, liveFamiliesOfUserAndClient, markFamiliesRevoked } from "../../store/token-families";
+
+async function revokeFamiliesByUser(env: Env, families: { id: string; userId: string }[], reason: string, now: number) {
+  const byUser = new Map<string, string[]>();
+  for (const f of families) byUser.set(f.userId, [...(byUser.get(f.userId) ?? []), f.id]);
+  await Promise.all(
+    [...byUser].map(([userId, familyIds]) => userGrants(env, userId).revokeFamilies({ familyIds }, reason, now)),
+  );
+  await markFamiliesRevoked(dbOf(env.DB), [...families.map((f) => f.id)], now);
+}
+
+/**
+ * Every token of a client dies now: all its token families (refresh tokens and the access tokens
+ * minted from them) and, for a client-credentials app, every access token of its service user.
+ */
+export async function revokeAllTokensOfClient(env: Env, clientId: string): Promise<void> {
+  const db = dbOf(env.DB);
+  const now = Date.now();
+  const client = await db
+    .select({ serviceUserId: clients.serviceUserId })
+    .from(clients)
+    .where(eq(clients.id, clientId))
+    .get();
+  await db.update(clients).set({ revokedBefore: now }).where(eq(clients.id, clientId));
+  await revokeFamiliesByUser(env, await liveFamiliesOfClient(db, clientId), "client_revoked", now);
+  if (client?.serviceUserId) await userGrants(env, client.serviceUserId).revokeAllBefore(now);
+}
+
+/** A user revokes one connected app: every family of that user with that client dies. */
+export async function revokeUserClientTokens(env: Env, userId: string, clientId: string): Promise<void> {
+  const now = Date.now();
+  const db = dbOf(env.DB);
+  await userGrants(env, userId).revokeFamilies({ clientId }, "user_revoked", now);
+  await markFamiliesRevoked(
+    db,
+    (await liveFamiliesOfUserAndClient(db, userId, clientId)).map((f) => f.id),
+    now,
+  );
+}
+
+/** Sign out everywhere: every token and session of the user issued before now dies. */
+export async function revokeEverythingOfUser(env: Env, userId: string): Promise<void> {
+  await userGrants(env, userId).revokeAllBefore(Date.now());
+}

@@ -1,0 +1,42 @@
+/**
+ * The D1 index of token families: lists and bulk revocation by client or user. The authoritative
+ * state of each family is in its user's UserGrants object.
+ */
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { Db } from "./db";
+import { tokenFamilies } from "./schema";
+
+export type TokenFamilyRow = typeof tokenFamilies.$inferSelect;
+
+export async function insertTokenFamily(db: Db, row: typeof tokenFamilies.$inferInsert): Promise<void> {
+  await db.insert(tokenFamilies).values(row);
+}
+
+export function liveFamiliesOfClient(db: Db, clientId: string) {
+  return db
+    .select({ id: tokenFamilies.id, userId: tokenFamilies.userId })
+    .from(tokenFamilies)
+    .where(and(eq(tokenFamilies.clientId, clientId), isNull(tokenFamilies.revokedAt)))
+    .all();
+}
+
+export function liveFamiliesOfUserAndClient(db: Db, userId: string, clientId: string) {
+  return db
+    .select({ id: tokenFamilies.id, userId: tokenFamilies.userId })
+    .from(tokenFamilies)
+    .where(and(eq(tokenFamilies.userId, userId), eq(tokenFamilies.clientId, clientId), isNull(tokenFamilies.revokedAt)))
+    .all();
+}
+
+export async function markFamiliesRevoked(db: Db, ids: string[], now: number): Promise<void> {
+  for (let i = 0; i < ids.length; i += 50) {
+    await db
+      .update(tokenFamilies)
+      .set({ revokedAt: now })
+      .where(and(inArray(tokenFamilies.id, ids.slice(i, i + 50)), isNull(tokenFamilies.revokedAt)));
+  }
+}
+
+export async function touchFamily(db: Db, id: string, now: number): Promise<void> {
+  await db.update(tokenFamilies).set({ lastUsedAt: now }).where(eq(tokenFamilies.id, id));
+}

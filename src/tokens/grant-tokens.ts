@@ -1,0 +1,89 @@
+/**
+ * Authorization codes and refresh tokens: opaque to clients, prefixed so secret scanners spot them,
+ * and carrying (sealed with AES-GCM under a server key) what routes them to their user's Durable
+ * Object and family — so the token endpoint needs no lookup, while a random IV per token means no
+ * two tokens of one user look alike and none exposes a stable user handle.
+ */
+import { base64url } from "jose";
+import type { Settings } from "../config";
+import { purposeKey, randomToken } from "./secrets";
+
+export const CODE_PREFIX = "eoidc_ac_";
+export const REFRESH_PREFIX = "eoidc_rt_";
+
+export type GrantTokenKind = "code" | "refresh";
+
+export interface GrantRoute {
+  userId: string;
+  familyId: string;
+  teamId: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const ROUTE_INFO = "grant-token-route v1";
+/** Far above any real token; a cheap refusal of oversized input before any crypto. */
+const MAX_TOKEN_LENGTH = 1024;
+
+const prefixOf = (kind: GrantTokenKind) => (kind === "code" ? CODE_PREFIX : REFRESH_PREFIX);
+
+export async function mintGrantToken(settings: Settings, kind: GrantTokenKind, route: GrantRoute): Promise<string> {
+  const key = await purposeKey(settings, ROUTE_INFO);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  // The random part makes the token unguessable even to someone who knows the route.
+  const plaintext = encoder.encode(JSON.stringify([route.userId, route.familyId, route.teamId, randomToken(32)]));
+  const ct = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(kind) }, key, plaintext),
+  );
+  const packed = new Uint8Array(iv.length + ct.length);
+  packed.set(iv);
+  packed.set(ct, iv.length);
+  return prefixOf(kind) + base64url.encode(packed);
+}
+
+/** The route inside a token we minted, or null for anything else (forged, truncated, other kind). */
+export async function readGrantToken(
+  settings: Settings,
+  kind: GrantTokenKind,
+  token: string,
+): Promise<GrantRoute | null> {
+  const prefix = prefixOf(kind);
+  if (token.length > MAX_TOKEN_LENGTH || !token.startsWith(prefix)) return null;
+  let packed: Uint8Array;
+  try {
+    packed = base64url.decode(token.slice(prefix.length));
+  } catch {
+    return null;
+  }
+  if (packed.length < 12 + 16 + 1) return null;
+  try {
+    const key = await purposeKey(settings, ROUTE_INFO);
+    const pt = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: packed.slice(0, 12), additionalData: encoder.encode(kind) },
+      key,
+      packed.slice(12),
+    );
+    const parsed: unknown = JSON.parse(decoder.decode(pt));
+    if (!Array.isArray(parsed) || parsed.length !== 4 || !parsed.every((p) => typeof p === "string")) return null;
+    const [userId, familyId, teamId] = parsed as string[];
+    return { userId: userId as string, familyId: familyId as string, teamId: teamId as string };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The key that seals a refresh token's successor, derived from the predecessor itself: the server
+ * stores only the predecessor's SHA-256, so it can reopen the successor only when the client
+ * presents the predecessor again (the grace-window retry), and never holds a plaintext token.
+ */
+export async function successorKey(predecessor: string): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey("raw", encoder.encode(predecessor), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-oidc"), info: encoder.encode("refresh-successor v1") },
+    material,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
