@@ -8,7 +8,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   plugins: [
-    cloudflareTest(async () => ({
+    cloudflareTest(async ({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: {
@@ -16,6 +16,8 @@ export default defineConfig({
           ADMIN_API_TOKEN: "test-admin-token-0123456789abcdefghijklmnop",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           TEST_SEED_SQL: readFileSync("./seed/demo.sql", "utf8"),
+          // Upstream sign-in tests: the real OpenID Provider started by test/upstream/global-setup.ts.
+          TEST_UPSTREAM_ISSUER: inject("upstreamIssuer"),
         },
       },
     })),
@@ -24,5 +26,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**"],
     setupFiles: ["./test/setup.ts"],
+    // Starts the real upstream OpenID Provider (oidc-provider on 127.0.0.1) for upstream sign-in tests.
+    globalSetup: ["./test/upstream/global-setup.ts"],
   },
 });
