@@ -1,0 +1,261 @@
+/**
+ * GET/POST /oauth/authorize and POST /oauth/authorize/decision (RFC 6749 §4.1.1–4.1.2, OIDC Core
+ * §3.1.2). The rules live in oauth/authorization-request.ts; this file walks the user through
+ * sign-in and consent and sends the answer back to the client.
+ */
+import type { Context } from "hono";
+import {
+  AUTHORIZATION_PARAMETERS,
+  type AuthorizationParams,
+  type AuthorizationRequest,
+  authorizationResponseUrl,
+  checkAuthorizationRequest,
+  checkClientAndRedirect,
+  readAuthorizationParams,
+  UntrustedRequestError,
+} from "../oauth/authorization-request";
+import { ceilingOf } from "../oauth/claims";
+import { OAuthError } from "../oauth/errors";
+import { issueAuthorizationCode } from "../oauth/grants/issue-code";
+import { describeScope, intersectScopes } from "../oauth/scopes";
+import { ConsentPage } from "../pages/consent";
+import { ErrorPage } from "../pages/error";
+import { renderPage } from "../pages/render";
+import { recordAudit } from "../store/audit";
+import { getClientCached } from "../store/clients";
+import { addConsent, bindClientTeam, consentedScopes } from "../store/consents";
+import { dbOf } from "../store/db";
+import { listMemberships } from "../store/users";
+import type { AppEnv } from "./context";
+import { MAX_FORM_BYTES, readBoundedText } from "./form";
+import { type BrowserSession, csrfToken, currentSession, isCsrfValid } from "./session";
+import { grantContext } from "./token";
+
+type Ctx = Context<AppEnv>;
+
+const DECISION_PATH = "/oauth/authorize/decision";
+
+async function readParams(c: Ctx): Promise<URLSearchParams> {
+  if (c.req.method === "GET") return new URL(c.req.url).searchParams;
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return new URLSearchParams();
+  return new URLSearchParams(await readBoundedText(c, MAX_FORM_BYTES));
+}
+
+/** Steps shared by the request and the decision: client and redirect URI, then the rest. */
+async function validate(
+  c: Ctx,
+  params: AuthorizationParams,
+  repeated: string | undefined,
+): Promise<{ page: Response } | { redirectUri: string; request?: AuthorizationRequest; error?: OAuthError }> {
+  const settings = c.get("settings");
+  const clientId = params.client_id;
+  const client =
+    clientId && clientId.length <= 2048 ? await getClientCached(dbOf(c.env.DB), settings, clientId) : undefined;
+  let redirectUri: string;
+  try {
+    redirectUri = checkClientAndRedirect(params, repeated, client);
+  } catch (e) {
+    if (!(e instanceof UntrustedRequestError)) throw e;
+    // RFC 6749 §4.1.2.1: never redirect to an unverified redirect URI.
+    return { page: renderPage(c, <ErrorPage title={e.title} message={e.message} status={400} />, 400) };
+  }
+  try {
+    return { redirectUri, request: checkAuthorizationRequest(settings, params, repeated, client!, redirectUri) };
+  } catch (e) {
+    if (e instanceof OAuthError) return { redirectUri, error: e };
+    throw e;
+  }
+}
+
+function redirectError(c: Ctx, redirectUri: string, error: OAuthError, state: string | undefined): Response {
+  const location = authorizationResponseUrl(c.get("settings"), redirectUri, {
+    error: error.code,
+    error_description: error.description,
+    state,
+  });
+  return c.redirect(location, 302);
+}
+
+/** Sends the user to sign in, coming back to the same request (minus prompt=login, so no loop). */
+function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: AuthorizationRequest, fresh: boolean) {
+  const back = new URLSearchParams();
+  for (const name of AUTHORIZATION_PARAMETERS) {
+    const value = params[name];
+    if (value !== undefined && name !== "prompt" && name !== "auth_after") back.set(name, value);
+  }
+  const prompt = [...request.prompt].filter((p) => p !== "login").join(" ");
+  if (prompt) back.set("prompt", prompt);
+  if (fresh) back.set("auth_after", String(Math.floor(Date.now() / 1000)));
+  const target = new URLSearchParams({ return_to: `/oauth/authorize?${back}` });
+  if (request.loginHint) target.set("login_hint", request.loginHint);
+  if (fresh) target.set("prompt", "login");
+  return c.redirect(`/signin?${target}`, 302);
+}
+
+/** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
+async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationRequest) {
+  const memberships = await listMemberships(dbOf(c.env.DB), session.user.id);
+  const membership = request.client.teamId
+    ? memberships.find((m) => m.teamId === request.client.teamId)
+    : memberships[0];
+  if (!membership) throw new OAuthError("access_denied", "this application belongs to another team");
+  return membership;
+}
+
+async function finish(
+  c: Ctx,
+  session: BrowserSession,
+  request: AuthorizationRequest,
+  teamId: string,
+  scopes: string[],
+): Promise<Response> {
+  const ctx = grantContext(c);
+  if (!request.client.teamId) {
+    const bound = await bindClientTeam(ctx.db, request.client.id, teamId);
+    if (bound !== teamId) throw new OAuthError("access_denied", "this application belongs to another team");
+  }
+  const code = await issueAuthorizationCode(ctx, {
+    request,
+    userId: session.user.id,
+    teamId,
+    scopes,
+    authTime: session.authTime,
+  });
+  return c.redirect(authorizationResponseUrl(ctx.settings, request.redirectUri, { code, state: request.state }), 302);
+}
+
+export async function handleAuthorize(c: Ctx): Promise<Response> {
+  const { params, repeated } = readAuthorizationParams(await readParams(c));
+  const checked = await validate(c, params, repeated);
+  if ("page" in checked) return checked.page;
+  const { redirectUri, request } = checked;
+  if (!request) return redirectError(c, redirectUri, checked.error!, params.state);
+  try {
+    return await authorize(c, params, request);
+  } catch (e) {
+    if (e instanceof OAuthError) return redirectError(c, redirectUri, e, request.state);
+    throw e;
+  }
+}
+
+async function authorize(c: Ctx, params: AuthorizationParams, request: AuthorizationRequest): Promise<Response> {
+  const session = await currentSession(c);
+  const now = Math.floor(Date.now() / 1000);
+  const tooOld =
+    session !== null &&
+    ((request.maxAge !== undefined && now - session.authTime > request.maxAge) ||
+      (request.authAfter !== undefined && session.authTime < request.authAfter));
+  if (!session || request.prompt.has("login") || tooOld) {
+    // OIDC Core §3.1.2.6: prompt=none must not show anything.
+    if (request.prompt.has("none")) throw new OAuthError("login_required", "the user is not signed in");
+    return redirectToSignIn(c, params, request, session !== null);
+  }
+
+  const membership = await teamOf(c, session, request);
+  const grantable = intersectScopes(request.scopes, ceilingOf(membership));
+  if (request.client.automaticConsent && !request.prompt.has("consent")) {
+    return finish(c, session, request, membership.teamId, grantable);
+  }
+  const consented = await consentedScopes(dbOf(c.env.DB), session.user.id, request.client.id);
+  const covered = grantable.every((s) => consented.has(s));
+  if (covered && !request.prompt.has("consent") && grantable.length > 0) {
+    return finish(c, session, request, membership.teamId, grantable);
+  }
+  if (request.prompt.has("none"))
+    throw new OAuthError("consent_required", "the user has not approved this application");
+  return showConsent(c, params, request, session, membership, consented);
+}
+
+function showConsent(
+  c: Ctx,
+  params: AuthorizationParams,
+  request: AuthorizationRequest,
+  session: BrowserSession,
+  membership: { teamId: string; teamName: string; role: string; onCallRole: string },
+  consented: Set<string>,
+): Response {
+  const ceiling = ceilingOf(membership);
+  const hidden: Record<string, string> = {};
+  for (const name of AUTHORIZATION_PARAMETERS) {
+    const value = params[name];
+    // The checkboxes are named `scope`; the original request's scope travels as requested_scope.
+    if (value !== undefined && name !== "prompt") hidden[name === "scope" ? "requested_scope" : name] = value;
+  }
+  const redirect = new URL(request.redirectUri);
+  const localhostOnly = request.client.redirectUris.every((u) => {
+    const host = new URL(u).hostname;
+    return host === "127.0.0.1" || host === "[::1]" || host === "localhost";
+  });
+  const page = (
+    <ConsentPage
+      clientName={request.client.name}
+      clientId={request.client.id}
+      clientOrigin={request.client.origin}
+      redirectHost={redirect.host}
+      localhostOnlyRedirect={localhostOnly}
+      logoUri={typeof request.client.metadata.logo_uri === "string" ? request.client.metadata.logo_uri : undefined}
+      userEmail={session.user.email ?? ""}
+      teamName={membership.teamName}
+      scopes={request.scopes.map((scope) => ({
+        scope,
+        description: describeScope(scope),
+        grantable: ceiling.has(scope),
+        previouslyGranted: consented.has(scope),
+      }))}
+      action={DECISION_PATH}
+      hidden={hidden}
+      csrf={csrfToken(c)}
+    />
+  );
+  // The form ends in a redirect to the client: CSP form-action must allow it (page-headers.ts).
+  return renderPage(c, page, 200, { formTargets: [request.redirectUri] });
+}
+
+/** POST /oauth/authorize/decision: the consent form's answer. */
+export async function handleConsentDecision(c: Ctx): Promise<Response> {
+  const form = new URLSearchParams(await readBoundedText(c, MAX_FORM_BYTES));
+  if (!isCsrfValid(c, form.get("csrf") ?? undefined)) {
+    return renderPage(
+      c,
+      <ErrorPage title="Request expired" message="This form is no longer valid. Go back and try again." status={403} />,
+      403,
+    );
+  }
+  const source = new URLSearchParams();
+  for (const name of AUTHORIZATION_PARAMETERS) {
+    const value = form.get(name === "scope" ? "requested_scope" : name);
+    if (value !== null) source.set(name, value);
+  }
+  const { params, repeated } = readAuthorizationParams(source);
+  const checked = await validate(c, params, repeated);
+  if ("page" in checked) return checked.page;
+  const { redirectUri, request } = checked;
+  if (!request) return redirectError(c, redirectUri, checked.error!, params.state);
+  try {
+    const session = await currentSession(c);
+    if (!session) return redirectToSignIn(c, params, request, false);
+    const membership = await teamOf(c, session, request);
+    const db = dbOf(c.env.DB);
+    const audit = {
+      teamId: membership.teamId,
+      actorUserId: session.user.id,
+      clientId: request.client.id,
+      ip: c.req.header("CF-Connecting-IP") ?? null,
+    };
+    if (form.get("decision") !== "approve") {
+      await recordAudit(db, { ...audit, kind: "consent.denied", detail: { scopes: request.scopes } });
+      throw new OAuthError("access_denied", "the user denied the request");
+    }
+    // Only what was both requested and ticked, and only what the user's role can grant.
+    const ticked = form.getAll("scope");
+    const approved = intersectScopes(intersectScopes(request.scopes, ticked), ceilingOf(membership));
+    if (approved.length === 0) throw new OAuthError("access_denied", "the user approved no scope");
+    await addConsent(db, session.user.id, request.client.id, approved);
+    await recordAudit(db, { ...audit, kind: "consent.granted", detail: { scopes: approved } });
+    return await finish(c, session, request, membership.teamId, approved);
+  } catch (e) {
+    if (e instanceof OAuthError) return redirectError(c, redirectUri, e, request.state);
+    throw e;
+  }
+}

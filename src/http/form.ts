@@ -1,0 +1,60 @@
+/**
+ * Reading form-encoded request bodies for the machine endpoints: size-capped before parsing,
+ * content type enforced, and repeated parameters refused (RFC 6749 §3.1, §3.2: parameters MUST NOT
+ * be included more than once).
+ */
+import type { Context } from "hono";
+import { OAuthError } from "../oauth/errors";
+import type { AppEnv } from "./context";
+
+export const MAX_FORM_BYTES = 16 * 1024;
+
+export async function readBoundedText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
+  const declared = Number(c.req.header("Content-Length") ?? "0");
+  if (declared > maxBytes) throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
+  const body = c.req.raw.body;
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new OAuthError("invalid_request", "request body is not valid UTF-8");
+  }
+}
+
+/** Parses `application/x-www-form-urlencoded`; no repeated or empty-named parameters. */
+export function parseForm(text: string): Record<string, string> {
+  const params = new URLSearchParams(text);
+  const form: Record<string, string> = Object.create(null);
+  for (const [name, value] of params) {
+    if (name in form) throw new OAuthError("invalid_request", `parameter ${name.slice(0, 40)} is repeated`);
+    form[name] = value;
+  }
+  return form;
+}
+
+export async function readForm(c: Context<AppEnv>): Promise<Record<string, string>> {
+  const type = c.req.header("Content-Type") ?? "";
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
+    throw new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded");
+  }
+  return parseForm(await readBoundedText(c, MAX_FORM_BYTES));
+}

@@ -1,0 +1,199 @@
+/**
+ * Validation of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1), in
+ * the order the RFC demands: client_id and redirect_uri first — a failure there must never
+ * redirect (RFC 6749 §4.1.2.1) — then everything else, whose failures go back to the client.
+ */
+import type { Settings } from "../config";
+import type { ClientRow } from "../store/clients";
+import { OAuthError } from "./errors";
+import { isValidS256Challenge } from "./pkce";
+import { matchesRegisteredRedirectUri } from "./redirect-uri";
+import { resolveResource } from "./resource";
+import { expandMetaScopes, isKnownScope, isMetaScope, isOidcScope, parseScope, sortScopes } from "./scopes";
+
+/** The request parameters we read; everything else is ignored (RFC 6749 §3.1). */
+export const AUTHORIZATION_PARAMETERS = [
+  "response_type",
+  "client_id",
+  "redirect_uri",
+  "scope",
+  "state",
+  "code_challenge",
+  "code_challenge_method",
+  "nonce",
+  "prompt",
+  "max_age",
+  "login_hint",
+  "resource",
+  "response_mode",
+  "auth_after",
+] as const;
+
+export type AuthorizationParams = Partial<Record<(typeof AUTHORIZATION_PARAMETERS)[number], string>>;
+
+export interface AuthorizationRequest {
+  client: ClientRow;
+  redirectUri: string;
+  /** Requested scopes, meta scopes expanded, restricted to what the client registered. */
+  scopes: string[];
+  state: string | undefined;
+  codeChallenge: string;
+  nonce: string | null;
+  prompt: Set<"none" | "login" | "consent">;
+  maxAge: number | undefined;
+  loginHint: string | undefined;
+  audience: string;
+  resource: string | null;
+  /** Internal: the session must be at least this recent (set after a forced re-login). */
+  authAfter: number | undefined;
+}
+
+/** A failure the user sees as a page: the client or redirect URI cannot be trusted with an error. */
+export class UntrustedRequestError extends Error {
+  constructor(
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_PARAMETER_LENGTH = 2048;
+
+/** Reads the parameters; a repeated parameter is an error (RFC 6749 §3.1). */
+export function readAuthorizationParams(source: URLSearchParams): { params: AuthorizationParams; repeated?: string } {
+  const params: AuthorizationParams = {};
+  let repeated: string | undefined;
+  for (const name of AUTHORIZATION_PARAMETERS) {
+    const values = source.getAll(name);
+    if (values.length > 1) repeated ??= name;
+    if (values.length > 0) params[name] = values[0];
+  }
+  return { params, repeated };
+}
+
+/** Step 1: the client and its redirect URI. Throws UntrustedRequestError (shown, never redirected). */
+export function checkClientAndRedirect(
+  params: AuthorizationParams,
+  repeated: string | undefined,
+  client: ClientRow | undefined,
+): string {
+  if (repeated === "client_id" || repeated === "redirect_uri") {
+    throw new UntrustedRequestError("Invalid request", `The ${repeated} parameter was sent more than once.`);
+  }
+  if (!params.client_id) throw new UntrustedRequestError("Invalid request", "The request has no client_id.");
+  if (!client) {
+    throw new UntrustedRequestError("Unknown application", "This application is not registered with this server.");
+  }
+  const requested = params.redirect_uri;
+  // OAuth 2.1 §4.1.1: redirect_uri may be omitted only when exactly one is registered.
+  if (requested === undefined) {
+    if (client.redirectUris.length === 1) return client.redirectUris[0] as string;
+    throw new UntrustedRequestError("Invalid request", "The request has no redirect_uri.");
+  }
+  if (!matchesRegisteredRedirectUri(client.redirectUris, requested)) {
+    throw new UntrustedRequestError(
+      "Invalid redirect URI",
+      "The redirect URI in this request is not registered for this application, so we will not send you there.",
+    );
+  }
+  return requested;
+}
+
+/** Step 2: everything else. Throws OAuthError, which the caller sends back to the redirect URI. */
+export function checkAuthorizationRequest(
+  settings: Settings,
+  params: AuthorizationParams,
+  repeated: string | undefined,
+  client: ClientRow,
+  redirectUri: string,
+): AuthorizationRequest {
+  if (repeated) throw new OAuthError("invalid_request", `parameter ${repeated} is repeated (RFC 6749 §3.1)`);
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value.length > MAX_PARAMETER_LENGTH) {
+      throw new OAuthError("invalid_request", `parameter ${name} is too long`);
+    }
+  }
+  if (params.response_type !== "code") {
+    throw new OAuthError("unsupported_response_type", "response_type must be code");
+  }
+  if (params.response_mode !== undefined && params.response_mode !== "query") {
+    throw new OAuthError("invalid_request", "response_mode must be query");
+  }
+  if (!client.grantTypes.includes("authorization_code")) {
+    throw new OAuthError("unauthorized_client", "this client may not use the authorization code grant");
+  }
+  // RFC 7636 §4.3 + OAuth 2.1: PKCE with S256 for every client; plain is refused.
+  if (!params.code_challenge) throw new OAuthError("invalid_request", "code_challenge is required (PKCE, RFC 7636)");
+  if (params.code_challenge_method !== "S256") {
+    throw new OAuthError("invalid_request", "code_challenge_method must be S256 (plain is not supported)");
+  }
+  if (!isValidS256Challenge(params.code_challenge)) {
+    throw new OAuthError("invalid_request", "code_challenge is not a valid S256 challenge (RFC 7636 §4.2)");
+  }
+
+  const parsed = parseScope(params.scope);
+  if ("invalid" in parsed) throw new OAuthError("invalid_scope", parsed.invalid);
+  const unknown = parsed.find((s) => !isKnownScope(s));
+  if (unknown) throw new OAuthError("invalid_scope", `unknown scope ${unknown.slice(0, 60)}`);
+  // Meta scopes are shorthand for what the client registered; granular ones must be registered.
+  const registered = new Set(client.scopes);
+  const requested = parsed.length === 0 ? [...client.scopes] : expandMetaScopes(parsed);
+  const scopes: string[] = [];
+  for (const s of requested) {
+    if (isOidcScope(s)) scopes.push(s);
+    else if (registered.has(s)) scopes.push(s);
+    else if (!parsed.some(isMetaScope) || parsed.includes(s)) {
+      throw new OAuthError("invalid_scope", `scope ${s} is not registered for this client`);
+    }
+  }
+  if (scopes.length === 0) throw new OAuthError("invalid_scope", "no scope left to grant");
+
+  const prompt = new Set<"none" | "login" | "consent">();
+  for (const p of (params.prompt ?? "").split(" ").filter(Boolean)) {
+    if (p !== "none" && p !== "login" && p !== "consent") {
+      throw new OAuthError("invalid_request", `prompt value ${p.slice(0, 40)} is not supported`);
+    }
+    prompt.add(p);
+  }
+  // OIDC Core §3.1.2.1: none with any other value is an error.
+  if (prompt.has("none") && prompt.size > 1) throw new OAuthError("invalid_request", "prompt=none cannot be combined");
+
+  let maxAge: number | undefined;
+  if (params.max_age !== undefined) {
+    if (!/^\d{1,10}$/.test(params.max_age))
+      throw new OAuthError("invalid_request", "max_age must be a whole number of seconds");
+    maxAge = Number(params.max_age);
+  }
+  const authAfter =
+    params.auth_after !== undefined && /^\d{1,12}$/.test(params.auth_after) ? Number(params.auth_after) : undefined;
+  const resource = params.resource ? params.resource : null;
+  const audience = resolveResource(settings, params.resource);
+
+  return {
+    client,
+    redirectUri,
+    scopes: sortScopes(scopes),
+    state: params.state,
+    codeChallenge: params.code_challenge,
+    nonce: params.nonce ?? null,
+    prompt,
+    maxAge,
+    loginHint: params.login_hint,
+    audience,
+    resource: resource === null ? null : audience,
+    authAfter,
+  };
+}
+
+/** RFC 6749 §4.1.2 / §4.1.2.1 + RFC 9207: the redirect back to the client, always with iss. */
+export function authorizationResponseUrl(
+  settings: Settings,
+  redirectUri: string,
+  params: Record<string, string | undefined>,
+): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+  url.searchParams.set("iss", settings.issuer);
+  return url.href;
+}

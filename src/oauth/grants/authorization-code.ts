@@ -1,0 +1,79 @@
+/** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6, OIDC Core §3.1.3). */
+import { userGrants } from "../../durable/stub";
+import type { ClientRow } from "../../store/clients";
+import { getUserInTeam } from "../../store/users";
+import { mintGrantToken, readGrantToken } from "../../tokens/grant-tokens";
+import { sha256 } from "../../tokens/secrets";
+import { ceilingOf, identityClaims } from "../claims";
+import { OAuthError } from "../errors";
+import { isValidCodeVerifier, s256 } from "../pkce";
+import { resolveResource } from "../resource";
+import { effectiveScopes } from "../scopes";
+import type { GrantContext } from "./context";
+import { issueTokens, type TokenResponse } from "./token-response";
+import { reportRevokedFamily, touchUsage } from "./usage";
+
+export async function exchangeAuthorizationCode(
+  ctx: GrantContext,
+  client: ClientRow,
+  form: Record<string, string>,
+): Promise<TokenResponse> {
+  if (!client.grantTypes.includes("authorization_code")) {
+    throw new OAuthError("unauthorized_client", "this client may not use the authorization_code grant");
+  }
+  const code = form.code;
+  const verifier = form.code_verifier;
+  if (!code) throw new OAuthError("invalid_request", "code is required");
+  // RFC 7636 §4.5 + OAuth 2.1: every client uses PKCE, so a verifier is always required.
+  if (!verifier) throw new OAuthError("invalid_request", "code_verifier is required (PKCE)");
+  if (!isValidCodeVerifier(verifier))
+    throw new OAuthError("invalid_grant", "code_verifier is malformed (RFC 7636 §4.1)");
+
+  const route = await readGrantToken(ctx.settings, "code", code);
+  if (!route) throw new OAuthError("invalid_grant", "authorization code is invalid");
+
+  const refreshToken = await mintGrantToken(ctx.settings, "refresh", route);
+  const now = Date.now();
+  const [result, holder] = await Promise.all([
+    userGrants(ctx.env, route.userId).redeemCode({
+      codeHash: await sha256(code),
+      clientId: client.id,
+      redirectUri: form.redirect_uri ?? null,
+      verifierChallenge: await s256(verifier),
+      refreshHash: await sha256(refreshToken),
+      refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
+      now,
+    }),
+    getUserInTeam(ctx.db, route.userId, route.teamId),
+  ]);
+  if (!result.ok) {
+    if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
+    throw new OAuthError("invalid_grant", result.description);
+  }
+  const { grant } = result;
+  if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
+
+  // RFC 8707 §2.2: a resource at the token endpoint must be one the authorization was for.
+  if (
+    form.resource !== undefined &&
+    resolveResource(ctx.settings, form.resource) !== (grant.resource ?? ctx.settings.defaultAudience)
+  ) {
+    throw new OAuthError("invalid_target", "resource was not part of the authorization");
+  }
+  touchUsage(ctx, client.id, grant.familyId, now);
+  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership));
+  return issueTokens(ctx, {
+    client,
+    sub: route.userId,
+    teamId: grant.teamId,
+    audience: grant.resource ?? ctx.settings.defaultAudience,
+    scopes,
+    familyId: grant.familyId,
+    refreshToken,
+    idToken: {
+      nonce: grant.nonce,
+      authTime: grant.authTime,
+      claims: identityClaims(holder.user, holder.membership, scopes),
+    },
+  });
+}

@@ -1,0 +1,36 @@
+/** grant_type=client_credentials (RFC 6749 §4.4): admin-created apps acting as their service user. */
+import type { ClientRow } from "../../store/clients";
+import { OAuthError } from "../errors";
+import { resolveResource } from "../resource";
+import { expandMetaScopes, intersectScopes, isKnownScope, parseScope } from "../scopes";
+import type { GrantContext } from "./context";
+import { issueTokens, type TokenResponse } from "./token-response";
+import { touchUsage } from "./usage";
+
+export async function clientCredentialsToken(
+  ctx: GrantContext,
+  client: ClientRow,
+  form: Record<string, string>,
+): Promise<TokenResponse> {
+  if (!client.grantTypes.includes("client_credentials") || !client.serviceUserId || !client.teamId) {
+    throw new OAuthError("unauthorized_client", "only apps created by a team admin may use client_credentials");
+  }
+  const requested = parseScope(form.scope);
+  if ("invalid" in requested) throw new OAuthError("invalid_scope", requested.invalid);
+  if (requested.some((s) => !isKnownScope(s))) throw new OAuthError("invalid_scope", "unknown scope requested");
+  // The service user's permissions are exactly the app's scopes: requested ∩ app (all when omitted).
+  const scopes =
+    requested.length === 0
+      ? intersectScopes(client.scopes, client.scopes)
+      : intersectScopes(expandMetaScopes(requested), client.scopes);
+  if (scopes.length === 0) throw new OAuthError("invalid_scope", "none of the requested scopes is granted to this app");
+  touchUsage(ctx, client.id, undefined, Date.now());
+  // No refresh token (RFC 6749 §4.4.3) and no ID token: there is no end user.
+  return issueTokens(ctx, {
+    client,
+    sub: client.serviceUserId,
+    teamId: client.teamId,
+    audience: resolveResource(ctx.settings, form.resource),
+    scopes,
+  });
+}

@@ -1,0 +1,82 @@
+/** grant_type=refresh_token with rotation, a grace window and reuse detection (RFC 6749 §6, RFC 9700 §4.14.2). */
+import { userGrants } from "../../durable/stub";
+import type { ClientRow } from "../../store/clients";
+import { getUserInTeam } from "../../store/users";
+import { mintGrantToken, readGrantToken, successorKey } from "../../tokens/grant-tokens";
+import { openSealed, seal, sha256 } from "../../tokens/secrets";
+import { ceilingOf, identityClaims } from "../claims";
+import { OAuthError } from "../errors";
+import { resolveResource } from "../resource";
+import { effectiveScopes, isKnownScope, parseScope } from "../scopes";
+import type { GrantContext } from "./context";
+import { issueTokens, type TokenResponse } from "./token-response";
+import { reportRevokedFamily, touchUsage } from "./usage";
+
+export async function refreshTokens(
+  ctx: GrantContext,
+  client: ClientRow,
+  form: Record<string, string>,
+): Promise<TokenResponse> {
+  if (!client.grantTypes.includes("refresh_token") && !client.grantTypes.includes("authorization_code")) {
+    throw new OAuthError("unauthorized_client", "this client may not use the refresh_token grant");
+  }
+  const presented = form.refresh_token;
+  if (!presented) throw new OAuthError("invalid_request", "refresh_token is required");
+  const requested = parseScope(form.scope);
+  if ("invalid" in requested) throw new OAuthError("invalid_scope", requested.invalid);
+  if (requested.some((s) => !isKnownScope(s))) throw new OAuthError("invalid_scope", "unknown scope requested");
+
+  const route = await readGrantToken(ctx.settings, "refresh", presented);
+  if (!route) throw new OAuthError("invalid_grant", "refresh token is invalid");
+
+  // The successor is made before the call so the object stays a pure, synchronous transition.
+  const successor = await mintGrantToken(ctx.settings, "refresh", route);
+  const now = Date.now();
+  const [result, holder] = await Promise.all([
+    (async () =>
+      userGrants(ctx.env, route.userId).rotateRefresh({
+        tokenHash: await sha256(presented),
+        clientId: client.id,
+        successorHash: await sha256(successor),
+        successorSealed: await seal(await successorKey(presented), successor),
+        successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
+        graceMs: ctx.settings.refreshGraceSeconds * 1000,
+        now,
+      }))(),
+    getUserInTeam(ctx.db, route.userId, route.teamId),
+  ]);
+  if (!result.ok) {
+    if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "refresh.reuse_detected");
+    throw new OAuthError("invalid_grant", result.description);
+  }
+  // A retry inside the grace window gets the successor the first call issued.
+  const refreshToken = result.rotated
+    ? successor
+    : await openSealed(await successorKey(presented), result.successorSealed);
+  if (!refreshToken) throw new OAuthError("invalid_grant", "refresh token is invalid");
+  const { grant } = result;
+  if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
+
+  // RFC 6749 §6: a narrower scope may be asked for this access token, never a wider one.
+  if (requested.some((s) => !grant.scopes.includes(s))) {
+    throw new OAuthError("invalid_scope", "scope exceeds what was granted (RFC 6749 §6)");
+  }
+  const granted = requested.length > 0 ? requested : grant.scopes;
+  const audience = grant.resource ?? ctx.settings.defaultAudience;
+  if (form.resource !== undefined && resolveResource(ctx.settings, form.resource) !== audience) {
+    throw new OAuthError("invalid_target", "resource was not part of the authorization (RFC 8707 §2.2)");
+  }
+  touchUsage(ctx, client.id, grant.familyId, now);
+  const scopes = effectiveScopes(granted, ceilingOf(holder.membership));
+  return issueTokens(ctx, {
+    client,
+    sub: route.userId,
+    teamId: grant.teamId,
+    audience,
+    scopes,
+    familyId: grant.familyId,
+    refreshToken,
+    // OIDC Core §12.2: an ID token may come back on refresh; it carries no nonce.
+    idToken: { nonce: null, authTime: grant.authTime, claims: identityClaims(holder.user, holder.membership, scopes) },
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Bookkeeping kept off the critical path: "last used" stamps (throttled per isolate so load does not
+ * turn into D1 writes) and the audit trail of families revoked by reuse detection.
+ */
+import { eq } from "drizzle-orm";
+import { recordAudit } from "../../store/audit";
+import { clients } from "../../store/schema";
+import { markFamiliesRevoked, touchFamily } from "../../store/token-families";
+import type { GrantContext } from "./context";
+
+const TOUCH_INTERVAL_MS = 60_000;
+const lastTouched = new Map<string, number>();
+
+function due(key: string, now: number): boolean {
+  const last = lastTouched.get(key) ?? 0;
+  if (now - last < TOUCH_INTERVAL_MS) return false;
+  if (lastTouched.size > 10_000) lastTouched.clear();
+  lastTouched.set(key, now);
+  return true;
+}
+
+export function touchUsage(ctx: GrantContext, clientId: string, familyId: string | undefined, now: number): void {
+  if (due(`c:${clientId}`, now)) {
+    ctx.defer(ctx.db.update(clients).set({ lastUsedAt: now }).where(eq(clients.id, clientId)).run());
+  }
+  if (familyId && due(`f:${familyId}`, now)) ctx.defer(touchFamily(ctx.db, familyId, now));
+}
+
+export function reportRevokedFamily(
+  ctx: GrantContext,
+  userId: string,
+  family: { familyId: string; clientId: string; teamId: string; reason: string },
+  kind: "refresh.reuse_detected" | "code.replay_detected",
+): void {
+  const now = Date.now();
+  ctx.defer(
+    Promise.all([
+      markFamiliesRevoked(ctx.db, [family.familyId], now),
+      recordAudit(ctx.db, {
+        kind,
+        teamId: family.teamId,
+        actorUserId: userId,
+        clientId: family.clientId,
+        ip: ctx.ip,
+        detail: { family_id: family.familyId, reason: family.reason },
+      }),
+    ]),
+  );
+}

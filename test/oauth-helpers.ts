@@ -1,0 +1,131 @@
+/** Building blocks for protocol tests: clients, signed-in users, PKCE and codes. */
+import { env } from "cloudflare:workers";
+import { base64url } from "jose";
+import { expect } from "vitest";
+import { insertClient } from "../src/store/clients";
+import { dbOf } from "../src/store/db";
+import { randomToken, sha256 } from "../src/tokens/secrets";
+import { call } from "./helpers";
+
+export const DEMO = {
+  team: "team_demo",
+  admin: "usr_demo_admin",
+  member: "usr_demo_member",
+  observer: "usr_demo_observer",
+} as const;
+
+export interface TestClient {
+  id: string;
+  secret?: string;
+  redirectUri: string;
+  method: "none" | "client_secret_basic" | "client_secret_post";
+}
+
+export async function createTestClient(
+  options: {
+    method?: TestClient["method"];
+    scopes?: string[];
+    teamId?: string | null;
+    automaticConsent?: boolean;
+    redirectUri?: string;
+    idTokenAlg?: "RS256" | "ES256";
+  } = {},
+): Promise<TestClient> {
+  const id = `test_${randomToken(9)}`;
+  const method = options.method ?? "none";
+  const secret = method === "none" ? undefined : randomToken(32);
+  const redirectUri = options.redirectUri ?? "https://app.example/callback";
+  await insertClient(dbOf(env.DB), {
+    id,
+    teamId: options.teamId === undefined ? DEMO.team : options.teamId,
+    origin: "registered",
+    name: "Test App",
+    applicationType: "web",
+    tokenEndpointAuthMethod: method,
+    secretHash: secret ? await sha256(secret) : null,
+    redirectUris: [redirectUri],
+    grantTypes: ["authorization_code", "refresh_token"],
+    scopes: options.scopes ?? ["ir.incidents:read", "ir.incidents:write", "oc.alerts:read"],
+    automaticConsent: options.automaticConsent ?? true,
+    idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
+  });
+  return { id, secret, redirectUri, method };
+}
+
+/** A browser session for a seeded user, as the cookie header a browser would send. */
+export async function sessionCookie(userId: string, authTime = Math.floor(Date.now() / 1000)): Promise<string> {
+  const value = randomToken(32);
+  await env.DB.prepare(
+    "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+  )
+    .bind(await sha256(value), userId, authTime, Date.now(), Date.now() + 3600_000)
+    .run();
+  return `eoidc_session=${value}`;
+}
+
+export async function pkcePair(): Promise<{ verifier: string; challenge: string }> {
+  const verifier = randomToken(32);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return { verifier, challenge: base64url.encode(new Uint8Array(digest)) };
+}
+
+export function authorizeUrl(client: TestClient, challenge: string, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams({
+    response_type: "code",
+    client_id: client.id,
+    redirect_uri: client.redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state: "st-123",
+    ...extra,
+  });
+  return `/oauth/authorize?${q}`;
+}
+
+/** Runs /oauth/authorize for a signed-in user whose client needs no consent screen; returns the code. */
+export async function obtainCode(
+  client: TestClient,
+  userId: string = DEMO.admin,
+  extra: Record<string, string> = {},
+): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = await pkcePair();
+  const res = await call(
+    authorizeUrl(client, challenge, { scope: "openid profile email ir.incidents:read", ...extra }),
+    {
+      headers: { Cookie: await sessionCookie(userId) },
+      redirect: "manual",
+    },
+  );
+  expect(res.status, await res.clone().text()).toBe(302);
+  const location = new URL(res.headers.get("location")!);
+  const code = location.searchParams.get("code");
+  expect(code, location.href).toBeTruthy();
+  return { code: code!, verifier };
+}
+
+export function tokenRequest(client: TestClient, params: Record<string, string>, headers: Record<string, string> = {}) {
+  const body = new URLSearchParams(params);
+  const h: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded", ...headers };
+  if (client.method === "client_secret_basic") {
+    h.Authorization = `Basic ${btoa(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret!)}`)}`;
+  } else {
+    body.set("client_id", client.id);
+    if (client.method === "client_secret_post") body.set("client_secret", client.secret!);
+  }
+  return call("/oauth/token", { method: "POST", headers: h, body });
+}
+
+export async function exchangeCode(
+  client: TestClient,
+  code: string,
+  verifier: string,
+  extra: Record<string, string> = {},
+) {
+  return tokenRequest(client, {
+    grant_type: "authorization_code",
+    code,
+    code_verifier: verifier,
+    redirect_uri: client.redirectUri,
+    ...extra,
+  });
+}

@@ -1,0 +1,322 @@
+/** POST /oauth/token: RFC 6749 §4.1.3, §5.2, §6; RFC 7636 §4.6; RFC 9068 §2; OIDC Core §2, §3.1.3.6; RFC 9700 §4.14. */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import { atHash } from "../src/tokens/id-token";
+import { call, ORIGIN } from "./helpers";
+import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
+
+interface Tokens {
+  access_token: string;
+  refresh_token?: string;
+  id_token?: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+}
+
+async function jwks() {
+  return createLocalJWKSet((await (await call("/oauth/discovery/keys")).json()) as never);
+}
+
+async function ok(res: Response): Promise<Tokens> {
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  return JSON.parse(text) as Tokens;
+}
+
+async function oauthError(res: Response, status: number, code: string) {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  expect(JSON.parse(text).error).toBe(code);
+}
+
+async function fullGrant(client?: TestClient, user: string = DEMO.admin, extra: Record<string, string> = {}) {
+  const c = client ?? (await createTestClient());
+  const { code, verifier } = await obtainCode(c, user, extra);
+  return { client: c, tokens: await ok(await exchangeCode(c, code, verifier)) };
+}
+
+/** Moves a user's grant state back in time, as if `ms` had passed. */
+async function age(userId: string, table: "codes" | "refresh_tokens", column: string, ms: number) {
+  const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(userId));
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec(`UPDATE ${table} SET ${column} = ${column} - ?`, ms);
+  });
+}
+
+describe("authorization_code grant (RFC 6749 §4.1.3)", () => {
+  it("issues an RFC 9068 access token, an ID token and a refresh token", async () => {
+    const { client, tokens } = await fullGrant(undefined, DEMO.admin, { nonce: "n-0S6_WzA2Mj" });
+    expect(tokens.token_type).toBe("Bearer");
+    expect(tokens.expires_in).toBe(3600);
+    expect(tokens.refresh_token).toMatch(/^eoidc_rt_[\w-]{100,}$/);
+
+    const keys = await jwks();
+    const at = await jwtVerify(tokens.access_token, keys, { issuer: ORIGIN, audience: ORIGIN, typ: "at+jwt" });
+    expect(decodeProtectedHeader(tokens.access_token).alg).toBe("ES256"); // RFC 9068 §2.1
+    expect(at.payload).toMatchObject({ sub: DEMO.admin, client_id: client.id, team_id: DEMO.team });
+    for (const claim of ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"])
+      expect(at.payload).toHaveProperty(claim);
+    expect(at.payload.exp! - at.payload.iat!).toBe(3600);
+
+    const id = await jwtVerify(tokens.id_token!, keys, { issuer: ORIGIN, audience: client.id });
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe("RS256");
+    expect(id.payload.nonce).toBe("n-0S6_WzA2Mj"); // OIDC Core §3.1.3.7 (11)
+    expect(id.payload.auth_time).toBeTypeOf("number");
+    expect(id.payload.at_hash).toBe(await atHash(tokens.access_token)); // OIDC Core §3.1.3.6
+    expect(id.payload.email).toBe("admin@example.com");
+    expect(id.payload).toMatchObject({ name: "Demo Admin", team_id: DEMO.team, role: "admin", on_call_role: "admin" });
+  });
+
+  it("signs the ID token with ES256 when the client registered it", async () => {
+    const { tokens } = await fullGrant(await createTestClient({ idTokenAlg: "ES256" }));
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe("ES256");
+  });
+
+  it("gates identity claims by scope (OIDC Core §5.4): no profile/email scope, no such claims", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client, DEMO.member, { scope: "openid ir.incidents:read" });
+    const tokens = await ok(await exchangeCode(client, code, verifier));
+    const { payload } = await jwtVerify(tokens.id_token!, await jwks());
+    expect(payload.email).toBeUndefined();
+    expect(payload.role).toBeUndefined();
+  });
+
+  it("a replayed code fails and revokes every token issued from the first redemption (RFC 6749 §4.1.2)", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client);
+    const first = await ok(await exchangeCode(client, code, verifier));
+    await oauthError(await exchangeCode(client, code, verifier), 400, "invalid_grant");
+    await oauthError(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: first.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+    const audit = await env.DB.prepare(
+      "SELECT kind FROM audit_events WHERE kind = 'code.replay_detected' AND client_id = ?",
+    )
+      .bind(client.id)
+      .first();
+    expect(audit).not.toBeNull();
+  });
+
+  it("refuses a wrong PKCE verifier (RFC 7636 §4.6) and still lets the right one redeem", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client);
+    await oauthError(await exchangeCode(client, code, `${verifier.slice(0, -1)}x`), 400, "invalid_grant");
+    await oauthError(await exchangeCode(client, code, "short"), 400, "invalid_grant");
+    await ok(await exchangeCode(client, code, verifier));
+  });
+
+  it("requires the code_verifier (PKCE for every client)", async () => {
+    const client = await createTestClient();
+    const { code } = await obtainCode(client);
+    await oauthError(
+      await tokenRequest(client, { grant_type: "authorization_code", code, redirect_uri: client.redirectUri }),
+      400,
+      "invalid_request",
+    );
+  });
+
+  it("codes expire after 60 seconds", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client);
+    await age(DEMO.admin, "codes", "expires_at", 61_000);
+    await oauthError(await exchangeCode(client, code, verifier), 400, "invalid_grant");
+  });
+
+  it("binds the code to its client and redirect_uri (RFC 6749 §4.1.3)", async () => {
+    const client = await createTestClient();
+    const other = await createTestClient();
+    const { code, verifier } = await obtainCode(client);
+    await oauthError(
+      await exchangeCode(other, code, verifier, { redirect_uri: client.redirectUri }),
+      400,
+      "invalid_grant",
+    );
+    await oauthError(
+      await exchangeCode(client, code, verifier, { redirect_uri: "https://app.example/other" }),
+      400,
+      "invalid_grant",
+    );
+    await ok(await exchangeCode(client, code, verifier));
+  });
+
+  it("refuses forged and foreign codes without a 500", async () => {
+    const client = await createTestClient();
+    for (const code of ["eoidc_ac_AAAA", "x".repeat(5000), `eoidc_rt_${"A".repeat(120)}`, "💥"]) {
+      await oauthError(await exchangeCode(client, code, "a".repeat(43)), 400, "invalid_grant");
+    }
+  });
+
+  it("effective scope = granted ∩ the user's role ceiling (a scope never lifts a user above their role)", async () => {
+    const client = await createTestClient({ scopes: ["ir.incidents:read", "ir.incidents:write", "ir.services:write"] });
+    const { code, verifier } = await obtainCode(client, DEMO.observer, {
+      scope: "openid ir.incidents:read ir.incidents:write ir.services:write",
+    });
+    const tokens = await ok(await exchangeCode(client, code, verifier));
+    expect(tokens.scope).toBe("openid ir.incidents:read");
+  });
+});
+
+describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
+  it("rotates on every use: the new token works, the access token is fresh", async () => {
+    const { client, tokens } = await fullGrant();
+    const next = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    expect(next.refresh_token).not.toBe(tokens.refresh_token);
+    expect(next.access_token).not.toBe(tokens.access_token);
+    await ok(await tokenRequest(client, { grant_type: "refresh_token", refresh_token: next.refresh_token! }));
+  });
+
+  it("a retry inside the grace window gets the identical successor", async () => {
+    const { client, tokens } = await fullGrant();
+    const a = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    const b = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    expect(b.refresh_token).toBe(a.refresh_token);
+  });
+
+  it("reuse after the grace window revokes the whole family", async () => {
+    const { client, tokens } = await fullGrant();
+    const next = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    await age(DEMO.admin, "refresh_tokens", "rotated_at", 31_000);
+    await oauthError(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+    // The legitimate successor dies with its family.
+    await oauthError(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: next.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+    const audit = await env.DB.prepare(
+      "SELECT detail FROM audit_events WHERE kind = 'refresh.reuse_detected' AND client_id = ?",
+    )
+      .bind(client.id)
+      .first();
+    expect(audit).not.toBeNull();
+  });
+
+  it("ten concurrent refreshes with one token end with exactly one live successor", async () => {
+    const { client, tokens } = await fullGrant();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }).then(ok),
+      ),
+    );
+    const successors = new Set(results.map((r) => r.refresh_token));
+    expect(successors.size).toBe(1);
+    // …and the caller can still refresh with it.
+    await ok(await tokenRequest(client, { grant_type: "refresh_token", refresh_token: [...successors][0]! }));
+  });
+
+  it("a refresh token presented by another client fails and revokes its family", async () => {
+    const { client, tokens } = await fullGrant();
+    const thief = await createTestClient();
+    await oauthError(
+      await tokenRequest(thief, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+    await oauthError(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+  });
+
+  it("honours a narrower scope and refuses a wider one (RFC 6749 §6)", async () => {
+    const { client, tokens } = await fullGrant();
+    const narrow = await ok(
+      await tokenRequest(client, {
+        grant_type: "refresh_token",
+        refresh_token: tokens.refresh_token!,
+        scope: "openid",
+      }),
+    );
+    expect(narrow.scope).toBe("openid");
+    await oauthError(
+      await tokenRequest(client, {
+        grant_type: "refresh_token",
+        refresh_token: narrow.refresh_token!,
+        scope: "openid ir.incidents:write",
+      }),
+      400,
+      "invalid_scope",
+    );
+  });
+
+  it("a role downgrade applies at the next refresh", async () => {
+    const { client, tokens } = await fullGrant(undefined, DEMO.member, {});
+    expect(tokens.scope).toContain("ir.incidents:read");
+    await env.DB.prepare("UPDATE memberships SET role = 'none' WHERE user_id = ?").bind(DEMO.member).run();
+    const next = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    expect(next.scope).not.toContain("ir.incidents:read");
+    await env.DB.prepare("UPDATE memberships SET role = 'member' WHERE user_id = ?").bind(DEMO.member).run();
+  });
+});
+
+describe("token endpoint request rules (RFC 6749 §3.2, §5.2)", () => {
+  it("refuses unknown grant types, missing grant_type, repeated parameters and other content types", async () => {
+    const client = await createTestClient();
+    await oauthError(await tokenRequest(client, { grant_type: "password" }), 400, "unsupported_grant_type");
+    await oauthError(await tokenRequest(client, {}), 400, "invalid_request");
+    await oauthError(
+      await call("/oauth/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: `grant_type=refresh_token&grant_type=client_credentials&client_id=${client.id}`,
+      }),
+      400,
+      "invalid_request",
+    );
+    await oauthError(
+      await call("/oauth/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }),
+      400,
+      "invalid_request",
+    );
+  });
+
+  it("refuses oversized bodies before parsing them", async () => {
+    const res = await call("/oauth/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: `grant_type=client_credentials&x=${"a".repeat(20_000)}`,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: string }).error).toBe("invalid_request");
+  });
+
+  it("unknown client → 401 invalid_client with WWW-Authenticate when Basic was used", async () => {
+    const res = await tokenRequest(
+      { id: "nobody", secret: "nothing", method: "client_secret_basic", redirectUri: "" },
+      { grant_type: "client_credentials" },
+    );
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Basic /);
+    expect(((await res.json()) as { error: string }).error).toBe("invalid_client");
+  });
+
+  it("answers CORS preflight for browser clients", async () => {
+    const res = await call("/oauth/token", {
+      method: "OPTIONS",
+      headers: { Origin: "https://spa.example", "Access-Control-Request-Method": "POST" },
+    });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
