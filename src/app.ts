@@ -6,6 +6,10 @@ import { machineCors } from "./http/cors";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
 import { handleError } from "./http/errors";
 import { wellKnownPaths } from "./oauth/metadata";
+import { showHome } from "./http/home";
+import { pageHeaders } from "./http/page-headers";
+import { signInRoutes } from "./http/signin";
+import { serveStylesheet } from "./pages/style";
 
 export const app = new Hono<AppEnv>();
 
@@ -31,6 +35,11 @@ app.on(["GET", "OPTIONS"], "/:prefix{.+}/.well-known/*", machineCors, async (c, 
   await next();
 });
 app.on(["GET", "OPTIONS"], "/oauth/discovery/keys", machineCors, serveJwks);
+
+// Sign-in, sign-out, home and the stylesheet (HTML pages: security headers, never CORS).
+app.route("/", signInRoutes);
+app.get("/", pageHeaders, showHome);
+app.get("/assets/*", (c) => serveStylesheet(new URL(c.req.url).pathname));
 
 app.notFound((c) => c.json({ error: "not_found", error_description: "no such endpoint" }, 404));
 app.onError(handleError);

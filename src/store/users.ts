@@ -57,3 +57,36 @@ export function getUserInTeam(
     .where(eq(users.id, userId))
     .get();
 }
+
+// ---- provisioning (sign-in) ----------------------------------------------------------------------
+// Each returns the drizzle statement, so a caller can await it or put several in one atomic db.batch.
+
+export type NewTeam = typeof teams.$inferInsert;
+export type NewMembership = typeof memberships.$inferInsert;
+
+/** The team of an upstream organization (Google `hd`, Entra `tid`) at that upstream issuer. */
+export function findTeamByUpstreamOrg(db: Db, upstreamIssuer: string, orgId: string): Promise<TeamRow | undefined> {
+  return db
+    .select()
+    .from(teams)
+    .where(and(eq(teams.upstreamIssuer, upstreamIssuer), eq(teams.upstreamOrgId, orgId)))
+    .get();
+}
+
+/** Fails on a duplicate (upstream issuer, org id): the caller then joins the team that won. */
+export function insertTeam(db: Db, team: NewTeam) {
+  return db.insert(teams).values(team);
+}
+
+/** A person; the email is stored lower-cased. Fails on a duplicate email. */
+export function insertHumanUser(db: Db, user: { id: string; email: string; name: string | null }) {
+  return db.insert(users).values({ id: user.id, kind: "human", email: user.email.toLowerCase(), name: user.name });
+}
+
+export function insertMembership(db: Db, membership: NewMembership) {
+  return db.insert(memberships).values(membership).onConflictDoNothing();
+}
+
+export function updateUserName(db: Db, userId: string, name: string) {
+  return db.update(users).set({ name }).where(eq(users.id, userId));
+}

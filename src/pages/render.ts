@@ -1,0 +1,26 @@
+/** Every HTML page goes out through renderPage: the security headers, the status, the markup. */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "../http/context";
+import { type PageOptions, pageSecurityHeaders } from "../http/page-headers";
+import { ErrorPage, type ErrorPageProps } from "./error";
+
+/** A rendered hono/jsx element (our page components are synchronous). */
+type Page = { toString(): string | Promise<string> };
+
+/**
+ * Renders a page with the page security headers. `options.formTargets`: where the page's form may
+ * be redirected after it is posted — the consent page passes the client's redirect URI so CSP
+ * form-action allows the way back to the client (Chromium enforces form-action on those redirects).
+ */
+export function renderPage(c: Context<AppEnv>, page: Page, status = 200, options: PageOptions = {}): Response {
+  const html = page.toString();
+  if (html instanceof Promise) throw new Error("page components must be synchronous");
+  for (const [name, value] of Object.entries(pageSecurityHeaders(options))) c.header(name, value);
+  return c.html(String(html), status as ContentfulStatusCode);
+}
+
+/** An ErrorPage with its status: for bad links and refused requests (never a redirect). */
+export function renderErrorPage(c: Context<AppEnv>, props: ErrorPageProps & { status: number }): Response {
+  return renderPage(c, ErrorPage(props), props.status);
+}

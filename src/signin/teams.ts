@@ -1,0 +1,135 @@
+/**
+ * Who a person is in edge-oidc once they have signed in: finds the user by email or provisions a
+ * new one in the right team. An upstream organization (Google `hd`, Entra `tid`) maps to one team per
+ * (upstream issuer, org id): its first user creates the team and becomes its admin, later users join
+ * as member/responder. A person with no organization gets a personal team of their own. Dev sign-in
+ * puts every new email in the Demo team. Only email and name are kept.
+ */
+import type { BatchItem } from "drizzle-orm/batch";
+import type { OnCallRole, Role } from "../oauth/scopes";
+import type { Db } from "../store/db";
+import {
+  findTeamByUpstreamOrg,
+  getTeam,
+  getUserByEmail,
+  insertHumanUser,
+  insertMembership,
+  insertTeam,
+  listMemberships,
+  type NewTeam,
+  type UserRow,
+  updateUserName,
+} from "../store/users";
+import { randomToken } from "../tokens/secrets";
+
+export const DEMO_TEAM_ID = "team_demo";
+
+export interface Person {
+  /** Lower-cased before it is stored or looked up. */
+  email: string;
+  name: string | null;
+}
+
+export interface SignedInPerson {
+  user: UserRow;
+  /** The team the sign-in is recorded in (the user's first team). */
+  teamId: string;
+  /** True when this sign-in created the user. */
+  created: boolean;
+}
+
+export interface UpstreamOrganization {
+  /** The configured upstream issuer: together with `id` it names the team. */
+  issuer: string;
+  id: string;
+  /** Name and primary domain for a new team; called only when the team does not exist yet. */
+  describe: () => Promise<{ name: string; primaryDomain: string | null }>;
+}
+
+type Placement = { teamId: string; role: Role; onCallRole: OnCallRole; newTeam?: NewTeam };
+
+const newId = (prefix: string) => `${prefix}_${randomToken(12)}`;
+
+/** The person signed in through the upstream provider. */
+export function provisionUpstreamUser(db: Db, person: Person, org: UpstreamOrganization | null) {
+  return provision(db, person, { updateName: true }, async () => {
+    if (!org) return personalTeam(person);
+    const team = await findTeamByUpstreamOrg(db, org.issuer, org.id);
+    if (team) return { teamId: team.id, role: "member", onCallRole: "responder" };
+    const { name, primaryDomain } = await org.describe();
+    const newTeam = { id: newId("team"), name, primaryDomain, upstreamIssuer: org.issuer, upstreamOrgId: org.id };
+    return { teamId: newTeam.id, role: "admin", onCallRole: "admin", newTeam };
+  });
+}
+
+/** Dev sign-in: known users are themselves; any other email joins Demo as member/responder. */
+export function provisionDevUser(db: Db, person: Person) {
+  return provision(db, person, { updateName: false }, async () => {
+    const placement: Placement = { teamId: DEMO_TEAM_ID, role: "member", onCallRole: "responder" };
+    if (await getTeam(db, DEMO_TEAM_ID)) return placement;
+    return { ...placement, newTeam: { id: DEMO_TEAM_ID, name: "Demo", primaryDomain: "example.com" } };
+  });
+}
+
+function personalTeam(person: Person): Placement {
+  const owner = person.name?.trim() || person.email.split("@")[0] || person.email;
+  const newTeam = { id: newId("team"), name: `${owner}'s team`, primaryDomain: null };
+  return { teamId: newTeam.id, role: "admin", onCallRole: "admin", newTeam };
+}
+
+/**
+ * Finds or creates the user; a user without a team is placed by `place`. The team, user and
+ * membership are written in one D1 batch (one transaction), so a team never exists without its admin.
+ * Two first sign-ins racing for the same organization or email: the loser's batch fails on a unique
+ * index and the retry finds what the winner wrote.
+ */
+async function provision(
+  db: Db,
+  person: Person,
+  options: { updateName: boolean },
+  place: () => Promise<Placement>,
+): Promise<SignedInPerson> {
+  const email = person.email.toLowerCase();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await provisionOnce(db, { email, name: person.name }, options, place);
+    } catch (err) {
+      if (attempt >= 3 || !isUniqueViolation(err)) throw err;
+    }
+  }
+}
+
+async function provisionOnce(
+  db: Db,
+  person: Person,
+  options: { updateName: boolean },
+  place: () => Promise<Placement>,
+): Promise<SignedInPerson> {
+  let user = await getUserByEmail(db, person.email);
+  if (user) {
+    if (options.updateName && person.name && person.name !== user.name) {
+      await updateUserName(db, user.id, person.name);
+      user = { ...user, name: person.name };
+    }
+    const [first] = await listMemberships(db, user.id);
+    if (first) return { user, teamId: first.teamId, created: false };
+  }
+  const placement = await place();
+  const userId = user?.id ?? newId("usr");
+  const statements: BatchItem<"sqlite">[] = [];
+  if (placement.newTeam) statements.push(insertTeam(db, placement.newTeam));
+  if (!user) statements.push(insertHumanUser(db, { id: userId, email: person.email, name: person.name }));
+  statements.push(
+    insertMembership(db, { userId, teamId: placement.teamId, role: placement.role, onCallRole: placement.onCallRole }),
+  );
+  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  const created = !user;
+  user ??= await getUserByEmail(db, person.email);
+  if (!user) throw new Error("user vanished right after it was created");
+  return { user, teamId: placement.teamId, created };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const text = (e: unknown): string => (e instanceof Error ? `${e.message} ${text(e.cause)}` : "");
+  return /UNIQUE constraint failed|SQLITE_CONSTRAINT/.test(text(err));
+}
