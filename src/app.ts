@@ -1,6 +1,7 @@
 /** The route table, nothing else. */
 import { Hono } from "hono";
 import { settingsOf } from "./config";
+import { adminApi } from "./http/admin-api";
 import type { AppEnv } from "./http/context";
 import { machineCors } from "./http/cors";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
@@ -8,6 +9,7 @@ import { handleError } from "./http/errors";
 import { wellKnownPaths } from "./oauth/metadata";
 import { showHome } from "./http/home";
 import { pageHeaders } from "./http/page-headers";
+import { handleReadRegistration, handleRegister } from "./http/register";
 import { signInRoutes } from "./http/signin";
 import { serveStylesheet } from "./pages/style";
 
@@ -35,6 +37,11 @@ app.on(["GET", "OPTIONS"], "/:prefix{.+}/.well-known/*", machineCors, async (c, 
   await next();
 });
 app.on(["GET", "OPTIONS"], "/oauth/discovery/keys", machineCors, serveJwks);
+
+// Clients: dynamic registration (RFC 7591 §3), its RFC 7592 §2.1 read, and the admin JSON API.
+app.on(["POST", "OPTIONS"], "/oauth/register", machineCors, handleRegister);
+app.on(["GET", "OPTIONS"], "/oauth/register/:clientId", machineCors, handleReadRegistration);
+app.route("/api/admin", adminApi);
 
 // Sign-in, sign-out, home and the stylesheet (HTML pages: security headers, never CORS).
 app.route("/", signInRoutes);

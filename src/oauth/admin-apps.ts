@@ -1,0 +1,306 @@
+/**
+ * Use cases of app administration (the JSON admin API and the admin pages): create, edit, reset the
+ * secret, revoke every token, delete, and read the team's audit log. Every change is audited. No
+ * HTTP here: the caller says who is acting (`AdminActor`).
+ */
+import type { Env } from "../config";
+import { type AuditRow, listAudit, recordAudit } from "../store/audit";
+import {
+  type ClientChanges,
+  type ClientRow,
+  deleteClient,
+  forgetClient,
+  getClient,
+  insertClient,
+  insertClientWithServiceUser,
+  listClientsOfTeam,
+  updateClient,
+} from "../store/clients";
+import { dbOf } from "../store/db";
+import { getTeam } from "../store/users";
+import { randomToken } from "../tokens/secrets";
+import { newClientId, newClientSecret } from "./client-auth";
+import { adminAppScopes, allLoopback, cleanClientName, validateRedirectUris } from "./client-metadata";
+import { OAuthError } from "./errors";
+import { revokeAllTokensOfClient } from "./grants/revocation";
+import { formatScope } from "./scopes";
+
+/**
+ * Who is acting: the operator (ADMIN_API_TOKEN, every team) or a person who is admin of `teams`.
+ * `userId` is null for the operator and goes into the audit log as the actor.
+ */
+export type AdminActor = { userId: null; teams: "all" } | { userId: string; teams: readonly string[] };
+
+export type AppType = "public" | "confidential" | "client_credentials";
+
+export function appType(client: ClientRow): AppType {
+  if (client.grantTypes.includes("client_credentials")) return "client_credentials";
+  return client.tokenEndpointAuthMethod === "none" ? "public" : "confidential";
+}
+
+const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
+
+/** An app as the admin API shows it: everything but its secret and registration token hashes. */
+export function appView(client: ClientRow): Record<string, unknown> {
+  return {
+    client_id: client.id,
+    name: client.name,
+    type: appType(client),
+    origin: client.origin,
+    team_id: client.teamId,
+    application_type: client.applicationType,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    redirect_uris: client.redirectUris,
+    grant_types: client.grantTypes,
+    scope: formatScope(client.scopes),
+    automatic_consent: client.automaticConsent,
+    service_user_id: client.serviceUserId,
+    created_by: client.createdBy,
+    created_at: iso(client.createdAt),
+    updated_at: iso(client.updatedAt),
+    last_used_at: iso(client.lastUsedAt),
+    tokens_revoked_at: iso(client.revokedBefore),
+  };
+}
+
+/**
+ * The team an action on the team as a whole (create, list, audit) applies to: the one the request
+ * names, which the actor must administer; or, for a person who administers exactly one team, that.
+ */
+export async function actingTeam(env: Env, actor: AdminActor, requested: unknown): Promise<string> {
+  if (requested !== undefined && (typeof requested !== "string" || requested.length > 200)) {
+    throw new OAuthError("invalid_request", "team_id must be a string");
+  }
+  if (actor.teams === "all") {
+    if (!requested) throw new OAuthError("invalid_request", "team_id is required with the admin API token");
+    if (!(await getTeam(dbOf(env.DB), requested))) throw new OAuthError("not_found", "no such team");
+    return requested;
+  }
+  if (requested) {
+    if (!actor.teams.includes(requested))
+      throw new OAuthError("access_denied", "you are not an admin of that team", { status: 403 });
+    return requested;
+  }
+  if (actor.teams.length !== 1) throw new OAuthError("invalid_request", "you administer several teams: name team_id");
+  return actor.teams[0] as string;
+}
+
+/** The app, if the actor may manage it; otherwise 404 (never reveal another team's apps). */
+export async function findApp(env: Env, actor: AdminActor, clientId: string): Promise<ClientRow> {
+  const client = clientId.length <= 512 ? await getClient(dbOf(env.DB), clientId) : undefined;
+  const allowed = client && (actor.teams === "all" || (client.teamId !== null && actor.teams.includes(client.teamId)));
+  if (!client || !allowed) throw new OAuthError("not_found", "no such app");
+  return client;
+}
+
+function refuseUnknownFields(input: Record<string, unknown>, allowed: readonly string[]): void {
+  const unknown = Object.keys(input).find((k) => !allowed.includes(k));
+  if (unknown !== undefined)
+    throw new OAuthError("invalid_request", `unknown field ${JSON.stringify(unknown.slice(0, 40))}`);
+}
+
+function booleanField(value: unknown, field: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "boolean") throw new OAuthError("invalid_client_metadata", `${field} must be true or false`);
+  return value;
+}
+
+function requiredName(value: unknown): string {
+  const name = cleanClientName(value);
+  if (!name) throw new OAuthError("invalid_client_metadata", "name is required");
+  return name;
+}
+
+const CREATE_FIELDS = [
+  "name",
+  "type",
+  "redirect_uris",
+  "scope",
+  "automatic_consent",
+  "team_id",
+  "token_endpoint_auth_method",
+];
+
+/**
+ * Creates an app in `teamId`. A client_credentials app (the only way to get that grant) is
+ * confidential, has no redirect URIs, and gets its own service user in the team whose permissions
+ * are exactly the app's scopes. The secret is in the result once and stored only as a hash.
+ */
+export async function createApp(
+  env: Env,
+  actor: AdminActor,
+  teamId: string,
+  input: Record<string, unknown>,
+): Promise<{ app: Record<string, unknown>; clientSecret?: string }> {
+  refuseUnknownFields(input, CREATE_FIELDS);
+  const name = requiredName(input.name);
+  const type = input.type;
+  if (type !== "public" && type !== "confidential" && type !== "client_credentials") {
+    throw new OAuthError("invalid_client_metadata", "type must be public, confidential or client_credentials");
+  }
+  const clientCredentials = type === "client_credentials";
+  const method = input.token_endpoint_auth_method ?? (type === "public" ? "none" : "client_secret_basic");
+  const allowedMethods = type === "public" ? ["none"] : ["client_secret_basic", "client_secret_post"];
+  if (typeof method !== "string" || !allowedMethods.includes(method)) {
+    throw new OAuthError("invalid_client_metadata", `a ${type} app authenticates with ${allowedMethods.join(" or ")}`);
+  }
+  if (clientCredentials && input.redirect_uris !== undefined) {
+    throw new OAuthError("invalid_client_metadata", "a client_credentials app has no redirect_uris");
+  }
+  const redirectUris = validateRedirectUris(input.redirect_uris, { required: !clientCredentials });
+  const automaticConsent = booleanField(input.automatic_consent, "automatic_consent") ?? false;
+  if (clientCredentials && automaticConsent) {
+    throw new OAuthError("invalid_client_metadata", "a client_credentials app has no consent screen");
+  }
+  const secret = type === "public" ? undefined : await newClientSecret();
+  const now = Date.now();
+  const row: ClientRow = {
+    id: newClientId(),
+    teamId,
+    origin: "admin",
+    name,
+    applicationType: allLoopback(redirectUris) ? "native" : "web",
+    tokenEndpointAuthMethod: method as ClientRow["tokenEndpointAuthMethod"],
+    secretHash: secret?.hash ?? null,
+    redirectUris,
+    grantTypes: clientCredentials ? ["client_credentials"] : ["authorization_code", "refresh_token"],
+    scopes: adminAppScopes(input.scope, clientCredentials),
+    automaticConsent,
+    serviceUserId: clientCredentials ? `usr_svc_${randomToken(12)}` : null,
+    registrationTokenHash: null,
+    idTokenSignedResponseAlg: "RS256",
+    metadata: {},
+    createdBy: actor.userId,
+    revokedBefore: 0,
+    lastUsedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const db = dbOf(env.DB);
+  if (row.serviceUserId) {
+    await insertClientWithServiceUser(db, { ...row, teamId, serviceUserId: row.serviceUserId }, `${name} (service)`);
+  } else {
+    await insertClient(db, row);
+  }
+  await audit(env, actor, "client.created", row, { name, type, scope: formatScope(row.scopes) });
+  return { app: appView(row), clientSecret: secret?.secret };
+}
+
+export function listApps(env: Env, teamId: string): Promise<Record<string, unknown>[]> {
+  return listClientsOfTeam(dbOf(env.DB), teamId).then((rows) => rows.map(appView));
+}
+
+const UPDATE_FIELDS = ["name", "redirect_uris", "scope", "automatic_consent"];
+
+/** Edits name, redirect URIs, scopes and automatic consent; other fields are refused. */
+export async function updateApp(
+  env: Env,
+  actor: AdminActor,
+  clientId: string,
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const client = await findApp(env, actor, clientId);
+  refuseUnknownFields(input, UPDATE_FIELDS);
+  const clientCredentials = appType(client) === "client_credentials";
+  const changes: ClientChanges = {};
+  if (input.name !== undefined) changes.name = requiredName(input.name);
+  if (input.redirect_uris !== undefined) {
+    if (clientCredentials)
+      throw new OAuthError("invalid_client_metadata", "a client_credentials app has no redirect_uris");
+    changes.redirectUris = validateRedirectUris(input.redirect_uris, { required: true });
+  }
+  if (input.scope !== undefined) changes.scopes = adminAppScopes(input.scope, clientCredentials);
+  const automaticConsent = booleanField(input.automatic_consent, "automatic_consent");
+  if (automaticConsent !== undefined) {
+    if (clientCredentials && automaticConsent) {
+      throw new OAuthError("invalid_client_metadata", "a client_credentials app has no consent screen");
+    }
+    changes.automaticConsent = automaticConsent;
+  }
+  if (Object.keys(changes).length === 0) return appView(client);
+  const updated = await updateClient(dbOf(env.DB), client.id, changes);
+  if (!updated) throw new OAuthError("not_found", "no such app");
+  await audit(env, actor, "client.updated", updated, { fields: Object.keys(input) });
+  return appView(updated);
+}
+
+/** A new secret, shown once; the old one stops working at once (in other isolates within the cache TTL). */
+export async function resetAppSecret(
+  env: Env,
+  actor: AdminActor,
+  clientId: string,
+): Promise<{ client_id: string; client_secret: string; client_secret_expires_at: 0 }> {
+  const client = await findApp(env, actor, clientId);
+  if (client.tokenEndpointAuthMethod === "none") {
+    throw new OAuthError("invalid_request", "a public client has no secret to reset");
+  }
+  const secret = await newClientSecret();
+  await updateClient(dbOf(env.DB), client.id, { secretHash: secret.hash });
+  await audit(env, actor, "client.secret_reset", client, {});
+  return { client_id: client.id, client_secret: secret.secret, client_secret_expires_at: 0 };
+}
+
+/** Every token of the app dies now: refresh token families in the users' objects and access tokens. */
+export async function revokeAppTokens(env: Env, actor: AdminActor, clientId: string): Promise<Record<string, unknown>> {
+  const client = await findApp(env, actor, clientId);
+  // It also moves clients.revoked_before, which is what kills access tokens already handed out.
+  await revokeAllTokensOfClient(env, client.id);
+  forgetClient(client.id);
+  await audit(env, actor, "client.tokens_revoked", client, {});
+  return appView((await getClient(dbOf(env.DB), client.id)) ?? client);
+}
+
+/** Deletes the app after revoking everything it holds; its consents and service user go with it. */
+export async function deleteApp(env: Env, actor: AdminActor, clientId: string): Promise<void> {
+  const client = await findApp(env, actor, clientId);
+  await revokeAllTokensOfClient(env, client.id);
+  await deleteClient(dbOf(env.DB), client);
+  await audit(env, actor, "client.deleted", client, { name: client.name });
+}
+
+/** The team's audit events, newest first, `limit` at a time; page with `before` = the last id seen. */
+export async function teamAudit(
+  env: Env,
+  teamId: string,
+  query: { before?: string; limit?: string; kind?: string },
+): Promise<{ events: Record<string, unknown>[]; next_before: number | null }> {
+  const number = (value: string | undefined, field: string) => {
+    if (value === undefined) return undefined;
+    if (!/^\d{1,12}$/.test(value)) throw new OAuthError("invalid_request", `${field} must be a positive whole number`);
+    return Number(value);
+  };
+  const limit = Math.max(1, Math.min(number(query.limit, "limit") ?? 50, 200));
+  const rows: AuditRow[] = await listAudit(dbOf(env.DB), teamId, {
+    before: number(query.before, "before"),
+    limit,
+    kind: query.kind?.slice(0, 60),
+  });
+  return {
+    events: rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      actor_user_id: r.actorUserId,
+      client_id: r.clientId,
+      ip: r.ip,
+      detail: r.detail,
+      created_at: iso(r.createdAt),
+    })),
+    next_before: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+  };
+}
+
+function audit(
+  env: Env,
+  actor: AdminActor,
+  kind: "client.created" | "client.updated" | "client.secret_reset" | "client.tokens_revoked" | "client.deleted",
+  client: Pick<ClientRow, "id" | "teamId">,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  return recordAudit(dbOf(env.DB), {
+    kind,
+    teamId: client.teamId,
+    actorUserId: actor.userId,
+    clientId: client.id,
+    detail: actor.userId === null ? { ...detail, via: "admin_api_token" } : detail,
+  });
+}

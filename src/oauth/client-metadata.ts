@@ -1,0 +1,251 @@
+/**
+ * Client metadata rules (RFC 7591 §2), shared by dynamic registration and admin-created apps. Pure
+ * functions: JSON values in, normalized values out, or an OAuthError with an RFC 7591 §3.2.2 code.
+ */
+import { OAuthError } from "./errors";
+import { validateRedirectUri } from "./redirect-uri";
+import {
+  expandMetaScopes,
+  GRANULAR_SCOPES,
+  isGranularScope,
+  isKnownScope,
+  isMetaScope,
+  OIDC_SCOPES,
+  parseScope,
+} from "./scopes";
+
+/** Registration and admin bodies are small; anything bigger is refused before it is parsed. */
+export const MAX_METADATA_BYTES = 16 * 1024;
+export const MAX_REDIRECT_URIS = 20;
+export const MAX_CLIENT_NAME_LENGTH = 100;
+const MAX_TEXT_LENGTH = 200;
+const MAX_CONTACTS = 10;
+
+/** A client that registers no scope gets the OIDC scopes and every granular scope (CONTRACT.md). */
+export const DEFAULT_CLIENT_SCOPES: readonly string[] = [...OIDC_SCOPES, ...GRANULAR_SCOPES];
+
+export type TokenEndpointAuthMethod = "none" | "client_secret_basic" | "client_secret_post";
+export type ApplicationType = "web" | "native";
+
+function badMetadata(description: string): never {
+  throw new OAuthError("invalid_client_metadata", description);
+}
+
+/** The request body as a JSON object; malformed JSON, arrays and scalars are `code`. */
+export function parseJsonObject(
+  text: string,
+  code: "invalid_client_metadata" | "invalid_request",
+): Record<string, unknown> {
+  let value: unknown;
+  try {
+    // Duplicate keys: JSON.parse keeps the last one, and nothing below depends on key order.
+    value = JSON.parse(text);
+  } catch {
+    throw new OAuthError(code, "the body is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new OAuthError(code, "the body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Display text: no control or invisible format characters (bidi overrides…), NFC, trimmed, capped. */
+export function cleanText(value: unknown, field: string, maxLength = MAX_TEXT_LENGTH): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") badMetadata(`${field} must be a string`);
+  const cleaned = value
+    .normalize("NFC")
+    .replace(/\s+/g, " ")
+    .replace(/[\p{Cc}\p{Cf}]/gu, "")
+    .replace(/ {2,}/g, " ")
+    .trim();
+  // Cut on code points, never inside a surrogate pair.
+  const capped = Array.from(cleaned).slice(0, maxLength).join("");
+  return capped || undefined;
+}
+
+export function cleanClientName(value: unknown): string | undefined {
+  return cleanText(value, "client_name", MAX_CLIENT_NAME_LENGTH);
+}
+
+export function validateRedirectUris(value: unknown, { required }: { required: boolean }): string[] {
+  if (value === undefined || value === null) {
+    if (required) throw new OAuthError("invalid_redirect_uri", "redirect_uris is required");
+    return [];
+  }
+  if (!Array.isArray(value)) throw new OAuthError("invalid_redirect_uri", "redirect_uris must be an array");
+  if (value.length > MAX_REDIRECT_URIS) {
+    throw new OAuthError("invalid_redirect_uri", `at most ${MAX_REDIRECT_URIS} redirect_uris may be registered`);
+  }
+  if (required && value.length === 0) throw new OAuthError("invalid_redirect_uri", "redirect_uris is empty");
+  for (const uri of value) {
+    if (typeof uri !== "string") throw new OAuthError("invalid_redirect_uri", "each redirect URI must be a string");
+    validateRedirectUri(uri);
+  }
+  return [...new Set(value as string[])];
+}
+
+/** Every redirect URI on a loopback host: the mark of a native app (RFC 8252 §7.3). */
+export function allLoopback(redirectUris: readonly string[]): boolean {
+  return (
+    redirectUris.length > 0 &&
+    redirectUris.every((uri) => ["127.0.0.1", "[::1]", "localhost"].includes(new URL(uri).hostname))
+  );
+}
+
+function scopeList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") badMetadata("scope must be a space-separated string");
+  const parsed = parseScope(value);
+  if (!Array.isArray(parsed)) badMetadata(parsed.invalid);
+  if (parsed.length > 200) badMetadata("too many scopes");
+  return parsed.length > 0 ? parsed : undefined;
+}
+
+function refuseUnknown(scopes: readonly string[]): void {
+  const unknown = scopes.find((s) => !isKnownScope(s));
+  if (unknown !== undefined) badMetadata(`unknown scope ${JSON.stringify(unknown.slice(0, 60))}`);
+}
+
+/** Dynamic registration: known scopes only, no meta scopes; none → the default set. */
+export function registrationScopes(value: unknown): string[] {
+  const scopes = scopeList(value);
+  if (!scopes) return [...DEFAULT_CLIENT_SCOPES];
+  refuseUnknown(scopes);
+  const meta = scopes.find(isMetaScope);
+  if (meta) badMetadata(`the meta scope ${meta} cannot be registered; list the granular scopes`);
+  return scopes;
+}
+
+/**
+ * Admin-created apps may use the meta scopes; they are stored expanded. A client_credentials app
+ * acts for no person, so it holds granular scopes only, and must name at least one.
+ */
+export function adminAppScopes(value: unknown, clientCredentials: boolean): string[] {
+  const scopes = scopeList(value);
+  if (!scopes) {
+    if (clientCredentials)
+      badMetadata("a client_credentials app needs a scope (its permissions are exactly its scopes)");
+    return [...DEFAULT_CLIENT_SCOPES];
+  }
+  refuseUnknown(scopes);
+  const expanded = expandMetaScopes(scopes);
+  if (clientCredentials) {
+    const personal = expanded.find((s) => !isGranularScope(s));
+    if (personal) badMetadata(`a client_credentials app cannot hold ${personal}: it has no end user`);
+  }
+  return expanded;
+}
+
+function stringList(value: unknown, field: string, max: number): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+    badMetadata(`${field} must be an array of strings`);
+  }
+  if (value.length > max) badMetadata(`${field} has more than ${max} entries`);
+  return [...new Set(value as string[])];
+}
+
+/** A URL shown to users (client_uri, logo_uri, tos_uri, policy_uri): https only, like redirect URIs. */
+function displayUrl(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value.length > 2000 || !/^https:\/\/[\x21-\x7e]+$/.test(value)) {
+    badMetadata(`${field} must be an https URL`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    badMetadata(`${field} must be an https URL`);
+  }
+  if (url.username || url.password) badMetadata(`${field} must not contain userinfo`);
+  return value;
+}
+
+/** The optional descriptive metadata kept for display and RFC 7592 reads. */
+function descriptiveMetadata(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    client_uri: displayUrl(body.client_uri, "client_uri"),
+    logo_uri: displayUrl(body.logo_uri, "logo_uri"),
+    tos_uri: displayUrl(body.tos_uri, "tos_uri"),
+    policy_uri: displayUrl(body.policy_uri, "policy_uri"),
+    contacts: stringList(body.contacts, "contacts", MAX_CONTACTS)
+      ?.map((c) => cleanText(c, "contacts"))
+      .filter((c) => c !== undefined),
+    software_id: cleanText(body.software_id, "software_id"),
+    software_version: cleanText(body.software_version, "software_version"),
+  };
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+  return out;
+}
+
+export interface RegistrationMetadata {
+  /** Undefined when the client sent none (the caller substitutes a display name). */
+  clientName: string | undefined;
+  applicationType: ApplicationType;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  redirectUris: string[];
+  grantTypes: string[];
+  scopes: string[];
+  idTokenSignedResponseAlg: "RS256" | "ES256";
+  metadata: Record<string, unknown>;
+}
+
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    badMetadata(`${field} must be one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+function registrationGrantTypes(value: unknown): string[] {
+  const grants = stringList(value, "grant_types", 10) ?? ["authorization_code"];
+  if (grants.includes("client_credentials")) {
+    badMetadata("client_credentials apps cannot self-register; a team admin creates them");
+  }
+  const other = grants.find((g) => g !== "authorization_code" && g !== "refresh_token");
+  if (other !== undefined) badMetadata(`grant type ${JSON.stringify(other.slice(0, 60))} is not supported`);
+  // RFC 7591 §2.1: response_types ["code"] goes with the authorization_code grant.
+  if (!grants.includes("authorization_code")) badMetadata("grant_types must include authorization_code");
+  return grants;
+}
+
+function registrationResponseTypes(value: unknown): void {
+  const types = stringList(value, "response_types", 10) ?? ["code"];
+  if (types.length !== 1 || types[0] !== "code") badMetadata('response_types must be ["code"]');
+}
+
+/** RFC 7591 §2 metadata of a self-registering authorization-code client, validated and defaulted. */
+export function parseRegistrationRequest(body: Record<string, unknown>): RegistrationMetadata {
+  const redirectUris = validateRedirectUris(body.redirect_uris, { required: true });
+  const grantTypes = registrationGrantTypes(body.grant_types);
+  registrationResponseTypes(body.response_types);
+  return {
+    clientName: cleanClientName(body.client_name),
+    // Loopback-only redirect URIs without an application_type: a native (e.g. MCP desktop) client.
+    applicationType: oneOf(
+      body.application_type,
+      "application_type",
+      ["web", "native"] as const,
+      allLoopback(redirectUris) ? "native" : "web",
+    ),
+    // RFC 7591 §2: the default is client_secret_basic.
+    tokenEndpointAuthMethod: oneOf(
+      body.token_endpoint_auth_method,
+      "token_endpoint_auth_method",
+      ["none", "client_secret_basic", "client_secret_post"] as const,
+      "client_secret_basic",
+    ),
+    redirectUris,
+    grantTypes,
+    scopes: registrationScopes(body.scope),
+    idTokenSignedResponseAlg: oneOf(
+      body.id_token_signed_response_alg,
+      "id_token_signed_response_alg",
+      ["RS256", "ES256"] as const,
+      "RS256",
+    ),
+    metadata: descriptiveMetadata(body),
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Per-IP fixed-window counter in KV for open dynamic registration (CONTRACT.md: 10 per hour per IP).
+ *
+ * Approximate by design: KV is eventually consistent, so requests that arrive in several locations
+ * at once, or concurrently in one, can each read the same count before any write lands. Across
+ * regions an address may get somewhat more than the limit in an hour; that is the accepted trade
+ * for not putting a Durable Object on the registration path.
+ */
+
+const WINDOW_SECONDS = 3600;
+/** KV refuses an expirationTtl under 60 s. */
+const MIN_TTL_SECONDS = 60;
+
+export type QuotaDecision = { allowed: true } | { allowed: false; retryAfter: number };
+
+/**
+ * Who is counted: an IPv4 address as it is; an IPv6 address by its /64 (what one subscriber
+ * usually gets, so rotating within it does not reset the count). "unknown-ip" when there is no
+ * address: every such request then shares one bucket, which fails towards strictness.
+ */
+export function rateLimitSubject(ip: string | undefined): string {
+  const value = ip?.trim().toLowerCase().slice(0, 64);
+  if (!value) return "unknown-ip";
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(value);
+  if (mapped) return mapped[1] as string;
+  if (!value.includes(":") || !/^[0-9a-f:]+$/.test(value)) return value;
+  const [head = "", tail, extra] = value.split("::");
+  if (extra !== undefined) return value;
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  if (groups.length !== 8 || groups.some((g) => g.length === 0 || g.length > 4)) return value;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
+/**
+ * Counts one request of `subject` in the current hour and says whether it may proceed. Every call
+ * counts, whatever happens to the request afterwards. Once over the limit nothing more is written
+ * (an attacker's flood costs reads only). If KV refuses the write (it allows about one write per
+ * second per key) the request is refused too, so a burst cannot slip past an unrecorded count.
+ */
+export async function consumeRegistrationQuota(
+  kv: KVNamespace,
+  subject: string,
+  limit: number,
+  now = Date.now(),
+): Promise<QuotaDecision> {
+  const nowSeconds = Math.floor(now / 1000);
+  const window = Math.floor(nowSeconds / WINDOW_SECONDS);
+  const untilWindowEnd = (window + 1) * WINDOW_SECONDS - nowSeconds;
+  const key = `reg:${subject}:${window}`;
+  try {
+    const count = Number(await kv.get(key)) || 0;
+    if (count >= limit) return { allowed: false, retryAfter: untilWindowEnd };
+    await kv.put(key, String(count + 1), { expirationTtl: Math.max(MIN_TTL_SECONDS, untilWindowEnd + 60) });
+    return { allowed: true };
+  } catch (err) {
+    console.warn(`registration rate limit: KV failed for ${key}:`, err);
+    return { allowed: false, retryAfter: 1 };
+  }
+}

@@ -1,0 +1,382 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import { settingsOf } from "../src/config";
+import { authenticateClient } from "../src/oauth/client-auth";
+import type { OAuthError } from "../src/oauth/errors";
+import { GRANULAR_SCOPES, OC_SCOPES } from "../src/oauth/scopes";
+import { getClient } from "../src/store/clients";
+import { dbOf } from "../src/store/db";
+import { randomToken, sha256 } from "../src/tokens/secrets";
+import { call, ORIGIN } from "./helpers";
+
+const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop";
+const db = dbOf(env.DB);
+type Json = Record<string, unknown>;
+
+function operator(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return call(`/api/admin${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** A signed-in browser: session cookie + CSRF cookie, as test/setup's seeded users. */
+async function browser(userId: string) {
+  const session = randomToken(32);
+  const csrf = randomToken(32);
+  await env.DB.prepare(
+    "INSERT INTO sessions (id_hash, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+  )
+    .bind(await sha256(session), userId, Math.floor(Date.now() / 1000), Date.now(), Date.now() + 3600_000)
+    .run();
+  const cookie = `eoidc_session=${session}; eoidc_csrf=${csrf}`;
+  return (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    call(`/api/admin${path}`, {
+      method,
+      headers: { Cookie: cookie, "X-CSRF-Token": csrf, "Content-Type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+}
+
+async function expectError(res: Response, status: number, code: string) {
+  const body = (await res.json()) as Json;
+  expect({ status: res.status, error: body.error }).toEqual({ status, error: code });
+}
+
+async function authenticates(clientId: string, secret: string | undefined): Promise<boolean> {
+  return authenticateClient(db, settingsOf(env), { clientId, secret, method: "client_secret_basic" }).then(
+    () => true,
+    (e: unknown) => {
+      expect((e as OAuthError).code).toBe("invalid_client");
+      return false;
+    },
+  );
+}
+
+const WEB_APP = { name: "Dashboard", type: "confidential", redirect_uris: ["https://dash.example.com/cb"] };
+
+beforeAll(async () => {
+  await env.DB.prepare("INSERT INTO teams (id, name) VALUES ('team_other', 'Other')").run();
+});
+
+describe("admin API with the operator token", () => {
+  it("creates a client_credentials app with its service user; the secret is shown once", async () => {
+    const res = await operator("POST", "/apps", {
+      name: "Deploy bot",
+      type: "client_credentials",
+      scope: "ir.incidents:read oc.all",
+      team_id: "team_demo",
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const app = (await res.json()) as Json;
+    expect(app).toMatchObject({
+      name: "Deploy bot",
+      type: "client_credentials",
+      origin: "admin",
+      team_id: "team_demo",
+      grant_types: ["client_credentials"],
+      token_endpoint_auth_method: "client_secret_basic",
+      redirect_uris: [],
+      client_secret_expires_at: 0,
+    });
+    // Meta scopes are stored expanded.
+    expect((app.scope as string).split(" ").sort()).toEqual(["ir.incidents:read", ...OC_SCOPES].sort());
+    const row = await getClient(db, app.client_id as string);
+    expect(row?.secretHash).toBe(await sha256(app.client_secret as string));
+    const user = await env.DB.prepare(
+      "SELECT u.kind, u.email, u.name, m.team_id, m.role, m.on_call_role FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.id = ?",
+    )
+      .bind(row?.serviceUserId)
+      .first();
+    expect(user).toEqual({
+      kind: "service",
+      email: null,
+      name: "Deploy bot (service)",
+      team_id: "team_demo",
+      role: "service",
+      on_call_role: "service",
+    });
+    expect(await authenticates(app.client_id as string, app.client_secret as string)).toBe(true);
+    // Never readable again: neither the read nor the list shows it.
+    const read = await (await operator("GET", `/apps/${app.client_id}`)).text();
+    const list = await (await operator("GET", "/apps?team_id=team_demo")).text();
+    for (const text of [read, list]) {
+      expect(text).toContain(app.client_id as string);
+      expect(text).not.toContain(app.client_secret as string);
+      expect(text).not.toContain("secret_hash");
+      expect(text).not.toContain(row?.secretHash as string);
+    }
+  });
+
+  it("creates public and confidential apps; admin apps may use meta scopes", async () => {
+    const pub = (await (
+      await operator("POST", "/apps", {
+        name: "CLI",
+        type: "public",
+        redirect_uris: ["http://127.0.0.1/cb"],
+        scope: "openid all",
+        automatic_consent: true,
+        team_id: "team_demo",
+      })
+    ).json()) as Json;
+    expect(pub).toMatchObject({ type: "public", token_endpoint_auth_method: "none", automatic_consent: true });
+    expect(pub).not.toHaveProperty("client_secret");
+    expect((pub.scope as string).split(" ")).toEqual(["openid", ...GRANULAR_SCOPES]);
+    const conf = (await (
+      await operator("POST", "/apps", {
+        ...WEB_APP,
+        token_endpoint_auth_method: "client_secret_post",
+        team_id: "team_demo",
+      })
+    ).json()) as Json;
+    expect(conf).toMatchObject({
+      type: "confidential",
+      token_endpoint_auth_method: "client_secret_post",
+      grant_types: ["authorization_code", "refresh_token"],
+      application_type: "web",
+    });
+    expect(typeof conf.client_secret).toBe("string");
+  });
+
+  it("needs team_id with the token, and an existing team", async () => {
+    await expectError(await operator("POST", "/apps", WEB_APP), 400, "invalid_request");
+    await expectError(await operator("GET", "/apps"), 400, "invalid_request");
+    await expectError(await operator("GET", "/audit"), 400, "invalid_request");
+    await expectError(await operator("POST", "/apps", { ...WEB_APP, team_id: "team_nope" }), 404, "not_found");
+  });
+
+  it("refuses a bad token or none with 401 invalid_token and a Bearer challenge", async () => {
+    const attempts: Record<string, string>[] = [
+      { Authorization: "Bearer wrong-token" },
+      { Authorization: `Basic ${btoa("a:b")}` },
+      {},
+    ];
+    for (const headers of attempts) {
+      const res = await call("/api/admin/apps?team_id=team_demo", { headers });
+      expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);
+      await expectError(res, 401, "invalid_token");
+    }
+  });
+
+  it("is disabled when ADMIN_API_TOKEN is unset", async () => {
+    const res = await app.request(
+      `${ORIGIN}/api/admin/apps?team_id=team_demo`,
+      { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } },
+      { ...env, ADMIN_API_TOKEN: undefined },
+    );
+    await expectError(res, 401, "invalid_token");
+  });
+
+  it.each([
+    ["malformed JSON", "{", 400, "invalid_request"],
+    ["an array", "[]", 400, "invalid_request"],
+    ["a numeric name", { ...WEB_APP, name: 7, team_id: "team_demo" }, 400, "invalid_client_metadata"],
+    ["an unknown type", { ...WEB_APP, type: "implicit", team_id: "team_demo" }, 400, "invalid_client_metadata"],
+    ["an unknown field", { ...WEB_APP, team_id: "team_demo", secret: "mine" }, 400, "invalid_request"],
+    [
+      "a bad redirect URI",
+      { ...WEB_APP, redirect_uris: ["http://x.example/"], team_id: "team_demo" },
+      400,
+      "invalid_redirect_uri",
+    ],
+    ["no redirect URI", { name: "x", type: "public", team_id: "team_demo" }, 400, "invalid_redirect_uri"],
+    ["an unknown scope", { ...WEB_APP, scope: "ir.nukes:write", team_id: "team_demo" }, 400, "invalid_client_metadata"],
+    [
+      "a public app with a secret method",
+      { ...WEB_APP, type: "public", token_endpoint_auth_method: "client_secret_basic", team_id: "team_demo" },
+      400,
+      "invalid_client_metadata",
+    ],
+    [
+      "client_credentials with redirect URIs",
+      { ...WEB_APP, type: "client_credentials", scope: "ir.incidents:read", team_id: "team_demo" },
+      400,
+      "invalid_client_metadata",
+    ],
+    [
+      "client_credentials without scope",
+      { name: "bot", type: "client_credentials", team_id: "team_demo" },
+      400,
+      "invalid_client_metadata",
+    ],
+    [
+      "client_credentials with openid",
+      { name: "bot", type: "client_credentials", scope: "openid ir.incidents:read", team_id: "team_demo" },
+      400,
+      "invalid_client_metadata",
+    ],
+    [
+      "a string automatic_consent",
+      { ...WEB_APP, automatic_consent: "yes", team_id: "team_demo" },
+      400,
+      "invalid_client_metadata",
+    ],
+    ["a huge body", { ...WEB_APP, name: "x".repeat(20_000), team_id: "team_demo" }, 413, "invalid_request"],
+  ])("refuses %s on create, never a 500", async (_what, body, status, code) => {
+    await expectError(await operator("POST", "/apps", body), status, code);
+  });
+
+  it("refuses a body that is not JSON with 415", async () => {
+    await expectError(
+      await operator("POST", "/apps", "name=x", { "Content-Type": "application/x-www-form-urlencoded" }),
+      415,
+      "invalid_request",
+    );
+  });
+
+  it("edits name, redirect URIs, scopes and automatic consent, and audits it", async () => {
+    const created = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_demo" })).json()) as Json;
+    const res = await operator("PATCH", `/apps/${created.client_id}`, {
+      name: "Renamed\u0007",
+      redirect_uris: ["https://dash.example.com/cb2", "http://localhost:3000/cb"],
+      scope: "ir.all",
+      automatic_consent: true,
+    });
+    expect(res.status).toBe(200);
+    const updated = (await res.json()) as Json;
+    expect(updated).toMatchObject({
+      name: "Renamed",
+      redirect_uris: ["https://dash.example.com/cb2", "http://localhost:3000/cb"],
+      automatic_consent: true,
+    });
+    expect((updated.scope as string).split(" ")).toEqual(GRANULAR_SCOPES.filter((s) => s.startsWith("ir.")));
+    expect((await getClient(db, created.client_id as string))?.name).toBe("Renamed");
+    await expectError(
+      await operator("PATCH", `/apps/${created.client_id}`, { type: "public" }),
+      400,
+      "invalid_request",
+    );
+    await expectError(
+      await operator("PATCH", `/apps/${created.client_id}`, { redirect_uris: ["https://a.example/#x"] }),
+      400,
+      "invalid_redirect_uri",
+    );
+    await expectError(await operator("PATCH", "/apps/nope", { name: "x" }), 404, "not_found");
+    const events = (await (await operator("GET", "/audit?team_id=team_demo&kind=client.updated")).json()) as Json;
+    expect((events.events as Json[]).some((e) => e.client_id === created.client_id)).toBe(true);
+  });
+
+  it("resets a secret: the new one is shown once and works, the old one fails at once", async () => {
+    const created = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_demo" })).json()) as Json;
+    const id = created.client_id as string;
+    expect(await authenticates(id, created.client_secret as string)).toBe(true); // now cached in this isolate
+    const res = await operator("POST", `/apps/${id}/reset-secret`);
+    expect(res.status).toBe(200);
+    const reset = (await res.json()) as Json;
+    expect(reset).toMatchObject({ client_id: id, client_secret_expires_at: 0 });
+    expect(reset.client_secret).not.toBe(created.client_secret);
+    expect(await authenticates(id, created.client_secret as string)).toBe(false);
+    expect(await authenticates(id, reset.client_secret as string)).toBe(true);
+    const pub = (await (
+      await operator("POST", "/apps", {
+        name: "p",
+        type: "public",
+        redirect_uris: ["http://127.0.0.1/cb"],
+        team_id: "team_demo",
+      })
+    ).json()) as Json;
+    await expectError(await operator("POST", `/apps/${pub.client_id}/reset-secret`), 400, "invalid_request");
+  });
+
+  it("revokes every token of an app: revoked_before moves to now", async () => {
+    const created = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_demo" })).json()) as Json;
+    const before = Date.now();
+    const res = await operator("POST", `/apps/${created.client_id}/revoke-tokens`);
+    expect(res.status).toBe(200);
+    expect(Date.parse(((await res.json()) as Json).tokens_revoked_at as string)).toBeGreaterThanOrEqual(before - 1000);
+    expect((await getClient(db, created.client_id as string))?.revokedBefore).toBeGreaterThanOrEqual(before);
+  });
+
+  it("deletes an app with its service user; the client no longer authenticates", async () => {
+    const created = (await (
+      await operator("POST", "/apps", {
+        name: "Gone",
+        type: "client_credentials",
+        scope: "oc.alerts:read",
+        team_id: "team_demo",
+      })
+    ).json()) as Json;
+    const id = created.client_id as string;
+    expect(await authenticates(id, created.client_secret as string)).toBe(true);
+    const serviceUserId = (await getClient(db, id))?.serviceUserId;
+    const res = await operator("DELETE", `/apps/${id}`);
+    expect(res.status).toBe(204);
+    expect(await getClient(db, id)).toBeUndefined();
+    expect(await env.DB.prepare("SELECT id FROM users WHERE id = ?").bind(serviceUserId).first()).toBeNull();
+    expect(await authenticates(id, created.client_secret as string)).toBe(false);
+    await expectError(await operator("GET", `/apps/${id}`), 404, "not_found");
+  });
+
+  it("writes an audit event for every change, readable page by page", async () => {
+    const created = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_other" })).json()) as Json;
+    const id = created.client_id as string;
+    await operator("PATCH", `/apps/${id}`, { name: "Other dashboard" });
+    await operator("POST", `/apps/${id}/reset-secret`);
+    await operator("POST", `/apps/${id}/revoke-tokens`);
+    await operator("DELETE", `/apps/${id}`);
+    const kinds: string[] = [];
+    let before = "";
+    for (let page = 0; page < 5; page++) {
+      const res = await operator("GET", `/audit?team_id=team_other&limit=2${before}`);
+      const body = (await res.json()) as { events: Json[]; next_before: number | null };
+      kinds.push(...body.events.map((e) => e.kind as string));
+      if (body.next_before === null) break;
+      before = `&before=${body.next_before}`;
+    }
+    expect(kinds).toEqual([
+      "client.deleted",
+      "client.tokens_revoked",
+      "client.secret_reset",
+      "client.updated",
+      "client.created",
+    ]);
+    await expectError(await operator("GET", "/audit?team_id=team_other&limit=abc"), 400, "invalid_request");
+  });
+});
+
+describe("admin API with a team admin's browser session", () => {
+  it("lets the team admin manage the team's apps; the team is implied by the session", async () => {
+    const admin = await browser("usr_demo_admin");
+    const res = await admin("POST", "/apps", WEB_APP);
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as Json;
+    expect(created).toMatchObject({ team_id: "team_demo", created_by: "usr_demo_admin" });
+    const list = (await (await admin("GET", "/apps")).json()) as { team_id: string; apps: Json[] };
+    expect(list.team_id).toBe("team_demo");
+    expect(list.apps.map((a) => a.client_id)).toContain(created.client_id);
+    const audit = (await (await admin("GET", "/audit?kind=client.created")).json()) as { events: Json[] };
+    expect(audit.events.find((e) => e.client_id === created.client_id)).toMatchObject({
+      actor_user_id: "usr_demo_admin",
+    });
+  });
+
+  it("requires X-CSRF-Token equal to the CSRF cookie on changes, not on reads", async () => {
+    const admin = await browser("usr_demo_admin");
+    await expectError(await admin("POST", "/apps", WEB_APP, { "X-CSRF-Token": "" }), 403, "access_denied");
+    await expectError(await admin("POST", "/apps", WEB_APP, { "X-CSRF-Token": randomToken(32) }), 403, "access_denied");
+    // A cross-site Origin fails even with the right token.
+    await expectError(await admin("POST", "/apps", WEB_APP, { Origin: "https://evil.example" }), 403, "access_denied");
+    expect((await admin("GET", "/apps", undefined, { "X-CSRF-Token": "" })).status).toBe(200);
+  });
+
+  it("refuses members and observers with 403 access_denied", async () => {
+    for (const user of ["usr_demo_member", "usr_demo_observer"]) {
+      const person = await browser(user);
+      await expectError(await person("GET", "/apps"), 403, "access_denied");
+      await expectError(await person("POST", "/apps", WEB_APP), 403, "access_denied");
+    }
+  });
+
+  it("keeps an admin inside their team", async () => {
+    const foreign = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_other" })).json()) as Json;
+    const admin = await browser("usr_demo_admin");
+    await expectError(await admin("GET", `/apps/${foreign.client_id}`), 404, "not_found");
+    await expectError(await admin("DELETE", `/apps/${foreign.client_id}`), 404, "not_found");
+    await expectError(await admin("GET", "/apps?team_id=team_other"), 403, "access_denied");
+    await expectError(await admin("POST", "/apps", { ...WEB_APP, team_id: "team_other" }), 403, "access_denied");
+    expect(await getClient(db, foreign.client_id as string)).toBeDefined();
+  });
+});
