@@ -1,0 +1,50 @@
+/**
+ * POST /oauth/introspect (RFC 7662). Client-authenticated. A confidential client may introspect
+ * tokens of its own team (resource servers); a public client only its own tokens. Anything else —
+ * expired, revoked, malformed, foreign — is `{"active": false}` with no detail (RFC 7662 §2.2).
+ */
+import type { Context } from "hono";
+import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
+import { OAuthError } from "../oauth/errors";
+import { formatScope } from "../oauth/scopes";
+import { tokenStatus } from "../oauth/token-status";
+import type { AppEnv } from "./context";
+import { readForm } from "./form";
+import { grantContext } from "./token";
+
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+export async function handleIntrospect(c: Context<AppEnv>): Promise<Response> {
+  const form = await readForm(c);
+  const ctx = grantContext(c);
+  const caller = await authenticateClient(
+    ctx.db,
+    ctx.settings,
+    readClientCredentials(c.req.header("Authorization"), form),
+  );
+  if (!form.token) throw new OAuthError("invalid_request", "token is required");
+  const status = await tokenStatus(ctx, form.token, form.token_type_hint);
+  const visible =
+    status !== null &&
+    (status.clientId === caller.id || (caller.tokenEndpointAuthMethod !== "none" && caller.teamId === status.teamId));
+  if (!status || !visible) return c.json({ active: false }, 200, NO_STORE);
+  return c.json(
+    {
+      active: true,
+      scope: formatScope(status.scopes),
+      client_id: status.clientId,
+      sub: status.sub,
+      ...(status.user.email && status.scopes.includes("email")
+        ? { username: status.user.email, email: status.user.email }
+        : {}),
+      exp: status.exp,
+      iat: status.iat,
+      iss: ctx.settings.issuer,
+      aud: status.aud,
+      token_type: status.kind === "access_token" ? "Bearer" : "refresh_token",
+      team_id: status.teamId,
+    },
+    200,
+    NO_STORE,
+  );
+}

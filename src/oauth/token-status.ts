@@ -1,0 +1,120 @@
+/**
+ * Is this token alive, and what may it do right now? The one answer behind introspection,
+ * userinfo and revocation. An access token is verified locally (signature, issuer, lifetime), then
+ * one call to its user's UserGrants object checks revocation while D1 reads the holder's current
+ * role, in parallel — so a revocation or a role downgrade takes effect at once.
+ */
+import type { Env, Settings } from "../config";
+import { userGrants } from "../durable/stub";
+import { type ClientRow, getClientCached } from "../store/clients";
+import type { Db } from "../store/db";
+import { getUserInTeam, type MembershipRow, type UserRow } from "../store/users";
+import { type VerifiedAccessToken, verifyAccessToken } from "../tokens/access-token";
+import { readGrantToken } from "../tokens/grant-tokens";
+import { sha256 } from "../tokens/secrets";
+import { keysetOf } from "../tokens/signing-keys";
+import { ceilingOf } from "./claims";
+import { effectiveScopes, parseScope } from "./scopes";
+
+export interface LiveToken {
+  kind: "access_token" | "refresh_token";
+  clientId: string;
+  client: ClientRow;
+  sub: string;
+  teamId: string;
+  /** Effective now: granted ∩ the holder's current ceiling. */
+  scopes: string[];
+  aud: string;
+  /** Unix seconds. */
+  iat: number;
+  exp: number;
+  user: UserRow;
+  membership: MembershipRow;
+  /** Access tokens: jti; refresh tokens: family id. */
+  handle: string;
+  familyId?: string;
+}
+
+export interface StatusContext {
+  env: Env;
+  settings: Settings;
+  db: Db;
+}
+
+/** What jose verified, or null; exported for revocation, which must work on revoked tokens too. */
+export async function readAccessToken(ctx: StatusContext, token: string): Promise<VerifiedAccessToken | null> {
+  return verifyAccessToken(await keysetOf(ctx.db, ctx.settings), ctx.settings, token);
+}
+
+export async function accessTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
+  const claims = await readAccessToken(ctx, token);
+  if (!claims) return null;
+  const [check, holder, client] = await Promise.all([
+    userGrants(ctx.env, claims.sub).checkAccess({ familyId: claims.fid, jti: claims.jti, iat: claims.iat }),
+    getUserInTeam(ctx.db, claims.sub, claims.team_id),
+    getClientCached(ctx.db, ctx.settings, claims.client_id),
+  ]);
+  if (!check.active || !holder || !client) return null;
+  const granted = parseScope(claims.scope);
+  if ("invalid" in granted) return null;
+  return {
+    kind: "access_token",
+    clientId: claims.client_id,
+    client,
+    sub: claims.sub,
+    teamId: claims.team_id,
+    scopes: effectiveScopes(granted, ceilingOf(holder.membership, client.scopes)),
+    aud: claims.aud,
+    iat: claims.iat,
+    exp: claims.exp,
+    user: holder.user,
+    membership: holder.membership,
+    handle: claims.jti,
+    familyId: claims.fid,
+  };
+}
+
+export async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
+  const route = await readGrantToken(ctx.settings, "refresh", token);
+  if (!route) return null;
+  const [found, holder] = await Promise.all([
+    userGrants(ctx.env, route.userId).inspectRefresh(await sha256(token), Date.now()),
+    getUserInTeam(ctx.db, route.userId, route.teamId),
+  ]);
+  if (!found?.active || !holder) return null;
+  const client = await getClientCached(ctx.db, ctx.settings, found.grant.clientId);
+  if (!client) return null;
+  return {
+    kind: "refresh_token",
+    clientId: found.grant.clientId,
+    client,
+    sub: route.userId,
+    teamId: found.grant.teamId,
+    scopes: effectiveScopes(found.grant.scopes, ceilingOf(holder.membership, client.scopes)),
+    aud: found.grant.resource ?? ctx.settings.defaultAudience,
+    iat: Math.floor(found.issuedAt / 1000),
+    exp: Math.floor(found.expiresAt / 1000),
+    user: holder.user,
+    membership: holder.membership,
+    handle: route.familyId,
+    familyId: route.familyId,
+  };
+}
+
+/** RFC 7662 §2.1 / RFC 7009 §2.1: the hint says where to look first, never where to look only. */
+export async function tokenStatus(
+  ctx: StatusContext,
+  token: string,
+  hint: string | undefined,
+): Promise<LiveToken | null> {
+  const looksRefresh = token.startsWith("eoidc_rt_");
+  const order =
+    hint === "refresh_token" || looksRefresh
+      ? [refreshTokenStatus, accessTokenStatus]
+      : [accessTokenStatus, refreshTokenStatus];
+  for (const inspect of order) {
+    const status = await inspect(ctx, token);
+    if (status) return status;
+  }
+  return null;
+}
