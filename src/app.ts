@@ -2,15 +2,20 @@
 import { Hono } from "hono";
 import { settingsOf } from "./config";
 import { adminApi } from "./http/admin-api";
+import { handleAuthorize, handleConsentDecision } from "./http/authorize";
 import type { AppEnv } from "./http/context";
 import { machineCors } from "./http/cors";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
 import { handleError } from "./http/errors";
-import { wellKnownPaths } from "./oauth/metadata";
 import { showHome } from "./http/home";
+import { handleIntrospect } from "./http/introspect";
 import { pageHeaders } from "./http/page-headers";
 import { handleReadRegistration, handleRegister } from "./http/register";
+import { handleRevoke } from "./http/revoke";
 import { signInRoutes } from "./http/signin";
+import { handleToken } from "./http/token";
+import { handleUserinfo } from "./http/userinfo";
+import { wellKnownPaths } from "./oauth/metadata";
 import { serveStylesheet } from "./pages/style";
 
 export const app = new Hono<AppEnv>();
@@ -42,6 +47,16 @@ app.on(["GET", "OPTIONS"], "/oauth/discovery/keys", machineCors, serveJwks);
 app.on(["POST", "OPTIONS"], "/oauth/register", machineCors, handleRegister);
 app.on(["GET", "OPTIONS"], "/oauth/register/:clientId", machineCors, handleReadRegistration);
 app.route("/api/admin", adminApi);
+
+// Tokens and authorization (RFC 6749 §3.1, §3.2). /oauth/authorize never answers CORS.
+app.on(["POST", "OPTIONS"], "/oauth/token", machineCors, handleToken);
+app.on(["GET", "POST"], "/oauth/authorize", handleAuthorize);
+app.post("/oauth/authorize/decision", handleConsentDecision);
+
+// Token status (RFC 7009, RFC 7662, OIDC Core §5.3): revocation is honoured at once everywhere.
+app.on(["POST", "OPTIONS"], "/oauth/revoke", machineCors, handleRevoke);
+app.on(["POST", "OPTIONS"], "/oauth/introspect", machineCors, handleIntrospect);
+app.on(["GET", "POST", "OPTIONS"], "/oauth/userinfo", machineCors, handleUserinfo);
 
 // Sign-in, sign-out, home and the stylesheet (HTML pages: security headers, never CORS).
 app.route("/", signInRoutes);
