@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * `npm run dev`: local D1 migrations, the Demo seed (idempotent), then `wrangler dev` on
- * 127.0.0.1:8787 with dev sign-in on. Extra arguments go to `wrangler dev`
+ * 127.0.0.1:8787 with dev sign-in on and a local ADMIN_API_TOKEN (scripts/local-defaults.mjs). Extra arguments go to `wrangler dev`
  * (e.g. `npm run dev -- --port 8788 --persist-to /tmp/state`).
  */
 import { spawn, spawnSync } from "node:child_process";
+import { LOCAL_ADMIN_API_TOKEN } from "./local-defaults.mjs";
 import { quietWranglerEnv } from "./wrangler-env.mjs";
 
 const extra = process.argv.slice(2);
@@ -20,7 +21,12 @@ function wrangler(args) {
 wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 wrangler(["d1", "execute", "DB", "--local", "--file", "seed/demo.sql", ...persist]);
 
-const child = spawn("wrangler", ["dev", "--var", "DEV_SIGNIN:true", ...extra], {
+// A local operator token so `npm run admin` works out of the box (callers may pass their own).
+const localVars = ["--var", "DEV_SIGNIN:true"];
+if (!extra.some((a) => a.startsWith("ADMIN_API_TOKEN:")))
+  localVars.push("--var", `ADMIN_API_TOKEN:${LOCAL_ADMIN_API_TOKEN}`);
+
+const child = spawn("wrangler", ["dev", ...localVars, ...extra], {
   stdio: "inherit",
   env: quietWranglerEnv,
 });

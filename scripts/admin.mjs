@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+/**
+ * `npm run admin -- <command> [options]`: the operator's CLI over the JSON admin API (/api/admin),
+ * authenticated with ADMIN_API_TOKEN. Plain Node: fetch and util.parseArgs, no dependencies.
+ */
+import { parseArgs } from "node:util";
+import { LOCAL_ADMIN_API_TOKEN, LOCAL_ORIGIN } from "./local-defaults.mjs";
+
+const USAGE = `Usage: npm run admin -- <command> [options]
+
+Commands
+  create-app     --name <name> --type public|confidential|client_credentials --team <team_id>
+                 [--redirect-uri <uri>]... [--scope "<scopes>"] [--automatic-consent]
+                 [--auth-method client_secret_basic|client_secret_post]
+  list-apps      --team <team_id>
+  get-app        <client_id>
+  update-app     <client_id> [--name <name>] [--redirect-uri <uri>]... [--scope "<scopes>"]
+                 [--automatic-consent | --no-automatic-consent]
+  reset-secret   <client_id>
+  revoke-tokens  <client_id>
+  delete-app     <client_id>
+  audit          --team <team_id> [--kind <kind>] [--limit <n>] [--before <id>]
+
+Options
+  --url <origin>   the edge-oidc server (default: $EDGE_OIDC_URL or http://127.0.0.1:8787)
+  --json           print the raw JSON response
+
+Environment
+  ADMIN_API_TOKEN  the operator token the server is configured with (required, except against
+                   the local dev server, whose default token is used)
+  EDGE_OIDC_URL    default for --url
+
+Example
+  npm run admin -- create-app --name "Deploy bot" --type client_credentials \\
+    --scope "ir.incidents:read" --team team_demo`;
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: "string" },
+    team: { type: "string" },
+    name: { type: "string" },
+    type: { type: "string" },
+    scope: { type: "string" },
+    "redirect-uri": { type: "string", multiple: true },
+    "automatic-consent": { type: "boolean" },
+    "no-automatic-consent": { type: "boolean" },
+    "auth-method": { type: "string" },
+    kind: { type: "string" },
+    limit: { type: "string" },
+    before: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+
+function fail(message) {
+  console.error(`admin: ${message}`);
+  process.exit(1);
+}
+
+const [command, clientId] = positionals;
+if (opts.help || !command) {
+  console.log(USAGE);
+  process.exit(opts.help ? 0 : 1);
+}
+
+const base = (opts.url ?? process.env.EDGE_OIDC_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+// Against the local dev server the local default token works with no setup.
+const token = process.env.ADMIN_API_TOKEN ?? (base === LOCAL_ORIGIN ? LOCAL_ADMIN_API_TOKEN : undefined);
+if (!token) fail("set ADMIN_API_TOKEN to the token the server is configured with");
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch(`${base}/api/admin${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    fail(`cannot reach ${base}: ${err.cause?.message ?? err.message}`);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    fail(`HTTP ${res.status} from ${base}: ${text.slice(0, 200)}`);
+  }
+  if (!res.ok) fail(`HTTP ${res.status} ${data.error}: ${data.error_description}`);
+  return data;
+}
+
+const need = (value, what) => value ?? fail(`${command} needs ${what}`);
+const query = (params) => {
+  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined));
+  return q.size ? `?${q}` : "";
+};
+
+function printApp(app) {
+  const rows = [
+    ["client_id", app.client_id],
+    ["name", app.name],
+    ["type", `${app.type} (${app.token_endpoint_auth_method})`],
+    ["team", app.team_id],
+    ["redirect_uris", app.redirect_uris.join(" ") || "-"],
+    ["scope", app.scope || "-"],
+    ["automatic_consent", app.automatic_consent],
+  ];
+  if (app.service_user_id) rows.push(["service_user", app.service_user_id]);
+  for (const [k, v] of rows) console.log(`${k.padEnd(18)} ${v}`);
+}
+
+function printSecret(secret) {
+  console.log(`\nclient_secret      ${secret}`);
+  console.log("This secret is shown once and cannot be read again; store it now.");
+}
+
+function print(data, human) {
+  if (opts.json) console.log(JSON.stringify(data, null, 2));
+  else human(data);
+}
+
+const id = () => encodeURIComponent(need(clientId, "a client_id"));
+
+switch (command) {
+  case "create-app": {
+    const body = {
+      name: need(opts.name, "--name"),
+      type: need(opts.type, "--type"),
+      team_id: need(opts.team, "--team"),
+      redirect_uris: opts["redirect-uri"],
+      scope: opts.scope,
+      automatic_consent: opts["automatic-consent"],
+      token_endpoint_auth_method: opts["auth-method"],
+    };
+    print(await api("POST", "/apps", body), (app) => {
+      printApp(app);
+      if (app.client_secret) printSecret(app.client_secret);
+    });
+    break;
+  }
+  case "list-apps":
+    print(await api("GET", `/apps${query({ team_id: need(opts.team, "--team") })}`), ({ apps }) => {
+      if (apps.length === 0) console.log("no apps");
+      for (const app of apps) console.log(`${app.client_id}  ${app.type.padEnd(18)} ${app.name}`);
+    });
+    break;
+  case "get-app":
+    print(await api("GET", `/apps/${id()}`), printApp);
+    break;
+  case "update-app": {
+    const automatic = opts["automatic-consent"] ? true : opts["no-automatic-consent"] ? false : undefined;
+    const body = {
+      name: opts.name,
+      redirect_uris: opts["redirect-uri"],
+      scope: opts.scope,
+      automatic_consent: automatic,
+    };
+    print(await api("PATCH", `/apps/${id()}`, body), printApp);
+    break;
+  }
+  case "reset-secret":
+    print(await api("POST", `/apps/${id()}/reset-secret`), (r) => {
+      console.log(`client_id          ${r.client_id}`);
+      printSecret(r.client_secret);
+      console.log("The previous secret no longer works.");
+    });
+    break;
+  case "revoke-tokens":
+    print(await api("POST", `/apps/${id()}/revoke-tokens`), (app) =>
+      console.log(`Every token of ${app.client_id} (${app.name}) is revoked.`),
+    );
+    break;
+  case "delete-app":
+    await api("DELETE", `/apps/${id()}`);
+    if (!opts.json) console.log(`Deleted ${clientId}; every token it held is revoked.`);
+    break;
+  case "audit": {
+    const q = query({ team_id: need(opts.team, "--team"), kind: opts.kind, limit: opts.limit, before: opts.before });
+    print(await api("GET", `/audit${q}`), ({ events, next_before }) => {
+      for (const e of events) {
+        console.log(`${e.created_at}  ${e.kind.padEnd(22)} ${e.client_id ?? "-"}  ${e.actor_user_id ?? "operator"}`);
+      }
+      if (next_before) console.log(`more: --before ${next_before}`);
+    });
+    break;
+  }
+  default:
+    fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+}
