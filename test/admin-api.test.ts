@@ -281,6 +281,35 @@ describe("admin API with the operator token", () => {
     await expectError(await operator("POST", `/apps/${pub.client_id}/reset-secret`), 400, "invalid_request");
   });
 
+  it("issues client_credentials tokens only with the current secret, at /oauth/token (RFC 6749 §4.4, §5.2)", async () => {
+    const created = (await (
+      await operator("POST", "/apps", {
+        name: "Bot",
+        type: "client_credentials",
+        scope: "ir.all",
+        team_id: "team_demo",
+      })
+    ).json()) as Json;
+    const id = created.client_id as string;
+    const token = (secret: unknown) =>
+      call("/oauth/token", {
+        method: "POST",
+        headers: {
+          Authorization: `Basic ${btoa(`${id}:${secret}`)}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: "grant_type=client_credentials&scope=ir.incidents:read",
+      });
+    expect((await token(created.client_secret)).status).toBe(200);
+    const reset = (await (await operator("POST", `/apps/${id}/reset-secret`)).json()) as Json;
+    const old = await token(created.client_secret);
+    expect(old.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
+    await expectError(old, 401, "invalid_client");
+    expect((await token(reset.client_secret)).status).toBe(200);
+    expect((await operator("DELETE", `/apps/${id}`)).status).toBe(204);
+    await expectError(await token(reset.client_secret), 401, "invalid_client");
+  });
+
   it("revokes every token of an app: revoked_before moves to now", async () => {
     const created = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_demo" })).json()) as Json;
     const before = Date.now();
