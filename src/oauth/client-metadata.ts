@@ -3,7 +3,7 @@
  * functions: JSON values in, normalized values out, or an OAuthError with an RFC 7591 §3.2.2 code.
  */
 import { OAuthError } from "./errors";
-import { validateRedirectUri } from "./redirect-uri";
+import { isLoopbackRedirectUri, validateRedirectUri } from "./redirect-uri";
 import {
   expandMetaScopes,
   GRANULAR_SCOPES,
@@ -87,10 +87,7 @@ export function validateRedirectUris(value: unknown, { required }: { required: b
 
 /** Every redirect URI on a loopback host: the mark of a native app (RFC 8252 §7.3). */
 export function allLoopback(redirectUris: readonly string[]): boolean {
-  return (
-    redirectUris.length > 0 &&
-    redirectUris.every((uri) => ["127.0.0.1", "[::1]", "localhost"].includes(new URL(uri).hostname))
-  );
+  return redirectUris.length > 0 && redirectUris.every(isLoopbackRedirectUri);
 }
 
 function scopeList(value: unknown): string[] | undefined {

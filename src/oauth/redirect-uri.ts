@@ -54,14 +54,24 @@ export function validateRedirectUri(uri: string): string {
   return uri;
 }
 
+/** An http redirect URI on a loopback host: the kind a native app uses (RFC 8252 §7.3). */
+export function isLoopbackRedirectUri(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
 function loopbackParts(uri: string): { host: string; rest: string } | undefined {
   try {
     validateRedirectUri(uri);
   } catch {
     return undefined;
   }
+  if (!isLoopbackRedirectUri(uri)) return undefined;
   const url = new URL(uri);
-  if (url.protocol !== "http:" || !LOOPBACK_HOSTS.has(url.hostname)) return undefined;
   return { host: url.hostname, rest: `${url.pathname}${url.search}` };
 }
 
