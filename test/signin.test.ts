@@ -13,7 +13,11 @@ async function devSignIn(browser: TestBrowser, email: string, extra: Record<stri
 }
 
 async function rows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-  return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+  return (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .all<T>()
+  ).results;
 }
 
 function setCookieNamed(res: Response, name: string): string {
@@ -132,7 +136,8 @@ describe("CSRF on every form (CONTRACT: Sign-in — forms carry CSRF protection)
     const missing = await browser.post("/signin/dev", { email: "admin@example.com" });
     expect(missing.status).toBe(403);
     expect(missing.headers.get("content-type")).toContain("text/html");
-    const wrong = await browser.post("/signin/dev", { csrf: `${csrf.slice(0, -1)}A`, email: "admin@example.com" });
+    const flipped = `${csrf.slice(0, -1)}${csrf.endsWith("A") ? "B" : "A"}`;
+    const wrong = await browser.post("/signin/dev", { csrf: flipped, email: "admin@example.com" });
     expect(wrong.status).toBe(403);
     // The right token sent from another site's page (Origin) is refused too.
     const crossSite = await browser.post(
@@ -274,19 +279,22 @@ describe("audit (CONTRACT: Administration — sign-in is a security event)", () 
 
 describe("page security headers (CONTRACT: pages send frame-ancestors 'none'; never CORS)", () => {
   // The sign-in page, a redirect (/ signed out) and an error page (/signin/callback without upstream).
-  it.each(["/signin", "/", "/signin/callback"])("%s carries CSP, nosniff, no-referrer, no-store and no CORS", async (path) => {
-    const res = await new TestBrowser().fetch(path, { headers: { Origin: "https://app.example" } });
-    const csp = res.headers.get("content-security-policy") ?? "";
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("form-action 'self'");
-    expect(csp).not.toContain("script-src");
-    expect(res.headers.get("x-frame-options")).toBe("DENY");
-    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
-    expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(res.headers.get("access-control-allow-origin")).toBeNull();
-  });
+  it.each(["/signin", "/", "/signin/callback"])(
+    "%s carries CSP, nosniff, no-referrer, no-store and no CORS",
+    async (path) => {
+      const res = await new TestBrowser().fetch(path, { headers: { Origin: "https://app.example" } });
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("form-action 'self'");
+      expect(csp).not.toContain("script-src");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    },
+  );
 
   it("answers no CORS preflight on pages", async () => {
     const res = await new TestBrowser().fetch("/signin/dev", {

@@ -119,7 +119,7 @@ signInRoutes.get("/signin/upstream", pageHeaders, async (c) => {
   try {
     started = await beginUpstreamSignIn(c.get("settings"), upstream, props);
   } catch (err) {
-    console.error("upstream sign-in could not start:", err);
+    console.error(`upstream sign-in could not start: ${err instanceof Error ? `${err.name}: ${err.message}` : err}`);
     return renderErrorPage(c, {
       title: "Sign-in is unavailable",
       message: `${upstreamDisplayName(upstream)} could not be reached. Please try again in a moment.`,
@@ -149,7 +149,8 @@ signInRoutes.get("/signin/callback", pageHeaders, async (c) => {
     completed = await completeUpstreamSignIn(settings, settings.upstream, new URL(c.req.url), pending);
   } catch (err) {
     const known = err instanceof UpstreamSignInError;
-    if (!known) console.error("upstream sign-in failed:", err);
+    // Name and message only: error objects from the JWT checks carry the person's claims.
+    if (!known) console.error(`upstream sign-in failed: ${err instanceof Error ? `${err.name}: ${err.message}` : err}`);
     return renderErrorPage(c, {
       title: "Sign-in failed",
       message: known

@@ -5,6 +5,10 @@
  *   GET  /interaction/:uid            → JSON { uid, prompt, login_hint }
  *   POST /interaction/:uid  account=… → signs that account in and grants what was asked, then 303s
  *                                      back into the provider's authorization flow.
+ *   GET  /test/issued                 → every authorization code and access token it issued, so a
+ *                                      test can prove none of them was stored by the worker.
+ *   POST /test/forge-next-id-token    → the next token response carries an ID token whose payload
+ *                                      says email=admin@example.com under the original signature.
  * End-to-end suites can start it the same way from their own globalSetup (startUpstream).
  */
 import { once } from "node:events";
@@ -48,10 +52,36 @@ async function handleInteraction(provider: Provider, req: IncomingMessage, res: 
   await provider.interactionFinished(req, res, { login: { accountId }, consent: { grantId } });
 }
 
+/** Rewrites the ID token of this token response: a new payload under the old signature. */
+function forgeIdTokenIn(res: ServerResponse): void {
+  const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+  res.end = ((chunk?: unknown) => {
+    const body = JSON.parse(String(chunk)) as { id_token: string };
+    const [header, payload, signature] = body.id_token.split(".");
+    const claims = JSON.parse(Buffer.from(payload as string, "base64url").toString("utf8"));
+    const forged = Buffer.from(JSON.stringify({ ...claims, email: "admin@example.com" })).toString("base64url");
+    body.id_token = `${header}.${forged}.${signature}`;
+    const text = JSON.stringify(body);
+    res.setHeader("Content-Length", Buffer.byteLength(text));
+    return end(text);
+  }) as ServerResponse["end"];
+}
+
 export async function startUpstream(port = 0): Promise<RunningUpstream> {
   let provider: Provider | undefined;
+  const issued: { kind: string; value: string; accountId: string }[] = [];
+  let forgeNextIdToken = false;
   const server = createServer((req, res) => {
     if (!provider) return sendJson(res, 503, { error: "starting" });
+    if (req.url === "/test/issued") return sendJson(res, 200, issued);
+    if (req.url === "/test/forge-next-id-token" && req.method === "POST") {
+      forgeNextIdToken = true;
+      return sendJson(res, 200, { forging: true });
+    }
+    if (req.url === "/token" && forgeNextIdToken) {
+      forgeNextIdToken = false;
+      forgeIdTokenIn(res);
+    }
     if (req.url?.startsWith("/interaction/")) {
       handleInteraction(provider, req, res).catch((err: Error) => sendJson(res, 400, { error: err.message }));
       return;
@@ -91,7 +121,15 @@ export async function startUpstream(port = 0): Promise<RunningUpstream> {
     },
     cookies: { keys: ["edge-oidc test upstream cookie key, not a secret"] },
     pkce: { required: () => true },
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Grant: 600, Session: 600 },
   });
+
+  // Opaque codes and access tokens: the model's jti is the value the client receives.
+  for (const kind of ["authorization_code", "access_token"]) {
+    provider.on(`${kind}.saved`, (token: { jti: string; accountId: string }) =>
+      issued.push({ kind, value: token.jti, accountId: token.accountId }),
+    );
+  }
 
   return {
     issuer,
