@@ -54,7 +54,7 @@ async function elements(html: string, selector: string): Promise<Attributes[]> {
   const found: Attributes[] = [];
   await new HTMLRewriter()
     .on(selector, {
-      element: (e) => void found.push(Object.fromEntries([...e.attributes].map(([n, v]) => [n, decode(v)]))),
+      element: (e) => void found.push(Object.fromEntries([...e.attributes].map(([n, v]) => [n, decode(v ?? "")]))),
     })
     .transform(new Response(html))
     .text();
@@ -65,7 +65,11 @@ async function elements(html: string, selector: string): Promise<Attributes[]> {
 async function textOf(html: string, selector: string): Promise<string> {
   let text = "";
   await new HTMLRewriter()
-    .on(selector, { text: (t) => void (text += t.text) })
+    .on(selector, {
+      text: (t) => {
+        text += t.text;
+      },
+    })
     .transform(new Response(html))
     .text();
   return text;
@@ -85,7 +89,7 @@ describe("ConsentPage (CONTRACT: Authorization — the consent page)", () => {
           teamName: XSS,
           userEmail: XSS,
           scopes: [{ scope: XSS, description: XSS, grantable: true, previouslyGranted: false }],
-          hidden: { [`x"><script>`]: XSS },
+          hidden: { 'x"><script>': XSS },
         }),
       ),
     );
