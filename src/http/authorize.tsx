@@ -11,6 +11,7 @@ import {
   authorizationResponseUrl,
   checkAuthorizationRequest,
   checkClientAndRedirect,
+  MAX_PARAMETER_LENGTH,
   readAuthorizationParams,
   UntrustedRequestError,
 } from "../oauth/authorization-request";
@@ -22,7 +23,7 @@ import { ConsentPage } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
 import { renderPage } from "../pages/render";
 import { recordAudit } from "../store/audit";
-import { getClientCached } from "../store/clients";
+import { forgetClient, getClient, getClientCached } from "../store/clients";
 import { addConsent, bindClientTeam, consentedScopes } from "../store/consents";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
@@ -72,7 +73,8 @@ function redirectError(c: Ctx, redirectUri: string, error: OAuthError, state: st
   const location = authorizationResponseUrl(c.get("settings"), redirectUri, {
     error: error.code,
     error_description: error.description,
-    state,
+    // An over-long state is the error itself: echoing 100 KB into Location would break proxies.
+    state: state !== undefined && state.length <= MAX_PARAMETER_LENGTH ? state : undefined,
   });
   return c.redirect(location, 302);
 }
@@ -95,12 +97,21 @@ function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: Authoriz
 
 /** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
 async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationRequest) {
-  const memberships = await listMemberships(dbOf(c.env.DB), session.user.id);
-  const membership = request.client.teamId
-    ? memberships.find((m) => m.teamId === request.client.teamId)
-    : memberships[0];
+  const db = dbOf(c.env.DB);
+  const memberships = await listMemberships(db, session.user.id);
+  // The cached row may predate the binding (another user, maybe in another isolate): read it fresh.
+  const teamId = request.client.teamId ?? (await getClient(db, request.client.id))?.teamId;
+  const membership = teamId ? memberships.find((m) => m.teamId === teamId) : memberships[0];
   if (!membership) throw new OAuthError("access_denied", "this application belongs to another team");
   return membership;
+}
+
+/** Fixes an unbound registered client's team (first authorization wins); refuses another team. */
+async function bindTeam(c: Ctx, request: AuthorizationRequest, teamId: string): Promise<void> {
+  if (request.client.teamId) return;
+  const bound = await bindClientTeam(dbOf(c.env.DB), request.client.id, teamId);
+  forgetClient(request.client.id);
+  if (bound !== teamId) throw new OAuthError("access_denied", "this application belongs to another team");
 }
 
 async function finish(
@@ -111,10 +122,7 @@ async function finish(
   scopes: string[],
 ): Promise<Response> {
   const ctx = grantContext(c);
-  if (!request.client.teamId) {
-    const bound = await bindClientTeam(ctx.db, request.client.id, teamId);
-    if (bound !== teamId) throw new OAuthError("access_denied", "this application belongs to another team");
-  }
+  await bindTeam(c, request, teamId);
   const code = await issueAuthorizationCode(ctx, {
     request,
     userId: session.user.id,
@@ -155,6 +163,8 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
   const membership = await teamOf(c, session, request);
   const grantable = intersectScopes(request.scopes, ceilingOf(membership));
   if (request.client.automaticConsent && !request.prompt.has("consent")) {
+    // As on the consent page: a code that carries no scope at all is never issued.
+    if (grantable.length === 0) throw new OAuthError("access_denied", "your role cannot grant any requested scope");
     return finish(c, session, request, membership.teamId, grantable);
   }
   const consented = await consentedScopes(dbOf(c.env.DB), session.user.id, request.client.id);
@@ -251,6 +261,8 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
     const ticked = form.getAll("scope");
     const approved = intersectScopes(intersectScopes(request.scopes, ticked), ceilingOf(membership));
     if (approved.length === 0) throw new OAuthError("access_denied", "the user approved no scope");
+    // Bind before recording consent: a user of another team must leave no consent behind.
+    await bindTeam(c, request, membership.teamId);
     await addConsent(db, session.user.id, request.client.id, approved);
     await recordAudit(db, { ...audit, kind: "consent.granted", detail: { scopes: approved } });
     return await finish(c, session, request, membership.teamId, approved);

@@ -58,7 +58,7 @@ export class UntrustedRequestError extends Error {
   }
 }
 
-const MAX_PARAMETER_LENGTH = 2048;
+export const MAX_PARAMETER_LENGTH = 2048;
 
 /** Reads the parameters; a repeated parameter is an error (RFC 6749 §3.1). */
 export function readAuthorizationParams(source: URLSearchParams): { params: AuthorizationParams; repeated?: string } {
@@ -114,6 +114,8 @@ export function checkAuthorizationRequest(
       throw new OAuthError("invalid_request", `parameter ${name} is too long`);
     }
   }
+  // RFC 6749 §4.1.2.1: a missing required parameter is invalid_request; another value is unsupported.
+  if (params.response_type === undefined) throw new OAuthError("invalid_request", "response_type is required");
   if (params.response_type !== "code") {
     throw new OAuthError("unsupported_response_type", "response_type must be code");
   }
