@@ -3,6 +3,7 @@
  * double-spend a code (RFC 6749 §4.1.2) or fork a refresh chain (RFC 9700 §4.14.2).
  */
 import { describe, expect, it } from "vitest";
+import { call } from "./helpers";
 import { createTestClient, DEMO, exchangeCode, obtainCode, tokenRequest } from "./oauth-helpers";
 
 describe("concurrency", () => {
@@ -38,5 +39,26 @@ describe("concurrency", () => {
     expect(successors.size).toBe(1);
     const next = await tokenRequest(client, { grant_type: "refresh_token", refresh_token: [...successors][0]! });
     expect(next.status).toBe(200);
+  });
+});
+
+describe("registration rate limit under a burst", () => {
+  it("50 parallel registrations from one IP: at most 10 succeed, the rest get 429 (CONTRACT: 10/hour/IP)", async () => {
+    const register = () =>
+      call("/oauth/register", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": "192.0.2.50" },
+        body: JSON.stringify({
+          client_name: "burst",
+          redirect_uris: ["https://burst.example/cb"],
+          token_endpoint_auth_method: "none",
+        }),
+      });
+    const responses = await Promise.all(Array.from({ length: 50 }, register));
+    const created = responses.filter((r) => r.status === 201).length;
+    expect(created).toBeLessThanOrEqual(10);
+    expect(created).toBeGreaterThan(0);
+    expect(responses.filter((r) => r.status === 429).length).toBe(50 - created);
+    expect(responses.find((r) => r.status === 429)?.headers.get("retry-after")).toMatch(/^\d+$/);
   });
 });

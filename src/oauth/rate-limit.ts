@@ -42,12 +42,31 @@ export function rateLimitSubject(ip: string | undefined): string {
  * (an attacker's flood costs reads only). If KV refuses the write (it allows about one write per
  * second per key) the request is refused too, so a burst cannot slip past an unrecorded count.
  */
-export async function consumeRegistrationQuota(
+export function consumeRegistrationQuota(
   kv: KVNamespace,
   subject: string,
   limit: number,
   now = Date.now(),
 ): Promise<QuotaDecision> {
+  // Within one isolate the read-then-write runs one at a time per subject, so a parallel burst
+  // cannot all read the same count (exact locally; across isolates and regions KV stays approximate).
+  return serializedPerSubject(subject, () => consume(kv, subject, limit, now));
+}
+
+const inFlight = new Map<string, Promise<unknown>>();
+
+function serializedPerSubject<T>(subject: string, work: () => Promise<T>): Promise<T> {
+  const previous = inFlight.get(subject) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const settled = run.catch(() => undefined);
+  inFlight.set(subject, settled);
+  void settled.then(() => {
+    if (inFlight.get(subject) === settled) inFlight.delete(subject);
+  });
+  return run;
+}
+
+async function consume(kv: KVNamespace, subject: string, limit: number, now: number): Promise<QuotaDecision> {
   const nowSeconds = Math.floor(now / 1000);
   const window = Math.floor(nowSeconds / WINDOW_SECONDS);
   const untilWindowEnd = (window + 1) * WINDOW_SECONDS - nowSeconds;
