@@ -20,6 +20,7 @@ Commands
   revoke-tokens  <client_id>
   delete-app     <client_id>
   audit          --team <team_id> [--kind <kind>] [--limit <n>] [--before <id>]
+  rotate-keys    new ES256 and RS256 signing keys (the old ones stay published until their tokens expire)
 
 Options
   --url <origin>   the edge-oidc server (default: $EDGE_OIDC_URL or http://127.0.0.1:8787)
@@ -191,6 +192,12 @@ switch (command) {
     });
     break;
   }
+  case "rotate-keys":
+    print(await api("POST", "/keys/rotate"), ({ current }) => {
+      for (const [alg, kid] of Object.entries(current)) console.log(`${alg.padEnd(6)} now signs with ${kid}`);
+      console.log("Previous keys stay in the JWKS until every token they signed has expired.");
+    });
+    break;
   default:
     fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
 }

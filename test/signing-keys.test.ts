@@ -105,3 +105,25 @@ describe("signing keys and JWKS", () => {
     forgetKeyset();
   });
 });
+
+describe("key rotation through the admin API", () => {
+  it("the operator token rotates both keys; the JWKS then publishes old and new", async () => {
+    forgetKeyset();
+    const before = (await publishedJwks()).keys.map((k) => k.kid);
+    const res = await call("/api/admin/keys/rotate", {
+      method: "POST",
+      headers: { Authorization: "Bearer test-admin-token-0123456789abcdefghijklmnop" },
+    });
+    expect(res.status).toBe(200);
+    const { current } = (await res.json()) as { current: Record<string, string> };
+    const after = (await publishedJwks()).keys.map((k) => k.kid);
+    expect(after).toEqual(expect.arrayContaining([...before, current.ES256, current.RS256]));
+    const audit = await env.DB.prepare("SELECT 1 FROM audit_events WHERE kind = 'keys.rotated'").first();
+    expect(audit).not.toBeNull();
+  });
+
+  it("is refused without the operator token", async () => {
+    const res = await call("/api/admin/keys/rotate", { method: "POST", headers: { Authorization: "Bearer wrong" } });
+    expect(res.status).toBe(401);
+  });
+});

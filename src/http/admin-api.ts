@@ -20,9 +20,11 @@ import {
 } from "../oauth/admin-apps";
 import { MAX_METADATA_BYTES, parseJsonObject } from "../oauth/client-metadata";
 import { OAuthError } from "../oauth/errors";
+import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
 import { sha256, timingSafeEqual } from "../tokens/secrets";
+import { KEY_ALGS, rotateSigningKey } from "../tokens/signing-keys";
 import type { AppEnv } from "./context";
 import { readBoundedText } from "./form";
 import { currentSession, isCsrfValid } from "./session";
@@ -80,6 +82,25 @@ adminApi.get("/audit", async (c) => {
   const teamId = await actingTeam(c.env, actor, c.req.query("team_id"));
   const { before, limit, kind } = c.req.query();
   return c.json({ team_id: teamId, ...(await teamAudit(c.env, teamId, { before, limit, kind })) });
+});
+
+/**
+ * Signing-key rotation (operator token only: keys serve every team). The new key signs from now on;
+ * the previous one stays in the JWKS until every token it signed has expired.
+ */
+adminApi.post("/keys/rotate", async (c) => {
+  const actor = await authenticateAdmin(c);
+  if (actor.teams !== "all")
+    throw new OAuthError("access_denied", "only the operator token rotates keys", { status: 403 });
+  const db = dbOf(c.env.DB);
+  const rotated: Record<string, string> = {};
+  for (const alg of KEY_ALGS) rotated[alg] = await rotateSigningKey(db, c.get("settings"), alg);
+  await recordAudit(db, {
+    kind: "keys.rotated",
+    ip: c.req.header("CF-Connecting-IP") ?? null,
+    detail: { kids: rotated },
+  });
+  return c.json({ current: rotated });
 });
 
 /**

@@ -6,7 +6,8 @@ import { eq } from "drizzle-orm";
 import type { Env } from "../../config";
 import { userGrants } from "../../durable/stub";
 import { dbOf } from "../../store/db";
-import { clients } from "../../store/schema";
+import { clients, users } from "../../store/schema";
+import { deleteSessionsOfUser } from "../../store/sessions";
 import { liveFamiliesOfClient, liveFamiliesOfUserAndClient, markFamiliesRevoked } from "../../store/token-families";
 
 async function revokeFamiliesByUser(env: Env, families: { id: string; userId: string }[], reason: string, now: number) {
@@ -49,5 +50,9 @@ export async function revokeUserClientTokens(env: Env, userId: string, clientId:
 
 /** Sign out everywhere: every token and session of the user issued before now dies. */
 export async function revokeEverythingOfUser(env: Env, userId: string): Promise<void> {
-  await userGrants(env, userId).revokeAllBefore(Date.now());
+  const now = Date.now();
+  const db = dbOf(env.DB);
+  await userGrants(env, userId).revokeAllBefore(now);
+  await db.update(users).set({ revokedBefore: now }).where(eq(users.id, userId));
+  await deleteSessionsOfUser(db, userId);
 }
