@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: throughput and latency of edge-oidc's endpoints under `wrangler dev`, next to three
+ * reference workers, written to bench/results/<timestamp>.json and docs/benchmarks.md.
+ *
+ * ── ADDING AN ENDPOINT ─────────────────────────────────────────────────────────────────────────────
+ * Append an entry to TARGETS below. Fields:
+ *   name       the row label, e.g. "POST /oauth/token (client_credentials)"
+ *   server     which running server it hits: "edge-oidc" or a reference ("static" | "sign" | "d1-do-sign")
+ *   reference  the reference its ratios are computed against (leave out on the references themselves):
+ *              "static" for cached GET documents, "sign" for one signature or verification,
+ *              "d1-do-sign" for anything that reads D1, calls UserGrants and signs (every token grant)
+ *   request    a fixed request { method, path, headers?, body? }, OR
+ *   setup(ctx) async, called before every measured run (and the warm-up) with
+ *              ctx = { baseUrl, adminToken, connections, seconds, expectedRequests, warmup }
+ *              and returns what autocannon should send: { method, path, headers, body } for a fixed
+ *              request, or { requests: [...] } for per-request bodies (autocannon's `requests` array;
+ *              each entry may have setupRequest(req, context) => req), plus optionally
+ *              { amount: n } to stop after n requests (a run then lasts until the pool is used up).
+ * Single-use credentials go in a pool minted by setup(), outside the measured time, e.g.:
+ *   {
+ *     name: "POST /oauth/token (refresh_token)", server: "edge-oidc", reference: "d1-do-sign",
+ *     async setup(ctx) {
+ *       // Each use rotates the token, so mint one per request this run can make.
+ *       const pool = await mintRefreshTokens(ctx.baseUrl, ctx.adminToken, ctx.expectedRequests);
+ *       const form = (t) => `grant_type=refresh_token&refresh_token=${t}&client_id=${CLIENT_ID}`;
+ *       return {
+ *         amount: pool.length,
+ *         requests: [{ method: "POST", path: "/oauth/token",
+ *           headers: { "content-type": "application/x-www-form-urlencoded" },
+ *           setupRequest: (req) => ({ ...req, body: form(pool.pop()) }) }],
+ *       };
+ *     },
+ *   },
+ * authorization_code works the same way from pre-minted codes (they expire after 60 s: mint them in
+ * setup(), which runs right before each run). ctx.expectedRequests is an upper estimate from the
+ * target's last run (or 3000 req/s × seconds before the first one).
+ * ────────────────────────────────────────────────────────────────────────────────────────────────────
+ *
+ * Settings (environment): BENCH_SECONDS (10) and BENCH_REPEATS (3) per cell, 0 = skip the benchmark;
+ * BENCH_CONNECTIONS ("8,32"); BENCH_WARMUP_SECONDS (2); BENCH_SERVER_CPUS ("0") and BENCH_LOAD_CPUS
+ * ("1") for taskset pinning on machines with 2+ cores; BENCH_ONLY (substring filter on target names;
+ * references are always kept); BENCH_DOCS=0 to leave docs/benchmarks.md alone (smoke runs).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, type } from "node:os";
+import { join, relative } from "node:path";
+import autocannon from "autocannon";
+import { PROJECT_ROOT, pinPrefix } from "../scripts/start-server.mjs";
+import { groupCpuMs } from "./cpu.mjs";
+import { markdown, summarize, summaryTable } from "./report.mjs";
+import { startServers } from "./servers.mjs";
+
+const TARGETS = [
+  // edge-oidc
+  {
+    name: "GET /.well-known/openid-configuration",
+    server: "edge-oidc",
+    reference: "static",
+    request: { method: "GET", path: "/.well-known/openid-configuration" },
+  },
+  {
+    name: "GET /oauth/discovery/keys",
+    server: "edge-oidc",
+    reference: "static",
+    request: { method: "GET", path: "/oauth/discovery/keys" },
+  },
+  // references (keep them last in the table)
+  { name: "reference: static JSON", server: "static", request: { method: "GET", path: "/" } },
+  { name: "reference: one ES256 signature", server: "sign", request: { method: "POST", path: "/" } },
+  { name: "reference: D1 read + DO write + ES256", server: "d1-do-sign", request: { method: "POST", path: "/" } },
+];
+
+const env = process.env;
+const int = (name, fallback) => (env[name] === undefined || env[name] === "" ? fallback : Number(env[name]));
+const SETTINGS = {
+  seconds: int("BENCH_SECONDS", 10),
+  repeats: int("BENCH_REPEATS", 3),
+  warmupSeconds: int("BENCH_WARMUP_SECONDS", 2),
+  connections: (env.BENCH_CONNECTIONS ?? "8,32").split(",").map(Number),
+  serverCpus: env.BENCH_SERVER_CPUS ?? "0",
+  loadCpus: env.BENCH_LOAD_CPUS ?? "1",
+  logLevel: env.BENCH_LOG_LEVEL ?? "warn",
+};
+
+function versionOf(pkg) {
+  return JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
+}
+
+/** Pin this process (the load generator, all its threads) to the load cores; false if not possible. */
+function pinLoadGenerator() {
+  if (cpus().length < 2 || pinPrefix(SETTINGS.loadCpus).length === 0) return false;
+  return (
+    spawnSync("taskset", ["-a", "-p", "-c", SETTINGS.loadCpus, String(process.pid)], { stdio: "ignore" }).status === 0
+  );
+}
+
+async function measure(target, server, connections, seconds, lastRps, warmup) {
+  const expectedRequests = Math.ceil((lastRps ?? 3000) * seconds * 1.5);
+  const ctx = { baseUrl: server.url, adminToken: server.adminToken, connections, seconds, expectedRequests, warmup };
+  const { path = "/", ...request } = target.setup ? await target.setup(ctx) : target.request;
+  // autocannon takes the path of a fixed request from the URL; `requests` entries carry their own.
+  const cpuBefore = groupCpuMs(server.pid);
+  const result = await autocannon({ url: `${server.url}${path}`, connections, duration: seconds, ...request });
+  const cpuAfter = groupCpuMs(server.pid);
+  const requests = result.requests.total;
+  return {
+    target: target.name,
+    connections,
+    seconds: result.duration,
+    requests,
+    rps: requests / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMsPerRequest:
+      cpuBefore === null || cpuAfter === null || requests === 0 ? null : (cpuAfter - cpuBefore) / requests,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+async function main() {
+  if (Number(process.versions.node.split(".")[0]) < 22) {
+    throw new Error(`Node ${process.version}: run this through \`npm run bench\` (wrangler needs Node 22)`);
+  }
+  if (SETTINGS.seconds <= 0 || SETTINGS.repeats <= 0) {
+    console.log("bench: skipped (BENCH_SECONDS or BENCH_REPEATS is 0)");
+    return;
+  }
+  const targets = TARGETS.filter((t) => !env.BENCH_ONLY || !t.reference || t.name.includes(env.BENCH_ONLY));
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const resultsDir = join(PROJECT_ROOT, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+
+  // The 1-minute load average before anything starts: how busy the machine already was.
+  const loadBefore = loadavg()[0];
+  const pinned = pinLoadGenerator();
+  const pinning = pinned
+    ? `servers on core(s) ${SETTINGS.serverCpus}, load generator on core(s) ${SETTINGS.loadCpus} (taskset)`
+    : "none (taskset missing or fewer than 2 cores)";
+  console.log(`bench: starting servers (${pinning})`);
+  const { servers, stopAll } = await startServers({
+    cpus: pinned ? SETTINGS.serverCpus : undefined,
+    logPrefix: join(resultsDir, stamp),
+  });
+  const stop = () => stopAll().then(() => process.exit(130));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+
+  const runs = [];
+  const lastRps = new Map();
+  try {
+    // Prime each server (first request: bundle evaluation, key import, D1 open) before warming up.
+    for (const t of targets) {
+      const { path = "/", ...request } = t.setup ? {} : t.request;
+      await fetch(`${servers[t.server].url}${path}`, { method: request.method }).then((r) => r.arrayBuffer());
+    }
+    for (const t of targets) {
+      const r = await measure(t, servers[t.server], SETTINGS.connections[0], SETTINGS.warmupSeconds, undefined, true);
+      lastRps.set(t.name, r.rps);
+      console.log(`warm-up ${t.name}: ${r.rps.toFixed(0)} req/s, non-2xx ${r.non2xx}`);
+    }
+    for (let repeat = 1; repeat <= SETTINGS.repeats; repeat++) {
+      for (const connections of SETTINGS.connections) {
+        for (const t of targets) {
+          const r = await measure(t, servers[t.server], connections, SETTINGS.seconds, lastRps.get(t.name), false);
+          lastRps.set(t.name, r.rps);
+          runs.push({ repeat, ...r });
+          console.log(
+            `#${repeat} c=${connections} ${t.name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms ` +
+              `cpu ${r.cpuMsPerRequest?.toFixed(2)} ms/req ` +
+              `non-2xx ${r.non2xx} errors ${r.errors + r.timeouts}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+
+  const rows = summarize(targets, runs);
+  const machine = {
+    date: `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    cpu: cpus()[0]?.model.trim() ?? "unknown",
+    cores: cpus().length,
+    node: process.version,
+    wrangler: versionOf("wrangler"),
+    autocannon: versionOf("autocannon"),
+    os: `${type()} ${release()}`,
+    // Load averages (1 min) of the whole machine, including this run's own 2 busy cores' worth.
+    loadBefore: Number(loadBefore.toFixed(2)),
+    loadAfter: Number(loadavg()[0].toFixed(2)),
+  };
+  const settings = { ...SETTINGS, pinning };
+  const resultFile = join(resultsDir, `${stamp}.json`);
+  writeFileSync(resultFile, `${JSON.stringify({ machine, settings, rows, runs }, null, 2)}\n`);
+  console.log(`\n${summaryTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`);
+  if (env.BENCH_DOCS !== "0") {
+    const doc = markdown({ machine, settings, rows, resultFile: relative(PROJECT_ROOT, resultFile) });
+    writeFileSync(join(PROJECT_ROOT, "docs", "benchmarks.md"), doc);
+    console.log("bench: docs/benchmarks.md rewritten");
+  }
+}
+
+await main();

@@ -1,0 +1,91 @@
+/**
+ * The servers a benchmark run measures, each a real `wrangler dev` on 127.0.0.1 with fresh state:
+ * the edge-oidc worker (started like `npm run dev`, as the e2e harness does) and the three reference
+ * workers under bench/reference/. All are pinned to the same core(s) so they compete equally.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, startEdgeOidc, startServer } from "../scripts/start-server.mjs";
+
+/**
+ * Request logging makes wrangler's proxy call back into Node for every request, a fixed cost that
+ * would shrink every ratio; `--log-level warn` turns it off (errors are still logged).
+ */
+const WRANGLER_QUIET = ["--log-level", process.env.BENCH_LOG_LEVEL ?? "warn"];
+
+const REFERENCES = {
+  static: {},
+  sign: {},
+  "d1-do-sign": { schema: "bench/reference/d1-do-sign/schema.sql" },
+};
+
+export const SERVER_NAMES = ["edge-oidc", ...Object.keys(REFERENCES)];
+
+/**
+ * Start every server. Returns { servers: { [name]: { url, pid, persistTo, adminToken? } }, stopAll() };
+ * `pid` leads the server's process group.
+ * @param {{ cpus?: string, logPrefix: string }} o  logs go to `${logPrefix}.<server>.log`
+ */
+export async function startServers(o) {
+  const stateRoot = mkdtempSync(join(tmpdir(), "edge-oidc-bench-"));
+  const running = [];
+  const stopAll = async () => {
+    for (const s of running.splice(0)) await s.stop();
+    rmSync(stateRoot, { recursive: true, force: true });
+  };
+  try {
+    const servers = {};
+    const adminToken = randomBytes(30).toString("base64url");
+    const port = await freePort();
+    const worker = await startEdgeOidc({
+      port,
+      persistTo: join(stateRoot, "edge-oidc"),
+      logFile: `${o.logPrefix}.edge-oidc.log`,
+      vars: { ADMIN_API_TOKEN: adminToken },
+      args: WRANGLER_QUIET,
+      cpus: o.cpus,
+    });
+    running.push(worker);
+    servers["edge-oidc"] = { url: worker.url, pid: worker.pid, adminToken, persistTo: join(stateRoot, "edge-oidc") };
+
+    for (const [name, ref] of Object.entries(REFERENCES)) {
+      const refPort = await freePort();
+      const config = `bench/reference/${name}/wrangler.toml`;
+      const persistTo = join(stateRoot, name);
+      const before = ref.schema
+        ? [
+            [
+              "wrangler",
+              "d1",
+              "execute",
+              "DB",
+              "--local",
+              "--config",
+              config,
+              "--persist-to",
+              persistTo,
+              "--file",
+              ref.schema,
+            ],
+          ]
+        : [];
+      const server = await startServer({
+        command: ["wrangler", "dev", "--config", config, "--ip", "127.0.0.1", "--port", String(refPort)]
+          .concat(["--persist-to", persistTo])
+          .concat(WRANGLER_QUIET),
+        before,
+        port: refPort,
+        logFile: `${o.logPrefix}.${name}.log`,
+        cpus: o.cpus,
+      });
+      running.push(server);
+      servers[name] = { url: server.url, pid: server.pid, persistTo };
+    }
+    return { servers, stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
