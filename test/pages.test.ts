@@ -217,7 +217,8 @@ describe("renderPage and the page security headers", () => {
     expect(res.headers.get("content-security-policy")).toBe(contentSecurityPolicy());
     expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    // same-origin, not no-referrer: Chromium sends Origin: null on same-origin form posts under no-referrer.
+    expect(res.headers.get("referrer-policy")).toBe("same-origin");
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });

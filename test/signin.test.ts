@@ -280,7 +280,7 @@ describe("audit (CONTRACT: Administration — sign-in is a security event)", () 
 describe("page security headers (CONTRACT: pages send frame-ancestors 'none'; never CORS)", () => {
   // The sign-in page, a redirect (/ signed out) and an error page (/signin/callback without upstream).
   it.each(["/signin", "/", "/signin/callback"])(
-    "%s carries CSP, nosniff, no-referrer, no-store and no CORS",
+    "%s carries CSP, nosniff, a same-origin referrer policy, no-store and no CORS",
     async (path) => {
       const res = await new TestBrowser().fetch(path, { headers: { Origin: "https://app.example" } });
       const csp = res.headers.get("content-security-policy") ?? "";
@@ -290,7 +290,8 @@ describe("page security headers (CONTRACT: pages send frame-ancestors 'none'; ne
       expect(csp).not.toContain("script-src");
       expect(res.headers.get("x-frame-options")).toBe("DENY");
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      // same-origin, not no-referrer: Chromium sends Origin: null on same-origin form posts under no-referrer.
+    expect(res.headers.get("referrer-policy")).toBe("same-origin");
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(res.headers.get("access-control-allow-origin")).toBeNull();
     },

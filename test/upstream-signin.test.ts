@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/config";
+import { identityFrom, UpstreamSignInError } from "../src/signin/upstream";
 import { ORIGIN } from "./helpers";
 import { hiddenField, TestBrowser } from "./signin-browser";
 import { UPSTREAM_CLIENT } from "./upstream/accounts";
@@ -239,7 +240,9 @@ describe("upstream sign-in refusals", () => {
     const res = await trip.browser.fetch(trip.callback.href);
     expect(res.status).toBe(400);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(await res.text()).toContain("does not match");
+    const html = await res.text();
+    expect(html).toContain("does not match");
+    expect(html).toContain('<a href="/signin">Sign in again</a>');
     expect(trip.browser.cookie("eoidc_session")).toBeUndefined();
   });
 
@@ -302,5 +305,64 @@ describe("upstream sign-in refusals", () => {
     expect((await browser.fetch("/signin/callback?code=x&state=y")).status).toBe(404);
     const page = await browser.fetch("/signin");
     expect(hiddenField(await page.text(), "return_to")).toBe("/");
+  });
+});
+
+describe("claims → identity (Google hd, Entra tid)", () => {
+  const google = { issuer: "https://accounts.google.com", clientId: "c", clientSecret: "s" };
+  const entra = { issuer: "https://login.microsoftonline.com/organizations/v2.0", clientId: "c", clientSecret: "s" };
+  const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+  it("maps Google's hd to an organization named after the domain", async () => {
+    const id = identityFrom(
+      google,
+      { email: "A@Corp.Example", email_verified: true, name: "A", hd: "Corp.Example" },
+      "t",
+    );
+    expect(id.email).toBe("a@corp.example");
+    expect(id.organization).toMatchObject({ issuer: google.issuer, id: "corp.example" });
+    expect(await id.organization?.describe()).toEqual({ name: "corp.example", primaryDomain: "corp.example" });
+    expect(identityFrom(google, { email: "b@gmail.example", email_verified: true }, "t").organization).toBeNull();
+  });
+
+  it("maps Entra's tid to an organization; personal Microsoft accounts have none", () => {
+    const work = identityFrom(entra, { email: "a@contoso.example", xms_edov: true, tid: tenant }, "t");
+    expect(work.organization).toMatchObject({ issuer: entra.issuer, id: tenant });
+    const personal = identityFrom(
+      entra,
+      { email: "a@outlook.example", xms_edov: true, tid: "9188040d-6c67-4c5b-b112-36a304b66dad" },
+      "t",
+    );
+    expect(personal.organization).toBeNull();
+    // hd means nothing coming from Entra.
+    expect(identityFrom(entra, { email: "a@x.example", xms_edov: true, hd: "x.example" }, "t").organization).toBeNull();
+  });
+
+  it("requires a verified email: email_verified true (Entra: xms_edov true)", () => {
+    const refused = (upstream: typeof google, claims: Record<string, unknown>) => {
+      try {
+        identityFrom(upstream, claims, "t");
+      } catch (err) {
+        return err instanceof UpstreamSignInError ? err.reason : "other error";
+      }
+      return "accepted";
+    };
+    expect(refused(google, { email: "a@b.example", email_verified: false })).toBe("email_unverified");
+    expect(refused(google, { email: "a@b.example", email_verified: "yes" })).toBe("email_unverified");
+    expect(refused(google, { email: "a@b.example", xms_edov: true })).toBe("email_unverified");
+    expect(refused(entra, { email: "a@b.example", tid: tenant })).toBe("email_unverified");
+    expect(refused(google, { email_verified: true })).toBe("email_missing");
+    expect(refused(google, { email: "not-an-email", email_verified: true })).toBe("email_missing");
+    expect(refused(entra, { email: "a@b.example", xms_edov: true, tid: tenant })).toBe("accepted");
+  });
+
+  it("strips control characters from the name and bounds it", () => {
+    const id = identityFrom(
+      google,
+      { email: "a@b.example", email_verified: true, name: `  Ada\u0000\n ${"x".repeat(300)}` },
+      "t",
+    );
+    expect(id.name?.startsWith("Ada x")).toBe(true);
+    expect(id.name?.length).toBe(200);
   });
 });

@@ -49,7 +49,10 @@ export function pageSecurityHeaders(options: PageOptions = {}): Record<string, s
     "Content-Security-Policy": contentSecurityPolicy(options),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    // Not no-referrer: under it Chromium sends `Origin: null` on our own form posts (Fetch §3.1,
+    // "append a request Origin header"), which the CSRF Origin check must refuse. same-origin still
+    // sends nothing to any other site, so authorization URLs never leak.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
   };
 }

@@ -157,6 +157,7 @@ signInRoutes.get("/signin/callback", pageHeaders, async (c) => {
         ? err.message
         : `The answer from ${upstreamDisplayName(settings.upstream)} could not be verified. Please sign in again.`,
       status: known ? (err.reason === "email_unverified" ? 403 : 400) : 502,
+      next: { href: "/signin", label: "Sign in again" },
     });
   }
   const { identity, returnTo } = completed;

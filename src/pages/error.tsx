@@ -6,6 +6,8 @@ export interface ErrorPageProps {
   message: string;
   /** Shown as a small reference; the caller also passes it to renderPage as the HTTP status. */
   status?: number;
+  /** Where to go on from here; the home page when absent. */
+  next?: { href: string; label: string };
 }
 
 export function ErrorPage(props: ErrorPageProps) {
@@ -17,7 +19,7 @@ export function ErrorPage(props: ErrorPageProps) {
       </p>
       {props.status ? <p class="muted">Error {props.status}</p> : null}
       <p>
-        <a href="/">Go to the home page</a>
+        <a href={props.next?.href ?? "/"}>{props.next?.label ?? "Go to the home page"}</a>
       </p>
     </Layout>
   );

@@ -14,10 +14,11 @@ export function Layout(props: { title: string; children?: Child }) {
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="referrer" content="no-referrer" />
           <meta name="robots" content="noindex" />
           <title>{`${props.title} · ${PRODUCT_NAME}`}</title>
           <link rel="stylesheet" href={STYLESHEET_PATH} />
+          {/* No favicon request (it would only 404). */}
+          <link rel="icon" href="data:," />
         </head>
         <body>
           <a class="skip" href="#main">

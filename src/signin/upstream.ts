@@ -243,7 +243,8 @@ async function verifyIdTokenSignature(
   });
 }
 
-function identityFrom(
+/** What we keep of the upstream's verified claims: a verified email, the name, the organization. */
+export function identityFrom(
   upstream: UpstreamSettings,
   claims: Record<string, unknown>,
   accessToken: string,
