@@ -291,7 +291,7 @@ describe("page security headers (CONTRACT: pages send frame-ancestors 'none'; ne
       expect(res.headers.get("x-frame-options")).toBe("DENY");
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       // same-origin, not no-referrer: Chromium sends Origin: null on same-origin form posts under no-referrer.
-    expect(res.headers.get("referrer-policy")).toBe("same-origin");
+      expect(res.headers.get("referrer-policy")).toBe("same-origin");
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(res.headers.get("access-control-allow-origin")).toBeNull();
     },
