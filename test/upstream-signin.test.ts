@@ -7,7 +7,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/config";
+import { provisionUpstreamUser } from "../src/signin/teams";
 import { identityFrom, UpstreamSignInError } from "../src/signin/upstream";
+import { dbOf } from "../src/store/db";
 import { ORIGIN } from "./helpers";
 import { hiddenField, TestBrowser } from "./signin-browser";
 import { UPSTREAM_CLIENT } from "./upstream/accounts";
@@ -179,6 +181,21 @@ describe("upstream sign-in against a real OpenID provider (OIDC Core §3.1)", ()
     const grace = await userWithTeam("grace@acme.test");
     expect(grace).toMatchObject({ team_id: ada?.team_id, role: "member", on_call_role: "responder" });
     expect(await rows("SELECT id FROM teams WHERE upstream_org_id = 'acme.test'")).toHaveLength(1);
+  });
+
+  it("brings a long authorization request back intact; one too long for a cookie falls back to /", async () => {
+    const scopes = Array.from({ length: 46 }, (_, i) => `ir.resource_number_${i}:write`).join(" ");
+    const back = `/oauth/authorize?${new URLSearchParams({ client_id: "c".repeat(40), scope: scopes, state: "s".repeat(100) })}`;
+    expect(back.length).toBeGreaterThan(1500);
+    const ok = await upstreamSignIn("solo", `return_to=${encodeURIComponent(back)}`);
+    expect(ok.res.headers.get("location")).toBe(back);
+
+    const tooLong = `/${"x".repeat(3000)}`;
+    const trip = await travelToUpstream("solo", `return_to=${encodeURIComponent(tooLong)}`);
+    expect((trip.browser.cookie("eoidc_upstream") ?? "").length).toBeLessThan(4000);
+    const res = await trip.browser.fetch(trip.callback.href);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/");
   });
 
   it("signs a returning user into the same account, with no second user or team", async () => {
@@ -364,5 +381,44 @@ describe("claims → identity (Google hd, Entra tid)", () => {
     );
     expect(id.name?.startsWith("Ada x")).toBe(true);
     expect(id.name?.length).toBe(200);
+  });
+});
+
+describe("team provisioning under concurrency", () => {
+  it("two first sign-ins of one new organization at once make one team, one admin and one member", async () => {
+    const db = dbOf(env.DB);
+    let described = 0;
+    const org = {
+      issuer: "https://accounts.google.com",
+      id: "race.example",
+      describe: async () => {
+        described++;
+        return { name: "race.example", primaryDomain: "race.example" };
+      },
+    };
+    const [a, b] = await Promise.all([
+      provisionUpstreamUser(db, { email: "one@race.example", name: "One" }, org),
+      provisionUpstreamUser(db, { email: "two@race.example", name: "Two" }, org),
+    ]);
+    expect(a.teamId).toBe(b.teamId);
+    expect(await rows("SELECT id FROM teams WHERE upstream_org_id = 'race.example'")).toHaveLength(1);
+    const roles = await rows<{ role: string }>(
+      "SELECT role FROM memberships WHERE team_id = ? ORDER BY role",
+      a.teamId,
+    );
+    expect(roles.map((r) => r.role)).toEqual(["admin", "member"]);
+    expect(described).toBeGreaterThanOrEqual(1);
+  });
+
+  it("the same new person signing in twice at once is one user", async () => {
+    const db = dbOf(env.DB);
+    const person = { email: "twice@mail.example", name: "Twice" };
+    const [a, b] = await Promise.all([
+      provisionUpstreamUser(db, person, null),
+      provisionUpstreamUser(db, person, null),
+    ]);
+    expect(a.user.id).toBe(b.user.id);
+    expect(await rows("SELECT id FROM users WHERE email = 'twice@mail.example'")).toHaveLength(1);
+    expect(await rows("SELECT user_id FROM memberships WHERE user_id = ?", a.user.id)).toHaveLength(1);
   });
 });

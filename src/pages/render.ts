@@ -1,7 +1,9 @@
-/** Every HTML page goes out through renderPage: the security headers, the status, the markup. */
+/**
+ * Every HTML page goes out through renderPage: the security headers, the status, the markup. It takes
+ * any Hono context (routes with richer Variables, like the settings pages, use it too).
+ */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppEnv } from "../http/context";
 import { type PageOptions, pageSecurityHeaders } from "../http/page-headers";
 import { ErrorPage, type ErrorPageProps } from "./error";
 
@@ -13,7 +15,7 @@ type Page = { toString(): string | Promise<string> };
  * be redirected after it is posted — the consent page passes the client's redirect URI so CSP
  * form-action allows the way back to the client (Chromium enforces form-action on those redirects).
  */
-export function renderPage(c: Context<AppEnv>, page: Page, status = 200, options: PageOptions = {}): Response {
+export function renderPage(c: Context, page: Page, status = 200, options: PageOptions = {}): Response {
   const html = page.toString();
   if (html instanceof Promise) throw new Error("page components must be synchronous");
   for (const [name, value] of Object.entries(pageSecurityHeaders(options))) c.header(name, value);
@@ -21,6 +23,6 @@ export function renderPage(c: Context<AppEnv>, page: Page, status = 200, options
 }
 
 /** An ErrorPage with its status: for bad links and refused requests (never a redirect). */
-export function renderErrorPage(c: Context<AppEnv>, props: ErrorPageProps & { status: number }): Response {
+export function renderErrorPage(c: Context, props: ErrorPageProps & { status: number }): Response {
   return renderPage(c, ErrorPage(props), props.status);
 }

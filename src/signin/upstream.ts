@@ -17,6 +17,9 @@ import type { UpstreamOrganization } from "./teams";
 /** How long a started sign-in may take (also the cookie's Max-Age). */
 export const PENDING_SIGNIN_SECONDS = 600;
 const PENDING_AAD = "upstream-signin";
+/** Keeps the sealed cookie under browsers' 4 KiB cookie limit (an authorization URL with every scope fits). */
+const MAX_PENDING_RETURN_TO = 2500;
+const MAX_PENDING_COOKIE = 4000;
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
@@ -131,7 +134,7 @@ export async function beginUpstreamSignIn(
     state: oauth.generateRandomState(),
     nonce: oauth.generateRandomNonce(),
     verifier: oauth.generateRandomCodeVerifier(),
-    returnTo: safeReturnTo(request.returnTo),
+    returnTo: request.returnTo.length <= MAX_PENDING_RETURN_TO ? safeReturnTo(request.returnTo) : "/",
     expiresAt: Date.now() + PENDING_SIGNIN_SECONDS * 1000,
   };
   const url = new URL(as.authorization_endpoint);
@@ -153,7 +156,7 @@ export async function beginUpstreamSignIn(
 }
 
 async function openPending(settings: Settings, sealed: string | undefined): Promise<PendingSignIn | null> {
-  if (!sealed || sealed.length > 2048) return null;
+  if (!sealed || sealed.length > MAX_PENDING_COOKIE) return null;
   const key = await purposeKey(settings, "upstream-signin v1");
   const json = await openSealed(key, sealed, PENDING_AAD);
   if (!json) return null;

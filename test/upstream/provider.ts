@@ -67,7 +67,15 @@ function forgeIdTokenIn(res: ServerResponse): void {
   }) as ServerResponse["end"];
 }
 
-export async function startUpstream(port = 0): Promise<RunningUpstream> {
+export interface UpstreamOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** The worker's callback; an end-to-end run on another port passes its own. */
+  redirectUri?: string;
+}
+
+export async function startUpstream(options: UpstreamOptions = {}): Promise<RunningUpstream> {
+  const { port = 0, redirectUri = UPSTREAM_CLIENT.redirectUri } = options;
   let provider: Provider | undefined;
   const issued: { kind: string; value: string; accountId: string }[] = [];
   let forgeNextIdToken = false;
@@ -100,7 +108,7 @@ export async function startUpstream(port = 0): Promise<RunningUpstream> {
       {
         client_id: UPSTREAM_CLIENT.clientId,
         client_secret: UPSTREAM_CLIENT.clientSecret,
-        redirect_uris: [UPSTREAM_CLIENT.redirectUri],
+        redirect_uris: [redirectUri],
         grant_types: ["authorization_code"],
         response_types: ["code"],
         token_endpoint_auth_method: "client_secret_basic",
