@@ -18,6 +18,10 @@ export default defineConfig({
           TEST_SEED_SQL: readFileSync("./seed/demo.sql", "utf8"),
           // Upstream sign-in tests: the real OpenID Provider started by test/upstream/global-setup.ts.
           TEST_UPSTREAM_ISSUER: inject("upstreamIssuer"),
+          // Client ID Metadata Documents served on 127.0.0.1 by test/metadata-documents/. The CIMD tests
+          // add ALLOW_LOOPBACK_METADATA_DOCUMENTS=true to their own env (not here: config.ts refuses it
+          // with the public issuers other test files use).
+          TEST_METADATA_DOCUMENT_ORIGIN: inject("metadataDocumentOrigin"),
         },
       },
     })),
@@ -27,6 +31,7 @@ export default defineConfig({
     exclude: ["test/e2e/**"],
     setupFiles: ["./test/setup.ts"],
     // Starts the real upstream OpenID Provider (oidc-provider on 127.0.0.1) for upstream sign-in tests.
-    globalSetup: ["./test/upstream/global-setup.ts"],
+    // …and the Client ID Metadata Document server (test/metadata-documents/, also on 127.0.0.1).
+    globalSetup: ["./test/upstream/global-setup.ts", "./test/metadata-documents/global-setup.ts"],
   },
 });

@@ -16,6 +16,7 @@ import {
   UntrustedRequestError,
 } from "../oauth/authorization-request";
 import { ceilingOf } from "../oauth/claims";
+import { findClient } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { issueAuthorizationCode } from "../oauth/grants/issue-code";
 import { describeScope, intersectScopes } from "../oauth/scopes";
@@ -23,7 +24,7 @@ import { ConsentPage } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
 import { renderPage } from "../pages/render";
 import { recordAudit } from "../store/audit";
-import { forgetClient, getClient, getClientCached } from "../store/clients";
+import { forgetClient, getClient } from "../store/clients";
 import { addConsent, bindClientTeam, consentedScopes } from "../store/consents";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
@@ -52,7 +53,8 @@ async function validate(
   const settings = c.get("settings");
   const clientId = params.client_id;
   const client =
-    clientId && clientId.length <= 2048 ? await getClientCached(dbOf(c.env.DB), settings, clientId) : undefined;
+    // Registered ids and Client ID Metadata Document URLs (fetched, validated, cached in D1).
+    clientId && clientId.length <= 2048 ? await findClient(c.env, settings, clientId) : undefined;
   let redirectUri: string;
   try {
     redirectUri = checkClientAndRedirect(params, repeated, client);
@@ -108,7 +110,8 @@ async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationReq
 
 /** Fixes an unbound registered client's team (first authorization wins); refuses another team. */
 async function bindTeam(c: Ctx, request: AuthorizationRequest, teamId: string): Promise<void> {
-  if (request.client.teamId) return;
+  // A metadata-document client (one URL shared by every user of that app, in every team) stays unbound.
+  if (request.client.teamId || request.client.origin === "metadata_document") return;
   const bound = await bindClientTeam(dbOf(c.env.DB), request.client.id, teamId);
   forgetClient(request.client.id);
   if (bound !== teamId) throw new OAuthError("access_denied", "this application belongs to another team");

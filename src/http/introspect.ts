@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
+import { clientResolver } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { formatScope } from "../oauth/scopes";
 import { tokenStatus } from "../oauth/token-status";
@@ -21,6 +22,7 @@ export async function handleIntrospect(c: Context<AppEnv>): Promise<Response> {
     ctx.db,
     ctx.settings,
     readClientCredentials(c.req.header("Authorization"), form),
+    clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
   );
   if (!form.token) throw new OAuthError("invalid_request", "token is required");
   const status = await tokenStatus(ctx, form.token, form.token_type_hint);

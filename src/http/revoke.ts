@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { userGrants } from "../durable/stub";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
+import { clientResolver } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import type { GrantContext } from "../oauth/grants/context";
 import { readAccessToken } from "../oauth/token-status";
@@ -65,6 +66,7 @@ export async function handleRevoke(c: Context<AppEnv>): Promise<Response> {
     ctx.db,
     ctx.settings,
     readClientCredentials(c.req.header("Authorization"), form),
+    clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
   );
   const token = form.token;
   if (!token) throw new OAuthError("invalid_request", "token is required");

@@ -1,6 +1,7 @@
 /** POST /oauth/token (RFC 6749 §3.2): form in, JSON out, errors per §5.2, never cached. */
 import type { Context } from "hono";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
+import { clientResolver } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { exchangeAuthorizationCode } from "../oauth/grants/authorization-code";
 import { clientCredentialsToken } from "../oauth/grants/client-credentials";
@@ -36,6 +37,7 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
     ctx.db,
     ctx.settings,
     readClientCredentials(c.req.header("Authorization"), form),
+    clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
   );
   if (!grant)
     throw new OAuthError(

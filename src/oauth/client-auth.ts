@@ -7,6 +7,7 @@ import type { Settings } from "../config";
 import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { randomToken, sha256, timingSafeEqual } from "../tokens/secrets";
+import type { ClientResolver } from "./client-lookup";
 import { OAuthError } from "./errors";
 
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
@@ -19,8 +20,8 @@ export interface ClientCredentials {
 
 /** Prefixed so secret scanners can recognise a leaked client secret. */
 const SECRET_PREFIX = "eoidc_cs_";
-/** Longer than any id we issue or any sane metadata-document URL; refused before touching D1. */
-const MAX_CLIENT_ID_LENGTH = 512;
+/** The longest metadata-document URL (client-metadata-document.ts); refused before any lookup. */
+const MAX_CLIENT_ID_LENGTH = 2048;
 
 /** 128 random bits, URL-safe (the id appears in the RFC 7592 registration_client_uri). */
 export function newClientId(): string {
@@ -107,26 +108,39 @@ async function rejection(client: ClientRow, creds: ClientCredentials): Promise<s
   return (await secretMatches(client, creds.secret)) ? undefined : "client authentication failed";
 }
 
+/** The default lookup: registered clients only (D1 through the isolate cache). */
+function registeredClients(db: Db, settings: Settings): ClientResolver {
+  return async (clientId) => {
+    const client = await getClientCached(db, settings, clientId);
+    return client ? { client } : { problem: "unknown client" };
+  };
+}
+
 /**
  * The authenticated client, or `invalid_client` (401; `WWW-Authenticate: Basic` when Basic was used,
  * RFC 6749 §5.2). The registered token_endpoint_auth_method is enforced; secrets are compared as
- * SHA-256 hashes in constant time. Unknown ids (including https URLs, until metadata documents are
- * resolved) are `invalid_client`.
+ * SHA-256 hashes in constant time. Endpoints pass `clientResolver(env, settings)` from
+ * client-lookup.ts so that metadata-document URLs resolve too; without it only registered ids do.
  */
-export async function authenticateClient(db: Db, settings: Settings, creds: ClientCredentials): Promise<ClientRow> {
+export async function authenticateClient(
+  db: Db,
+  settings: Settings,
+  creds: ClientCredentials,
+  resolve: ClientResolver = registeredClients(db, settings),
+): Promise<ClientRow> {
   const fail = (description: string) =>
     new OAuthError("invalid_client", description, { basicChallenge: creds.method === "client_secret_basic" });
   if (creds.clientId.length > MAX_CLIENT_ID_LENGTH) throw fail("unknown client");
-  let client = await getClientCached(db, settings, creds.clientId);
-  if (!client) throw fail("unknown client");
-  let why = await rejection(client, creds);
+  let found = await resolve(creds.clientId);
+  if (!found.client) throw fail(found.problem);
+  let why = await rejection(found.client, creds);
   if (why && settings.clientCacheSeconds > 0) {
     // The cached record may predate a secret reset in another isolate: a new secret must work at once.
     forgetClient(creds.clientId);
-    client = await getClientCached(db, settings, creds.clientId);
-    if (!client) throw fail("unknown client");
-    why = await rejection(client, creds);
+    found = await resolve(creds.clientId);
+    if (!found.client) throw fail(found.problem);
+    why = await rejection(found.client, creds);
   }
   if (why) throw fail(why);
-  return client;
+  return found.client;
 }
