@@ -19,7 +19,7 @@ export interface BrowserSession {
 }
 
 /** `__Host-` needs Secure, which a loopback http issuer cannot have. */
-function cookieNames(c: Context<AppEnv>) {
+function cookieNames<E extends AppEnv>(c: Context<E>) {
   const secure = c.get("settings").issuerUrl.protocol === "https:";
   return {
     secure,
@@ -28,7 +28,7 @@ function cookieNames(c: Context<AppEnv>) {
   };
 }
 
-export async function startSession(c: Context<AppEnv>, userId: string): Promise<BrowserSession> {
+export async function startSession<E extends AppEnv>(c: Context<E>, userId: string): Promise<BrowserSession> {
   const { secure, session } = cookieNames(c);
   const settings = c.get("settings");
   const value = randomToken(32);
@@ -54,7 +54,10 @@ export async function startSession(c: Context<AppEnv>, userId: string): Promise<
 }
 
 /** The signed-in user of this request, or null. */
-export async function currentSession(c: Context<AppEnv>, cookieValue?: string): Promise<BrowserSession | null> {
+export async function currentSession<E extends AppEnv>(
+  c: Context<E>,
+  cookieValue?: string,
+): Promise<BrowserSession | null> {
   const value = cookieValue ?? getCookie(c, cookieNames(c).session);
   if (!value || value.length > 100) return null;
   const idHash = await sha256(value);
@@ -65,7 +68,7 @@ export async function currentSession(c: Context<AppEnv>, cookieValue?: string): 
   return { idHash, user: row.user, authTime: row.session.authTime };
 }
 
-export async function endSession(c: Context<AppEnv>): Promise<void> {
+export async function endSession<E extends AppEnv>(c: Context<E>): Promise<void> {
   const { session, secure } = cookieNames(c);
   const value = getCookie(c, session);
   if (value && value.length <= 100) await deleteSession(dbOf(c.env.DB), await sha256(value));
@@ -73,7 +76,7 @@ export async function endSession(c: Context<AppEnv>): Promise<void> {
 }
 
 /** The CSRF token to put in a form's hidden `csrf` field (sets the cookie on first use). */
-export function csrfToken(c: Context<AppEnv>): string {
+export function csrfToken<E extends AppEnv>(c: Context<E>): string {
   const { csrf, secure } = cookieNames(c);
   let value = getCookie(c, csrf);
   if (!value || !/^[\w-]{43}$/.test(value)) {
@@ -87,7 +90,7 @@ export function csrfToken(c: Context<AppEnv>): string {
  * True when a state-changing form post carries the CSRF cookie's value and, if the browser sent an
  * Origin, comes from our own origin.
  */
-export function isCsrfValid(c: Context<AppEnv>, submitted: unknown): boolean {
+export function isCsrfValid<E extends AppEnv>(c: Context<E>, submitted: unknown): boolean {
   const origin = c.req.header("Origin");
   if (origin && origin !== c.get("settings").issuerUrl.origin) return false;
   const cookie = getCookie(c, cookieNames(c).csrf);
