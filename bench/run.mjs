@@ -196,6 +196,8 @@ async function main() {
   const settings = { ...SETTINGS, pinning };
   const resultFile = join(resultsDir, `${stamp}.json`);
   writeFileSync(resultFile, `${JSON.stringify({ machine, settings, rows, runs }, null, 2)}\n`);
+  // Formatted like the rest of the repo, so `npm run lint` (biome check .) stays clean after a run.
+  spawnSync("biome", ["format", "--write", resultFile], { stdio: "ignore" });
   console.log(`\n${summaryTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`);
   if (env.BENCH_DOCS !== "0") {
     const doc = markdown({ machine, settings, rows, resultFile: relative(PROJECT_ROOT, resultFile) });

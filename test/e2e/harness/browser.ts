@@ -63,24 +63,32 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 export interface SubmitFormOptions {
-  /** CSS selector of the form (default: the first form on the page). */
+  /** CSS selector of the form (default: the form holding `submit`, else the first field, else the first form). */
   form?: string;
   /** CSS selector of the button to press, inside the form (default: its first submit button). */
   submit?: string;
 }
 
+const SUBMIT_BUTTONS = 'button[type="submit"], input[type="submit"], button:not([type])';
+
+function formSelector(fields: Record<string, string | boolean>, submit: string | undefined): string {
+  if (submit) return `form:has(${submit})`;
+  const first = Object.keys(fields)[0]?.split("=", 1)[0];
+  return first ? `form:has([name="${first}"])` : "form";
+}
+
 /**
  * Fill a form by field name and submit it like a user: text fields get the string, checkboxes and
  * radios are set to the boolean (a radio by `name=value` key, e.g. "choice=yes": true). Resolves with
- * the response of the navigation the submission caused (null if it was intercepted, see
- * `catchRedirect`).
+ * the response of the navigation the submission caused (for a redirect to a client, the response of
+ * the client's callback: see callback.ts).
  */
 export async function submitForm(
   page: Page,
   fields: Record<string, string | boolean>,
   options: SubmitFormOptions = {},
 ): Promise<Response | null> {
-  const form = page.locator(options.form ?? "form").first();
+  const form = page.locator(options.form ?? formSelector(fields, options.submit)).first();
   for (const [key, value] of Object.entries(fields)) {
     if (typeof value === "boolean") {
       const [name, radioValue] = key.split("=", 2);
@@ -90,36 +98,7 @@ export async function submitForm(
       await form.locator(`[name="${key}"]`).fill(value);
     }
   }
-  const button = form.locator(options.submit ?? 'button[type="submit"], input[type="submit"], button:not([type])');
+  const button = form.locator(options.submit ?? SUBMIT_BUTTONS);
   const [response] = await Promise.all([page.waitForNavigation(), button.first().click()]);
   return response;
-}
-
-export interface CallbackCatcher {
-  /** The full URL the browser was sent to, e.g. to read `code`, `state` and `iss` (RFC 9207). */
-  url: Promise<URL>;
-}
-
-/**
- * Intercept the browser's requests to `redirectUri` (the client's callback, which nothing serves in
- * tests): the browser gets a small "callback received" page and `url` resolves with the first one.
- * Await this before the action that redirects:
- *   const callback = await catchRedirect(page, redirectUri);
- *   await submitForm(page, { ... });
- *   const code = (await callback.url).searchParams.get("code");
- */
-export async function catchRedirect(page: Page, redirectUri: string): Promise<CallbackCatcher> {
-  const target = redirectUri.split(/[?#]/, 1)[0];
-  let resolveUrl: (url: URL) => void = () => {};
-  const url = new Promise<URL>((resolve) => {
-    resolveUrl = resolve;
-  });
-  await page.route(
-    (candidate) => candidate.href.split(/[?#]/, 1)[0] === target,
-    async (route) => {
-      resolveUrl(new URL(route.request().url()));
-      await route.fulfill({ status: 200, contentType: "text/html", body: "<p>callback received</p>" });
-    },
-  );
-  return { url };
 }

@@ -1,0 +1,93 @@
+/**
+ * One complete authorization code flow the way a real app does it, proving the harness end to end:
+ * dynamic registration (RFC 7591), openid-client building the request with PKCE (RFC 7636), a user in
+ * Chromium signing in and consenting, the redirect received by a loopback callback server, and openid-client
+ * redeeming the code (checking state, iss per RFC 9207 and the ID token) and calling UserInfo.
+ * A template for flow tests: copy it, change the scenario.
+ */
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import * as client from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
+import { type CallbackServer, startCallbackServer } from "./harness/callback";
+import { pkcePair } from "./harness/pkce";
+import { sharedWorker } from "./harness/server";
+
+const worker = sharedWorker();
+let browser: BrowserSession;
+let callback: CallbackServer;
+beforeAll(async () => {
+  browser = await openBrowser();
+  callback = await startCallbackServer();
+});
+afterAll(async () => {
+  await browser?.close();
+  await callback?.close();
+});
+
+async function registerPublicClient(): Promise<string> {
+  const res = await fetch(`${worker.baseUrl}/oauth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      client_name: "E2E code flow",
+      redirect_uris: [callback.redirectUri],
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { client_id: string }).client_id;
+}
+
+describe("authorization code flow with PKCE, in Chromium, redeemed by openid-client", () => {
+  it("signs in, consents, gets a code with iss (RFC 9207), tokens and UserInfo", async () => {
+    const clientId = await registerPublicClient();
+    const config = await client.discovery(new URL(worker.issuer), clientId, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    });
+    const pkce = await pkcePair();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const authorizationUrl = client.buildAuthorizationUrl(config, {
+      redirect_uri: callback.redirectUri,
+      scope: "openid profile email",
+      code_challenge: pkce.challenge,
+      code_challenge_method: pkce.method,
+      state,
+      nonce,
+    });
+
+    const { page } = browser;
+    await page.goto(authorizationUrl.href);
+    expect(new URL(page.url()).pathname).toBe("/signin");
+    await submitForm(page, { email: "member@example.com" }, { form: 'form[action="/signin/dev"]' });
+    await screenshot(page, "code-flow-consent");
+    expect(await page.locator("body").textContent()).toContain("E2E code flow");
+    await submitForm(page, {}, { submit: 'button[name="decision"][value="approve"]' });
+    const redirected = await callback.next();
+    expect(redirected.searchParams.get("iss")).toBe(worker.issuer);
+    expect(redirected.searchParams.get("state")).toBe(state);
+
+    // Checks state, iss, the code exchange with the verifier, and the ID token (aud, nonce, exp).
+    const tokens = await client.authorizationCodeGrant(config, redirected, {
+      pkceCodeVerifier: pkce.verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+    const idClaims = tokens.claims();
+    expect(idClaims?.iss).toBe(worker.issuer);
+    expect(idClaims?.aud).toBe(clientId);
+
+    // RFC 9068: the access token is a JWT with typ at+jwt, signed by a key from our JWKS.
+    const jwks = createRemoteJWKSet(new URL(`${worker.baseUrl}/oauth/discovery/keys`));
+    const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: worker.issuer, typ: "at+jwt" });
+    expect(payload.client_id).toBe(clientId);
+    expect(payload.sub).toBe(idClaims?.sub);
+
+    const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims?.sub as string);
+    expect(userinfo.email).toBe("member@example.com");
+  });
+});
