@@ -20,10 +20,13 @@ export function resolveResource(settings: Settings, requested: string | undefine
     throw new OAuthError("invalid_target", "resource must not contain a fragment (RFC 8707 §2)");
   }
   if (settings.resourceAllowList) {
-    if (!settings.resourceAllowList.includes(requested)) {
+    // Compared as parsed URLs, so `https://api.example.com` and `https://api.example.com/` (what
+    // URL.href makes of it, as some MCP clients send) are one resource; aud is the listed spelling.
+    const listed = settings.resourceAllowList.find((r) => r === requested || new URL(r).href === url.href);
+    if (listed === undefined) {
       throw new OAuthError("invalid_target", "resource is not served by this authorization server");
     }
-    return requested;
+    return listed;
   }
   const localHttp = url.protocol === "http:" && settings.issuerIsLoopback && isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !localHttp) {
