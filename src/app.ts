@@ -12,6 +12,7 @@ import { handleIntrospect } from "./http/introspect";
 import { pageHeaders } from "./http/page-headers";
 import { handleReadRegistration, handleRegister } from "./http/register";
 import { handleRevoke } from "./http/revoke";
+import { settingsRoutes } from "./http/settings/routes";
 import { signInRoutes } from "./http/signin";
 import { handleToken } from "./http/token";
 import { handleUserinfo } from "./http/userinfo";
@@ -61,6 +62,8 @@ app.on(["GET", "POST", "OPTIONS"], "/oauth/userinfo", machineCors, handleUserinf
 // Sign-in, sign-out, home and the stylesheet (HTML pages: security headers, never CORS).
 app.route("/", signInRoutes);
 app.get("/", pageHeaders, showHome);
+// Settings pages: OAuth applications and audit log (team admins), connected apps (everyone signed in).
+app.route("/settings", settingsRoutes);
 app.get("/assets/*", (c) => serveStylesheet(new URL(c.req.url).pathname));
 
 app.notFound((c) => c.json({ error: "not_found", error_description: "no such endpoint" }, 404));

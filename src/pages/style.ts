@@ -69,6 +69,54 @@ dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 nav ul { padding-left: 1.25rem; }
 nav li { margin: .25rem 0; }
+/* ---- settings pages (src/pages/settings/*): wider frame, cards, forms, scope grid ---- */
+main:has(> .settings) { max-width: 60rem; }
+nav.settings-nav ul { display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; list-style: none; padding: 0; margin: 0 0 1.25rem; }
+nav.settings-nav a[aria-current=page] { color: var(--ink); font-weight: 700; text-decoration: none; }
+.notice.success { border-color: #1d7a3a; background: #e6f4ea; }
+.field-hint { color: var(--muted); font-size: .875rem; font-weight: 400; margin: 0 0 .375rem; }
+.field-hint.block, span.block { display: block; }
+textarea, select, .copy-row input {
+  display: block; width: 100%; min-height: 44px; padding: .5rem .75rem; font: inherit; color: var(--ink);
+  background: var(--paper); border: 2px solid var(--muted); border-radius: 6px;
+}
+textarea, .copy-row input { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9375rem; }
+input[readonly] { background: var(--page); }
+.copy-row { display: flex; flex-wrap: wrap; gap: .5rem; }
+.copy-row input { flex: 1 1 14rem; width: auto; min-width: 0; }
+.check { display: flex; gap: .625rem; align-items: flex-start; margin: 1rem 0 0; }
+.check input, ul.scope-grid input, ul.choices input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
+.check label, ul.scope-grid label, ul.choices label { margin: 0; font-weight: 400; }
+ul.choices label { font-weight: 600; }
+ul.choices, ul.plain, ul.card-list, ol.events { list-style: none; margin: 0; padding: 0; }
+ul.choices li { display: flex; gap: .625rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
+fieldset.area { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 1rem 0 0; min-width: 0; }
+fieldset.area legend { padding: 0 .25rem; }
+ul.scope-grid { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .125rem 1.25rem;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 17rem), 1fr)); }
+ul.scope-grid li { display: flex; gap: .5rem; align-items: flex-start; padding: .3rem 0; min-width: 0; overflow-wrap: anywhere; }
+.check.everything { margin: .25rem 0 .25rem; padding-bottom: .5rem; border-bottom: 1px solid var(--line); }
+.card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 0 0 1rem; min-width: 0; }
+.card h2, .card h3 { margin: 0 0 .5rem; font-size: 1.0625rem; overflow-wrap: anywhere; }
+.card form { margin: 0; }
+p.tags { margin: 0 0 .75rem; display: flex; flex-wrap: wrap; gap: .375rem; }
+.tag.warn { background: var(--warn-bg); border-color: var(--warn-line); }
+details summary { cursor: pointer; color: var(--accent); margin-top: .25rem; }
+button.danger { border-color: var(--error-line); color: var(--error-line); }
+button.danger.primary { background: var(--error-line); color: #fff; }
+button.danger.primary:hover { background: #8f1b12; border-color: #8f1b12; }
+ul.danger-zone li { padding: .5rem 0; border-bottom: 1px solid var(--line); }
+ul.consequences { padding-left: 1.25rem; }
+ul.consequences li { margin: .25rem 0; }
+form.filter { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .75rem; margin-bottom: 1rem; }
+form.filter > div { flex: 1 1 14rem; }
+form.filter label { margin-top: 0; }
+ol.events li { padding: .75rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+ol.events p { margin: 0 0 .25rem; }
+ol.events .event-head { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; }
+code.detail { display: block; color: var(--muted); }
+nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
+/* ---- end of settings pages ---- */
 `.trim();
 
 /** FNV-1a: a stable content fingerprint computed synchronously at load (not a security function). */

@@ -1,5 +1,5 @@
 /** Consents: per user and client, accumulated over time (incremental authorization). */
-import { and, eq, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { clients, consents } from "./schema";
 
@@ -38,4 +38,22 @@ export async function bindClientTeam(db: Db, clientId: string, teamId: string): 
     .where(and(eq(clients.id, clientId), sql`${clients.teamId} IS NULL`));
   const row = await db.select({ teamId: clients.teamId }).from(clients).where(eq(clients.id, clientId)).get();
   return row?.teamId ?? null;
+}
+
+/** The apps a user has allowed, newest first, with what the connected-apps page shows of each client. */
+export function listConsentsOfUser(db: Db, userId: string) {
+  return db
+    .select({
+      clientId: consents.clientId,
+      clientName: clients.name,
+      origin: clients.origin,
+      scopes: consents.scopes,
+      createdAt: consents.createdAt,
+      updatedAt: consents.updatedAt,
+    })
+    .from(consents)
+    .innerJoin(clients, eq(clients.id, consents.clientId))
+    .where(eq(consents.userId, userId))
+    .orderBy(desc(consents.updatedAt))
+    .all();
 }

@@ -2,9 +2,9 @@
  * The D1 index of token families: lists and bulk revocation by client or user. The authoritative
  * state of each family is in its user's UserGrants object.
  */
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "./db";
-import { tokenFamilies } from "./schema";
+import { clients, tokenFamilies } from "./schema";
 
 export type TokenFamilyRow = typeof tokenFamilies.$inferSelect;
 
@@ -39,4 +39,34 @@ export async function markFamiliesRevoked(db: Db, ids: string[], now: number): P
 
 export async function touchFamily(db: Db, id: string, now: number): Promise<void> {
   await db.update(tokenFamilies).set({ lastUsedAt: now }).where(eq(tokenFamilies.id, id));
+}
+
+/**
+ * Per client, how the user's token families were used: the first authorization, the latest use (or
+ * issue, for a family never refreshed), and how many families are still live. Deleted clients drop out.
+ */
+export function familyUsageOfUser(db: Db, userId: string) {
+  return db
+    .select({
+      clientId: tokenFamilies.clientId,
+      clientName: clients.name,
+      origin: clients.origin,
+      firstAt: sql<number>`min(${tokenFamilies.createdAt})`,
+      lastUsedAt: sql<number>`max(coalesce(${tokenFamilies.lastUsedAt}, ${tokenFamilies.createdAt}))`,
+      liveFamilies: sql<number>`sum(${tokenFamilies.revokedAt} is null)`,
+    })
+    .from(tokenFamilies)
+    .innerJoin(clients, eq(clients.id, tokenFamilies.clientId))
+    .where(eq(tokenFamilies.userId, userId))
+    .groupBy(tokenFamilies.clientId)
+    .all();
+}
+
+/** Scopes of the user's live families, one row per family (an app allowed without a consent screen). */
+export function liveFamilyScopesOfUser(db: Db, userId: string) {
+  return db
+    .select({ clientId: tokenFamilies.clientId, scopes: tokenFamilies.scopes })
+    .from(tokenFamilies)
+    .where(and(eq(tokenFamilies.userId, userId), isNull(tokenFamilies.revokedAt)))
+    .all();
 }

@@ -1,0 +1,110 @@
+/**
+ * Between the app forms and the admin use cases (src/oauth/admin-apps.ts): a client row as the pages
+ * show it, a posted form as the use cases' input, and a use-case error as a page.
+ */
+import { type AppType, actingTeam, appType } from "../../oauth/admin-apps";
+import { OAuthError } from "../../oauth/errors";
+import { renderErrorPage } from "../../pages/render";
+import type { AppFormValues } from "../../pages/settings/app-form";
+import type { AppSummary } from "../../pages/settings/app-list";
+import type { ClientRow } from "../../store/clients";
+import type { SettingsContext } from "./access";
+import type { FormFields } from "./form-fields";
+
+export function summaryOf(client: ClientRow): AppSummary {
+  return {
+    clientId: client.id,
+    name: client.name,
+    type: appType(client),
+    origin: client.origin,
+    grantTypes: client.grantTypes,
+    scopes: client.scopes,
+    createdAt: client.createdAt,
+    lastUsedAt: client.lastUsedAt,
+  };
+}
+
+export function formValuesOf(client: ClientRow): AppFormValues {
+  return {
+    name: client.name,
+    redirectUris: client.redirectUris.join("\n"),
+    scopes: new Set(client.scopes),
+    automaticConsent: client.automaticConsent,
+    authMethod: client.tokenEndpointAuthMethod === "client_secret_post" ? "client_secret_post" : "client_secret_basic",
+  };
+}
+
+export function formValuesFrom(form: FormFields): AppFormValues {
+  return {
+    name: form.get("name") ?? "",
+    redirectUris: form.get("redirect_uris") ?? "",
+    scopes: new Set(form.getAll("scope")),
+    automaticConsent: form.ticked("automatic_consent"),
+    authMethod:
+      form.get("token_endpoint_auth_method") === "client_secret_post" ? "client_secret_post" : "client_secret_basic",
+  };
+}
+
+export const parseAppType = (value: unknown): AppType | undefined =>
+  value === "public" || value === "confidential" || value === "client_credentials" ? value : undefined;
+
+/**
+ * The use-case input (the same fields as the admin JSON API) from the form, or a sentence saying
+ * what to fix first. Fields a type cannot have are never sent.
+ */
+export function appInput(
+  type: AppType,
+  values: AppFormValues,
+  creating: boolean,
+): { input: Record<string, unknown> } | { problem: string } {
+  if (values.scopes.size === 0) return { problem: "Tick at least one permission." };
+  const input: Record<string, unknown> = { name: values.name, scope: [...values.scopes].join(" ") };
+  if (type !== "client_credentials") {
+    const uris = values.redirectUris
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean);
+    if (uris.length === 0) return { problem: "Enter at least one redirect URI." };
+    input.redirect_uris = uris;
+    input.automatic_consent = values.automaticConsent;
+  }
+  if (creating) {
+    input.type = type;
+    if (type !== "public") input.token_endpoint_auth_method = values.authMethod;
+  }
+  return { input };
+}
+
+/** A use case refused the input: its description is written for people ("name is required"). */
+export function refusal(error: unknown): string {
+  if (error instanceof OAuthError && error.status < 500) return `That did not work: ${error.description}.`;
+  throw error;
+}
+
+/** The team a team-wide page is about: the one asked for, else the first the person administers. */
+export async function pageTeam(c: SettingsContext, requested: string | undefined) {
+  const actor = c.get("actor");
+  const teamId = await actingTeam(c.env, actor, requested || actor.teams[0]);
+  const admin = c.get("memberships").filter((m) => m.role === "admin");
+  return {
+    teamId,
+    teamName: admin.find((m) => m.teamId === teamId)?.teamName ?? teamId,
+    otherTeams: admin.filter((m) => m.teamId !== teamId).map((m) => ({ teamId: m.teamId, teamName: m.teamName })),
+  };
+}
+
+/** An OAuthError from findApp/actingTeam as the page a person sees (404 no such app, 403 not theirs). */
+export function errorPage(c: SettingsContext, error: unknown): Response {
+  if (!(error instanceof OAuthError) || error.status >= 500) throw error;
+  if (error.code === "not_found") {
+    return renderErrorPage(c, {
+      title: "App not found",
+      message: "There is no such app in the teams you manage. It may have been deleted.",
+      status: 404,
+    });
+  }
+  if (error.status === 403) {
+    return renderErrorPage(c, { title: "Not your team", message: "You are not an admin of that team.", status: 403 });
+  }
+  return renderErrorPage(c, { title: "That did not work", message: `${error.description}.`, status: 400 });
+}

@@ -1,0 +1,98 @@
+/**
+ * The fields of an app, shared by "create" and "edit": name, redirect URIs (one per line), how a
+ * secret is sent (create only), permissions, automatic consent. What a type cannot have is not shown.
+ */
+import type { AppType } from "../../oauth/admin-apps";
+import { ScopePicker } from "./scope-picker";
+
+export interface AppFormValues {
+  name: string;
+  /** One per line, as typed. */
+  redirectUris: string;
+  scopes: ReadonlySet<string>;
+  automaticConsent: boolean;
+  authMethod: "client_secret_basic" | "client_secret_post";
+}
+
+export const EMPTY_APP_FORM: AppFormValues = {
+  name: "",
+  redirectUris: "",
+  scopes: new Set(),
+  automaticConsent: false,
+  authMethod: "client_secret_basic",
+};
+
+export function AppFields(props: { type: AppType; values: AppFormValues; creating: boolean }) {
+  const { type, values } = props;
+  const service = type === "client_credentials";
+  return (
+    <>
+      <label for="app-name">Name</label>
+      <p id="app-name-hint" class="field-hint">
+        People see this name when the app asks for access.
+      </p>
+      <input
+        type="text"
+        id="app-name"
+        name="name"
+        value={values.name}
+        required
+        maxlength={100}
+        autocomplete="off"
+        aria-describedby="app-name-hint"
+      />
+      {service ? null : (
+        <>
+          <label for="redirect-uris">Redirect URIs</label>
+          <p id="redirect-uris-hint" class="field-hint">
+            Where people are sent back after they allow the app, one address per line. Use https, or http only for
+            127.0.0.1 or localhost (an app on the person's own computer; any port is accepted).
+          </p>
+          <textarea
+            id="redirect-uris"
+            name="redirect_uris"
+            rows={3}
+            required
+            spellcheck={false}
+            autocomplete="off"
+            aria-describedby="redirect-uris-hint"
+          >
+            {values.redirectUris}
+          </textarea>
+        </>
+      )}
+      {props.creating && type !== "public" ? (
+        <>
+          <label for="auth-method">How the app sends its secret</label>
+          <select id="auth-method" name="token_endpoint_auth_method">
+            <option value="client_secret_basic" selected={values.authMethod === "client_secret_basic"}>
+              In the Authorization header (HTTP Basic) — recommended
+            </option>
+            <option value="client_secret_post" selected={values.authMethod === "client_secret_post"}>
+              In the form body (client_secret_post)
+            </option>
+          </select>
+        </>
+      ) : null}
+      <ScopePicker selected={values.scopes} service={service} />
+      {service ? null : (
+        <div class="check">
+          <input
+            type="checkbox"
+            id="automatic-consent"
+            name="automatic_consent"
+            value="yes"
+            checked={values.automaticConsent}
+            aria-describedby="automatic-consent-hint"
+          />
+          <label for="automatic-consent">
+            Skip the consent screen
+            <span id="automatic-consent-hint" class="field-hint block">
+              Only for apps your team runs and trusts: people are not asked before the app gets access.
+            </span>
+          </label>
+        </div>
+      )}
+    </>
+  );
+}
