@@ -112,7 +112,9 @@ export function storedClient(clientId: string) {
 }
 
 export async function auditOf(clientId: string): Promise<{ kind: string; actor_user_id: string | null }[]> {
-  const { results } = await env.DB.prepare("SELECT kind, actor_user_id FROM audit_events WHERE client_id = ? ORDER BY id")
+  const { results } = await env.DB.prepare(
+    "SELECT kind, actor_user_id FROM audit_events WHERE client_id = ? ORDER BY id",
+  )
     .bind(clientId)
     .all<{ kind: string; actor_user_id: string | null }>();
   return results;

@@ -14,8 +14,8 @@ import {
   clientCredentialsToken,
   elements,
   fieldValue,
-  page,
   type Person,
+  page,
   signedIn,
   storedClient,
   textOf,
@@ -53,8 +53,7 @@ async function createThroughForm(fields: [string, string][]) {
   return { html, clientId: clientId!, secret: await fieldValue(html, "client-secret") };
 }
 
-const countClients = async () =>
-  (await env.DB.prepare("SELECT count(*) AS n FROM clients").first<{ n: number }>())!.n;
+const countClients = async () => (await env.DB.prepare("SELECT count(*) AS n FROM clients").first<{ n: number }>())!.n;
 
 describe("the app list", () => {
   it("shows the team's apps with kind, grants, permissions, dates — and self-registered ones, marked", async () => {
@@ -93,7 +92,10 @@ describe("creating apps (the secret is shown exactly once)", () => {
       const names = inputs.map((i) => i.name);
       expect(names.includes("redirect_uris"), type).toBe(type !== "client_credentials");
       expect(names.includes("automatic_consent"), type).toBe(type !== "client_credentials");
-      expect(inputs.some((i) => i.value === "openid"), type).toBe(type !== "client_credentials");
+      expect(
+        inputs.some((i) => i.value === "openid"),
+        type,
+      ).toBe(type !== "client_credentials");
     }
   });
 
@@ -156,7 +158,10 @@ describe("creating apps (the secret is shown exactly once)", () => {
       ["automatic_consent", "yes"],
     ]);
     expect(pub.secret).toBeUndefined();
-    expect(await storedClient(pub.clientId)).toMatchObject({ token_endpoint_auth_method: "none", automatic_consent: 1 });
+    expect(await storedClient(pub.clientId)).toMatchObject({
+      token_endpoint_auth_method: "none",
+      automatic_consent: 1,
+    });
   });
 
   it("explains what is wrong and keeps what was typed; nothing is created", async () => {
@@ -281,7 +286,13 @@ describe("editing, resetting, revoking, deleting", () => {
     const registered = await createTestClient({ teamId: DEMO.team });
     const html = await page(await admin.get(appPath(registered.id)), 200);
     expect(await textOf(html, "main")).toContain("registered itself");
-    await page(await admin.post(appPath(registered.id), [["name", "Renamed"], ["scope", "openid"]]), 403);
+    await page(
+      await admin.post(appPath(registered.id), [
+        ["name", "Renamed"],
+        ["scope", "openid"],
+      ]),
+      403,
+    );
     expect((await storedClient(registered.id))?.name).toBe("Test App");
   });
 });
@@ -323,7 +334,17 @@ describe("who may do it", () => {
     await page(await admin.post(APPS, SERVICE_FORM("Forged"), tamper), 403);
     await page(await admin.post(appPath(clientId, "delete"), [], tamper), 403);
     await page(await admin.post(appPath(clientId, "reset-secret"), [], tamper), 403);
-    await page(await admin.post(appPath(clientId), [["name", "Hijacked"], ["scope", "ir.incidents:read"]], tamper), 403);
+    await page(
+      await admin.post(
+        appPath(clientId),
+        [
+          ["name", "Hijacked"],
+          ["scope", "ir.incidents:read"],
+        ],
+        tamper,
+      ),
+      403,
+    );
     expect(await countClients()).toBe(before);
     expect((await storedClient(clientId))?.name).toBe("Protected");
     expect((await clientCredentialsToken(clientId, secret!)).status).toBe(200);

@@ -1,0 +1,208 @@
+/**
+ * /settings/connected-apps (every signed-in person sees and revokes the apps they allowed) and
+ * /settings/audit (team admins read the security events). CONTRACT.md "Administration". Revocation
+ * is checked where it matters: /oauth/userinfo (RFC 6750 §3.1) and the refresh grant (RFC 6749 §5.2).
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { recordAudit } from "../src/store/audit";
+import { dbOf } from "../src/store/db";
+import { call } from "./helpers";
+import {
+  authorizeUrl,
+  createTestClient,
+  DEMO,
+  exchangeCode,
+  obtainCode,
+  pkcePair,
+  tokenRequest,
+} from "./oauth-helpers";
+import { auditOf, elements, type Person, page, signedIn, textOf, userinfo } from "./settings-browser";
+
+const CONNECTED = "/settings/connected-apps";
+
+let admin: Person;
+let member: Person;
+let observer: Person;
+
+beforeAll(async () => {
+  admin = await signedIn(DEMO.admin);
+  member = await signedIn(DEMO.member);
+  observer = await signedIn(DEMO.observer);
+  await env.DB.prepare("INSERT INTO teams (id, name) VALUES ('team_other', 'Other')").run();
+});
+
+async function namedClient(name: string, automaticConsent: boolean) {
+  const client = await createTestClient({ teamId: DEMO.team, automaticConsent });
+  await env.DB.prepare("UPDATE clients SET name = ? WHERE id = ?").bind(name, client.id).run();
+  return client;
+}
+
+/** The person allows the app on the real consent page, then the app redeems the code. */
+async function allowThroughConsentPage(person: Person, client: Awaited<ReturnType<typeof namedClient>>) {
+  const { verifier, challenge } = await pkcePair();
+  const consent = await page(
+    await person.get(authorizeUrl(client, challenge, { scope: "openid ir.incidents:read offline_access" })),
+    200,
+  );
+  const hidden = (await elements(consent, "form input[type=hidden]"))
+    .filter((i) => i.name !== "csrf")
+    .map((i): [string, string] => [i.name!, i.value ?? ""]);
+  const res = await person.post("/oauth/authorize/decision", [
+    ...hidden,
+    ["scope", "openid"],
+    ["scope", "ir.incidents:read"],
+    ["decision", "approve"],
+  ]);
+  expect(res.status).toBe(302);
+  const code = new URL(res.headers.get("location")!).searchParams.get("code")!;
+  const tokens = await exchangeCode(client, code, verifier);
+  expect(tokens.status).toBe(200);
+  return (await tokens.json()) as { access_token: string; refresh_token: string };
+}
+
+const consentRow = (userId: string, clientId: string) =>
+  env.DB.prepare("SELECT scopes FROM consents WHERE user_id = ? AND client_id = ?").bind(userId, clientId).first();
+
+describe("connected apps", () => {
+  it("lists an app the person allowed on the consent page: what it may do, when, a revoke form", async () => {
+    const client = await namedClient("Incident Radar", false);
+    await allowThroughConsentPage(member, client);
+    const html = await page(await member.get(CONNECTED), 200);
+    const card = await textOf(html, "li.card");
+    expect(card).toContain("Incident Radar");
+    expect(card).toContain("Sign-in: openid");
+    expect(card).toContain("Incident response: 1 of 30");
+    expect(card).toContain("UTC");
+    const forms = await elements(html, `form[action="${CONNECTED}/revoke"] input`);
+    expect(forms).toContainEqual({ type: "hidden", name: "client_id", value: client.id });
+    expect(forms).toContainEqual({ type: "hidden", name: "csrf", value: member.csrf });
+    // Someone else's connections are not shown.
+    expect(await (await observer.get(CONNECTED)).text()).not.toContain("Incident Radar");
+  });
+
+  it("revokes one: consent gone, its tokens dead at once, the others' tokens alive, audited", async () => {
+    const client = await namedClient("Pager Bridge", false);
+    const mine = await allowThroughConsentPage(member, client);
+    const theirs = await allowThroughConsentPage(admin, client);
+    expect((await userinfo(mine.access_token)).status).toBe(200);
+
+    const res = await member.post(`${CONNECTED}/revoke`, { client_id: client.id });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`${CONNECTED}?done=revoked`);
+    expect(await consentRow(DEMO.member, client.id)).toBeNull();
+    expect((await userinfo(mine.access_token)).status).toBe(401);
+    const refresh = await tokenRequest(client, { grant_type: "refresh_token", refresh_token: mine.refresh_token });
+    expect(((await refresh.json()) as { error: string }).error).toBe("invalid_grant");
+    // Only the member's connection ended.
+    expect((await userinfo(theirs.access_token)).status).toBe(200);
+    expect(await consentRow(DEMO.admin, client.id)).not.toBeNull();
+    const audit = (await auditOf(client.id)).filter((e) => e.kind === "consent.revoked");
+    expect(audit).toEqual([{ kind: "consent.revoked", actor_user_id: DEMO.member }]);
+    const team = await env.DB.prepare(
+      "SELECT team_id FROM audit_events WHERE kind = 'consent.revoked' AND client_id = ?",
+    )
+      .bind(client.id)
+      .first<{ team_id: string }>();
+    expect(team?.team_id).toBe(DEMO.team);
+
+    const after = await page(await member.get(`${CONNECTED}?done=revoked`), 200);
+    expect(await textOf(after, "[role=status]")).toContain("revoked");
+    expect(await textOf(after, "li.card")).not.toContain("Pager Bridge");
+  });
+
+  it("lists and revokes an app the team trusts (automatic consent: tokens, no consent row)", async () => {
+    const client = await namedClient("Team Dashboard", true);
+    const { code, verifier } = await obtainCode(client, DEMO.member);
+    const tokens = (await (await exchangeCode(client, code, verifier)).json()) as { access_token: string };
+    const html = await page(await member.get(CONNECTED), 200);
+    expect(await textOf(html, "li.card")).toContain("Team Dashboard");
+    expect(await textOf(html, "li.card")).toContain("trusted by your team");
+    expect((await member.post(`${CONNECTED}/revoke`, { client_id: client.id })).status).toBe(303);
+    expect((await userinfo(tokens.access_token)).status).toBe(401);
+    expect(await textOf(await (await member.get(CONNECTED)).text(), "li.card")).not.toContain("Team Dashboard");
+  });
+
+  it("refuses a revoke without the CSRF token: 403, consent and tokens unchanged", async () => {
+    const client = await namedClient("Kept App", false);
+    const tokens = await allowThroughConsentPage(member, client);
+    await page(await member.post(`${CONNECTED}/revoke`, { client_id: client.id }, { csrf: null }), 403);
+    expect(await consentRow(DEMO.member, client.id)).not.toBeNull();
+    expect((await userinfo(tokens.access_token)).status).toBe(200);
+    expect((await auditOf(client.id)).map((e) => e.kind)).not.toContain("consent.revoked");
+  });
+
+  it("answers an unknown app with a 404 page and records nothing", async () => {
+    await page(await member.post(`${CONNECTED}/revoke`, { client_id: "no-such-client" }), 404);
+    expect(await auditOf("no-such-client")).toEqual([]);
+  });
+
+  it("is for every signed-in person; admin links only for admins; signed out → sign-in", async () => {
+    const html = await page(await observer.get(CONNECTED), 200);
+    const links = (await elements(html, "nav.settings-nav a")).map((a) => a.href);
+    expect(links).not.toContain("/settings/oauth-applications");
+    const adminLinks = (await elements(await (await admin.get(CONNECTED)).text(), "nav.settings-nav a")).map(
+      (a) => a.href,
+    );
+    expect(adminLinks).toContain("/settings/oauth-applications");
+    const out = await call(CONNECTED, { redirect: "manual" });
+    expect(out.status).toBe(303);
+    expect(out.headers.get("location")).toBe(`/signin?return_to=${encodeURIComponent(CONNECTED)}`);
+  });
+});
+
+describe("audit log", () => {
+  const teamEvents = async (kind?: string) =>
+    (await env.DB.prepare(`SELECT count(*) AS n FROM audit_events WHERE team_id = ?${kind ? " AND kind = ?" : ""}`)
+      .bind(...(kind ? [DEMO.team, kind] : [DEMO.team]))
+      .first<{ n: number }>())!.n;
+
+  beforeAll(async () => {
+    const db = dbOf(env.DB);
+    for (let n = 0; n < 55; n++) {
+      await recordAudit(db, { kind: "signin", teamId: DEMO.team, actorUserId: DEMO.member, detail: { n } });
+    }
+    await recordAudit(db, { kind: "signin", teamId: "team_other", detail: { marker: "other-team" } });
+  });
+
+  it("shows the newest events first, 50 a page, and pages back with `before`", async () => {
+    const total = await teamEvents();
+    expect(total).toBeGreaterThan(50);
+    const first = await page(await admin.get("/settings/audit"), 200);
+    expect(await elements(first, "ol.events > li")).toHaveLength(50);
+    expect(await textOf(first, "ol.events > li:first-child code.detail")).toBe('{"n":54}');
+    expect(await textOf(first, "ol.events > li:first-child")).toContain("by member@example.com");
+    const older = (await elements(first, "nav.pager a")).find((a) => a.href?.includes("before="));
+    expect(older).toBeDefined();
+    const second = await page(await admin.get(older!.href!), 200);
+    expect(await elements(second, "ol.events > li")).toHaveLength(total - 50);
+    // Never another team's events.
+    expect(first + second).not.toContain("other-team");
+  });
+
+  it("filters by kind, and the filter survives paging", async () => {
+    const html = await page(await admin.get("/settings/audit?kind=signin"), 200);
+    const codes = await elements(html, "ol.events > li");
+    expect(codes).toHaveLength(Math.min(50, await teamEvents("signin")));
+    const kinds = await textOf(html, "ol.events > li p.field-hint code");
+    expect(kinds.replaceAll("signin", "")).toBe("");
+    const older = (await elements(html, "nav.pager a")).find((a) => a.href?.includes("before="));
+    expect(new URL(older!.href!, "http://x").searchParams.get("kind")).toBe("signin");
+    expect((await elements(html, "select#kind option[selected]"))[0]?.value).toBe("signin");
+  });
+
+  it("answers a malformed `before` with a 400 page, never a 500", async () => {
+    await page(await admin.get("/settings/audit?before=abc"), 400);
+  });
+
+  it("shows consent revocations by kind", async () => {
+    const client = await namedClient("Audited App", false);
+    await allowThroughConsentPage(member, client);
+    await member.post(`${CONNECTED}/revoke`, { client_id: client.id });
+    const html = await page(await admin.get("/settings/audit?kind=consent.revoked"), 200);
+    const text = await textOf(html, "ol.events");
+    expect(text).toContain("Access revoked by the person");
+    expect(text).toContain("Audited App");
+    expect(await elements(html, "ol.events > li")).toHaveLength(await teamEvents("consent.revoked"));
+  });
+});
