@@ -19,8 +19,12 @@ function clockTicks() {
   return ticksPerSecond;
 }
 
-/** user + system CPU milliseconds of every live process in group `pgid`; null where /proc is missing. */
-export function groupCpuMs(pgid) {
+/**
+ * user + system CPU milliseconds of every live process in group `pgid`, and their pids (a changed set
+ * means wrangler reloaded the worker: a process exited and took its CPU time with it).
+ * null where /proc is missing.
+ */
+export function groupSnapshot(pgid) {
   let entries;
   try {
     entries = readdirSync("/proc");
@@ -28,6 +32,7 @@ export function groupCpuMs(pgid) {
     return null;
   }
   let ticks = 0;
+  const pids = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     let stat;
@@ -40,6 +45,7 @@ export function groupCpuMs(pgid) {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (Number(fields[2]) !== pgid) continue;
     ticks += Number(fields[11]) + Number(fields[12]);
+    pids.push(entry);
   }
-  return (ticks * 1000) / clockTicks();
+  return { cpuMs: (ticks * 1000) / clockTicks(), pids: pids.sort().join(",") };
 }

@@ -48,7 +48,7 @@ import { cpus, loadavg, release, type } from "node:os";
 import { join, relative } from "node:path";
 import autocannon from "autocannon";
 import { PROJECT_ROOT, pinPrefix } from "../scripts/start-server.mjs";
-import { groupCpuMs } from "./cpu.mjs";
+import { groupSnapshot } from "./cpu.mjs";
 import { markdown, summarize, summaryTable } from "./report.mjs";
 import { startServers } from "./servers.mjs";
 
@@ -101,9 +101,9 @@ async function measure(target, server, connections, seconds, lastRps, warmup) {
   const ctx = { baseUrl: server.url, adminToken: server.adminToken, connections, seconds, expectedRequests, warmup };
   const { path = "/", ...request } = target.setup ? await target.setup(ctx) : target.request;
   // autocannon takes the path of a fixed request from the URL; `requests` entries carry their own.
-  const cpuBefore = groupCpuMs(server.pid);
+  const before = groupSnapshot(server.pid);
   const result = await autocannon({ url: `${server.url}${path}`, connections, duration: seconds, ...request });
-  const cpuAfter = groupCpuMs(server.pid);
+  const after = groupSnapshot(server.pid);
   const requests = result.requests.total;
   return {
     target: target.name,
@@ -113,8 +113,9 @@ async function measure(target, server, connections, seconds, lastRps, warmup) {
     rps: requests / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    cpuMsPerRequest:
-      cpuBefore === null || cpuAfter === null || requests === 0 ? null : (cpuAfter - cpuBefore) / requests,
+    cpuMsPerRequest: before && after && requests > 0 ? (after.cpuMs - before.cpuMs) / requests : null,
+    // wrangler dev rebuilds and restarts workerd when a watched file changes (someone editing src/).
+    reloaded: Boolean(before && after && before.pids !== after.pids),
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -150,6 +151,7 @@ async function main() {
   process.once("SIGTERM", stop);
 
   const runs = [];
+  const discarded = [];
   const lastRps = new Map();
   try {
     // Prime each server (first request: bundle evaluation, key import, D1 open) before warming up.
@@ -165,7 +167,12 @@ async function main() {
     for (let repeat = 1; repeat <= SETTINGS.repeats; repeat++) {
       for (const connections of SETTINGS.connections) {
         for (const t of targets) {
-          const r = await measure(t, servers[t.server], connections, SETTINGS.seconds, lastRps.get(t.name), false);
+          let r = await measure(t, servers[t.server], connections, SETTINGS.seconds, lastRps.get(t.name), false);
+          for (let retry = 0; r.reloaded && retry < 3; retry++) {
+            console.log(`#${repeat} c=${connections} ${t.name}: the server reloaded during the run; measuring again`);
+            discarded.push({ repeat, ...r });
+            r = await measure(t, servers[t.server], connections, SETTINGS.seconds, lastRps.get(t.name), false);
+          }
           lastRps.set(t.name, r.rps);
           runs.push({ repeat, ...r });
           console.log(
@@ -193,9 +200,9 @@ async function main() {
     loadBefore: Number(loadBefore.toFixed(2)),
     loadAfter: Number(loadavg()[0].toFixed(2)),
   };
-  const settings = { ...SETTINGS, pinning };
+  const settings = { ...SETTINGS, pinning, discardedRuns: discarded.length };
   const resultFile = join(resultsDir, `${stamp}.json`);
-  writeFileSync(resultFile, `${JSON.stringify({ machine, settings, rows, runs }, null, 2)}\n`);
+  writeFileSync(resultFile, `${JSON.stringify({ machine, settings, rows, runs, discarded }, null, 2)}\n`);
   // Formatted like the rest of the repo, so `npm run lint` (biome check .) stays clean after a run.
   spawnSync("biome", ["format", "--write", resultFile], { stdio: "ignore" });
   console.log(`\n${summaryTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`);
