@@ -25,6 +25,9 @@ export interface DocumentSetup {
 
 export interface RunningDocumentServer {
   origin: string;
+  /** In-process setup, for Node-side tests (e2e): the same as POST /_setup. */
+  publish(setup: DocumentSetup): string;
+  hits(path: string): { hits: number; bytesSent: number };
   close(): Promise<void>;
 }
 
@@ -56,12 +59,16 @@ export async function startDocumentServer(tls?: { key: string; cert: string }): 
     res.on("close", () => clearInterval(timer));
   }
 
+  function publish(setup: DocumentSetup): string {
+    documents.set(setup.path, setup);
+    hits.set(setup.path, { hits: 0, bytesSent: 0 });
+    return `${origin}${setup.path}`;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", origin);
     if (req.method === "POST" && url.pathname === "/_setup") {
-      const setup = JSON.parse(await readBody(req)) as DocumentSetup;
-      documents.set(setup.path, setup);
-      hits.set(setup.path, { hits: 0, bytesSent: 0 });
+      publish(JSON.parse(await readBody(req)) as DocumentSetup);
       res.writeHead(204).end();
       return;
     }
@@ -97,6 +104,8 @@ export async function startDocumentServer(tls?: { key: string; cert: string }): 
   origin = `${tls ? "https" : "http"}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     origin,
+    publish,
+    hits: (path) => ({ ...(hits.get(path) ?? { hits: 0, bytesSent: 0 }) }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
