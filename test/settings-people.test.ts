@@ -74,7 +74,7 @@ describe("connected apps", () => {
     expect(card).toContain("Sign-in: openid");
     expect(card).toContain("Incident response: 1 of 30");
     expect(card).toContain("UTC");
-    const forms = await elements(html, `form[action="${CONNECTED}/revoke"] input`);
+    const forms = await elements(html, `form[action="${CONNECTED}"] input`);
     expect(forms).toContainEqual({ type: "hidden", name: "client_id", value: client.id });
     expect(forms).toContainEqual({ type: "hidden", name: "csrf", value: member.csrf });
     // Someone else's connections are not shown.
@@ -87,7 +87,7 @@ describe("connected apps", () => {
     const theirs = await allowThroughConsentPage(admin, client);
     expect((await userinfo(mine.access_token)).status).toBe(200);
 
-    const res = await member.post(`${CONNECTED}/revoke`, { client_id: client.id });
+    const res = await member.post(CONNECTED, { client_id: client.id });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${CONNECTED}?done=revoked`);
     expect(await consentRow(DEMO.member, client.id)).toBeNull();
@@ -118,7 +118,7 @@ describe("connected apps", () => {
     const html = await page(await member.get(CONNECTED), 200);
     expect(await textOf(html, "li.card")).toContain("Team Dashboard");
     expect(await textOf(html, "li.card")).toContain("trusted by your team");
-    expect((await member.post(`${CONNECTED}/revoke`, { client_id: client.id })).status).toBe(303);
+    expect((await member.post(CONNECTED, { client_id: client.id })).status).toBe(303);
     expect((await userinfo(tokens.access_token)).status).toBe(401);
     expect(await textOf(await (await member.get(CONNECTED)).text(), "li.card")).not.toContain("Team Dashboard");
   });
@@ -126,14 +126,14 @@ describe("connected apps", () => {
   it("refuses a revoke without the CSRF token: 403, consent and tokens unchanged", async () => {
     const client = await namedClient("Kept App", false);
     const tokens = await allowThroughConsentPage(member, client);
-    await page(await member.post(`${CONNECTED}/revoke`, { client_id: client.id }, { csrf: null }), 403);
+    await page(await member.post(CONNECTED, { client_id: client.id }, { csrf: null }), 403);
     expect(await consentRow(DEMO.member, client.id)).not.toBeNull();
     expect((await userinfo(tokens.access_token)).status).toBe(200);
     expect((await auditOf(client.id)).map((e) => e.kind)).not.toContain("consent.revoked");
   });
 
   it("answers an unknown app with a 404 page and records nothing", async () => {
-    await page(await member.post(`${CONNECTED}/revoke`, { client_id: "no-such-client" }), 404);
+    await page(await member.post(CONNECTED, { client_id: "no-such-client" }), 404);
     expect(await auditOf("no-such-client")).toEqual([]);
   });
 
@@ -198,7 +198,7 @@ describe("audit log", () => {
   it("shows consent revocations by kind", async () => {
     const client = await namedClient("Audited App", false);
     await allowThroughConsentPage(member, client);
-    await member.post(`${CONNECTED}/revoke`, { client_id: client.id });
+    await member.post(CONNECTED, { client_id: client.id });
     const html = await page(await admin.get("/settings/audit?kind=consent.revoked"), 200);
     const text = await textOf(html, "ol.events");
     expect(text).toContain("Access revoked by the person");

@@ -306,6 +306,19 @@ describe("who may do it", () => {
     expect(location.searchParams.get("return_to")).toBe(`${APPS}?team=${DEMO.team}`);
   });
 
+  it("sends a signed-out form post to sign-in, back to the page it came from, and changes nothing", async () => {
+    const before = await countClients();
+    const res = await call(APPS, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(SERVICE_FORM("Anonymous")),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/signin?return_to=${encodeURIComponent(APPS)}`);
+    expect(await countClients()).toBe(before);
+  });
+
   it.each([
     ["member", () => member],
     ["observer", () => observer],

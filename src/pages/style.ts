@@ -92,8 +92,8 @@ ul.choices, ul.plain, ul.card-list, ol.events { list-style: none; margin: 0; pad
 ul.choices li { display: flex; gap: .625rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
 fieldset.area { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 1rem 0 0; min-width: 0; }
 fieldset.area legend { padding: 0 .25rem; }
-ul.scope-grid { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .125rem 1.25rem;
-  grid-template-columns: repeat(auto-fill, minmax(min(100%, 17rem), 1fr)); }
+ul.scope-grid { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .125rem 1.25rem; grid-template-columns: minmax(0, 1fr); }
+@media (min-width: 40rem) { ul.scope-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 ul.scope-grid li { display: flex; gap: .5rem; align-items: flex-start; padding: .3rem 0; min-width: 0; overflow-wrap: anywhere; }
 .check.everything { margin: .25rem 0 .25rem; padding-bottom: .5rem; border-bottom: 1px solid var(--line); }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 0 0 1rem; min-width: 0; }

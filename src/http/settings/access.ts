@@ -33,13 +33,13 @@ export type SettingsContext = Context<SettingsEnv>;
 
 export const isAdminOf = (memberships: Membership[]) => memberships.some((m) => m.role === "admin");
 
-/** Signed out → /signin, coming back to this page (for a form post: to the page the form was on). */
+/** Signed out → /signin, coming back to this page (every form posts to the page it is on). */
 export const signedIn: MiddlewareHandler<SettingsEnv> = async (c, next) => {
   const session = await currentSession(c);
   if (!session) {
     const url = new URL(c.req.url);
-    const back = c.req.method === "GET" ? `${url.pathname}${url.search}` : url.pathname.replace(/\/[^/]*$/, "");
-    return c.redirect(`/signin?return_to=${encodeURIComponent(back || "/")}`, 303);
+    const back = c.req.method === "GET" ? `${url.pathname}${url.search}` : url.pathname;
+    return c.redirect(`/signin?return_to=${encodeURIComponent(back)}`, 303);
   }
   c.set("session", session);
   c.set("memberships", await listMemberships(dbOf(c.env.DB), session.user.id));

@@ -1,7 +1,7 @@
 /**
  * The apps a signed-in person has allowed, and taking that back:
  *   GET  /settings/connected-apps
- *   POST /settings/connected-apps/revoke   (client_id)  consent deleted, every token of theirs revoked
+ *   POST /settings/connected-apps   (client_id)  revoke: consent deleted, every token of theirs revoked
  * An app is listed when the person consented to it, or when it holds live tokens of theirs without a
  * consent (apps the team's admins marked for automatic consent): either way it can act for them.
  */

@@ -17,7 +17,7 @@ settingsRoutes.use("*", pageHeaders, signedIn);
 settingsRoutes.post("*", formLimit, checkedForm);
 
 settingsRoutes.get("/connected-apps", showConnectedApps);
-settingsRoutes.post("/connected-apps/revoke", revokeConnectedApp);
+settingsRoutes.post("/connected-apps", revokeConnectedApp);
 
 const apps = "/oauth-applications";
 settingsRoutes.use(`${apps}/*`, teamAdmin);

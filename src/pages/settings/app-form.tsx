@@ -29,7 +29,9 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
     <>
       <label for="app-name">Name</label>
       <p id="app-name-hint" class="field-hint">
-        People see this name when the app asks for access.
+        {service
+          ? "Shown in the list of apps and in the audit log."
+          : "People see this name when the app asks for access."}
       </p>
       <input
         type="text"

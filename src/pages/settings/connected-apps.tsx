@@ -56,7 +56,7 @@ export function ConnectedAppsPage(props: ConnectedAppsPageProps) {
                 <Moment at={app.lastUsedAt} />
               </dd>
             </dl>
-            <form method="post" action="/settings/connected-apps/revoke">
+            <form method="post" action="/settings/connected-apps">
               <input type="hidden" name="csrf" value={props.csrf} />
               <input type="hidden" name="client_id" value={app.clientId} />
               <button type="submit" class="danger" aria-describedby={`app-${i}`}>
