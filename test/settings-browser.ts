@@ -13,6 +13,8 @@ export type Fields = [string, string][] | Record<string, string>;
 
 export interface Person {
   csrf: string;
+  /** The Cookie header this browser sends (session and CSRF cookies). */
+  cookie: string;
   get(path: string): Promise<Response>;
   /** Posts the form with the right CSRF token unless `csrf` says otherwise (null: none at all). */
   post(path: string, fields: Fields, options?: { csrf?: string | null; origin?: string }): Promise<Response>;
@@ -24,6 +26,7 @@ export async function signedIn(userId: string): Promise<Person> {
   const cookie = `${await sessionCookie(userId)}; eoidc_csrf=${csrf}`;
   return {
     csrf,
+    cookie,
     get: (path) => call(path, { headers: { Cookie: cookie }, redirect: "manual" }),
     post: (path, fields, options = {}) => {
       const body = new URLSearchParams(Array.isArray(fields) ? fields : Object.entries(fields));

@@ -363,3 +363,34 @@ describe("who may do it", () => {
     expect((await clientCredentialsToken(clientId, secret!)).status).toBe(200);
   });
 });
+
+describe('bad input (CONTRACT.md "Bad input": never a 500, never a stack trace)', () => {
+  it.each([
+    ["a malformed percent-encoding in the app id", `${APPS}/%E0%A4%A`, 404],
+    ["an app id of 5000 characters", `${APPS}/${"a".repeat(5000)}`, 404],
+    ["a team the admin does not administer", `${APPS}?team=team_other`, 403],
+    ["an unknown kind of app", `${APPS}/new?type=%3Cscript%3E`, 200],
+    ["a negative audit cursor", "/settings/audit?before=-1", 400],
+    ["an unknown audit kind", "/settings/audit?kind=%3Cscript%3E", 200],
+    ["an unknown settings page", "/settings/nothing-here", 404],
+  ])("answers %s with a page", async (_what, path, status) => {
+    const html = await page(await admin.get(path), status);
+    expect(html).not.toContain("<script>");
+    expect(html).not.toMatch(/\bat \w+ \(/); // no stack trace
+  });
+
+  it.each([
+    ["a JSON body", "application/json", JSON.stringify({ name: "x" })],
+    ["a body that is not a form", "text/plain", "csrf=whatever"],
+  ])("refuses %s on a form endpoint with 403 and creates nothing", async (_what, type, body) => {
+    const before = await countClients();
+    const res = await call(APPS, { method: "POST", headers: { Cookie: admin.cookie, "Content-Type": type }, body });
+    await page(res, 403);
+    expect(await countClients()).toBe(before);
+  });
+
+  it("refuses a form body over 16 KiB with 413", async () => {
+    const res = await admin.post(APPS, [...SERVICE_FORM("Huge"), ["name", "x".repeat(20_000)]]);
+    await page(res, 413);
+  });
+});

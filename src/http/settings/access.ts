@@ -5,11 +5,11 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Env, Settings } from "../../config";
 import type { AdminActor } from "../../oauth/admin-apps";
 import { renderErrorPage } from "../../pages/render";
 import { dbOf } from "../../store/db";
 import { listMemberships } from "../../store/users";
+import type { AppEnv } from "../context";
 import { type BrowserSession, currentSession, isCsrfValid } from "../session";
 import { FormFields } from "./form-fields";
 
@@ -17,9 +17,8 @@ export type Membership = Awaited<ReturnType<typeof listMemberships>>[number];
 
 /** The Hono environment of the settings routes: AppEnv plus what these middlewares establish. */
 export interface SettingsEnv {
-  Bindings: Env;
-  Variables: {
-    settings: Settings;
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & {
     session: BrowserSession;
     memberships: Membership[];
     /** Set by `teamAdmin`: the person acting on the teams they administer. */

@@ -122,7 +122,8 @@ export async function resetSecret(c: SettingsContext): Promise<Response> {
   const client = await appOfPath(c);
   if (client instanceof Response) return client;
   if (!hasSecret(summaryOf(client))) return notOurs(c);
-  const reset = await resetAppSecret(c.env, c.get("actor"), client.id);
+  const reset = await orErrorPage(c, () => resetAppSecret(c.env, c.get("actor"), client.id));
+  if (reset instanceof Response) return reset;
   return renderCredentials(c, {
     heading: `New secret for ${client.name}`,
     app: appView(client),
@@ -133,15 +134,26 @@ export async function resetSecret(c: SettingsContext): Promise<Response> {
 export async function revokeTokens(c: SettingsContext): Promise<Response> {
   const client = await appOfPath(c);
   if (client instanceof Response) return client;
-  await revokeAppTokens(c.env, c.get("actor"), client.id);
+  const done = await orErrorPage(c, () => revokeAppTokens(c.env, c.get("actor"), client.id));
+  if (done instanceof Response) return done;
   return c.redirect(`${appPath(client.id)}?done=tokens_revoked`, 303);
 }
 
 export async function deleteFromForm(c: SettingsContext): Promise<Response> {
   const client = await appOfPath(c);
   if (client instanceof Response) return client;
-  await deleteApp(c.env, c.get("actor"), client.id);
+  const done = await orErrorPage(c, () => deleteApp(c.env, c.get("actor"), client.id));
+  if (done instanceof Response) return done;
   return c.redirect("/settings/oauth-applications?done=deleted", 303);
+}
+
+/** A use case's own refusal (say, the app was deleted a moment ago in another tab) as a page. */
+async function orErrorPage<T>(c: SettingsContext, work: () => Promise<T>): Promise<T | Response> {
+  try {
+    return await work();
+  } catch (e) {
+    return errorPage(c, e);
+  }
 }
 
 /** Self-registered apps and public apps: their settings and secret are not the team's to change. */
