@@ -25,6 +25,11 @@ export async function startCallbackServer(path = "/callback"): Promise<CallbackS
   const waiting: ((url: URL) => void)[] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
+    // Only the redirect itself counts: the browser's own requests (favicon…) must not be taken for it.
+    if (url.pathname !== path) {
+      res.writeHead(404).end();
+      return;
+    }
     const waiter = waiting.shift();
     if (waiter) waiter(url);
     else received.push(url);
