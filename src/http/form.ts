@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import { OAuthError } from "../oauth/errors";
+import { readAtMost } from "../platform/bounded-read";
 import type { AppEnv } from "./context";
 
 export const MAX_FORM_BYTES = 16 * 1024;
@@ -12,27 +13,8 @@ export const MAX_FORM_BYTES = 16 * 1024;
 export async function readBoundedText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
   const declared = Number(c.req.header("Content-Length") ?? "0");
   if (declared > maxBytes) throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
-  const body = c.req.raw.body;
-  if (!body) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readAtMost(c.req.raw.body, maxBytes);
+  if (bytes === "too_large") throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

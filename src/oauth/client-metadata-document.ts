@@ -12,7 +12,9 @@
  * private networks (those need an explicit Tunnel or VPC binding, which this worker does not have).
  * Redirects are never followed, so a public URL cannot bounce the fetch elsewhere.
  */
+
 import { isLoopbackHost } from "../config";
+import { readAtMost } from "../platform/bounded-read";
 import { parseRegistrationRequest, type RegistrationMetadata } from "./client-metadata";
 import { OAuthError } from "./errors";
 import { expandMetaScopes, isKnownScope, parseScope } from "./scopes";
@@ -173,27 +175,9 @@ async function readCapped(response: Response): Promise<Uint8Array> {
     await response.body?.cancel();
     refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
   }
-  const reader = response.body?.getReader();
-  if (!reader) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_DOCUMENT_BYTES) {
-      // Stop reading at once: the rest of an oversized (or endless) body is never downloaded.
-      await reader.cancel();
-      refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readAtMost(response.body, MAX_DOCUMENT_BYTES);
+  // Reading stops at the cap: the rest of an oversized (or endless) body is never downloaded.
+  if (bytes === "too_large") refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
   return bytes;
 }
 
