@@ -49,6 +49,16 @@ import { join, relative } from "node:path";
 import autocannon from "autocannon";
 import { PROJECT_ROOT, pinPrefix } from "../scripts/start-server.mjs";
 import { groupSnapshot } from "./cpu.mjs";
+import {
+  codeExchangeBody,
+  FORM,
+  fixturesOf,
+  mintCodes,
+  mintRefreshTokens,
+  mintServiceTokens,
+  mintTokens,
+  poolSize,
+} from "./fixtures.mjs";
 import { markdown, summarize, summaryTable } from "./report.mjs";
 import { startServers } from "./servers.mjs";
 
@@ -66,11 +76,103 @@ const TARGETS = [
     reference: "static",
     request: { method: "GET", path: "/oauth/discovery/keys" },
   },
+  // the token path (each grant: client auth, one UserGrants call ∥ one D1 read, signatures)
+  {
+    name: "POST /oauth/token (client_credentials)",
+    server: "edge-oidc",
+    reference: "sign",
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      return {
+        method: "POST",
+        path: "/oauth/token",
+        headers: { ...FORM, authorization: f.basic },
+        body: "grant_type=client_credentials",
+      };
+    },
+  },
+  {
+    name: "POST /oauth/token (authorization_code)",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    async setup(ctx) {
+      // Codes are single use and live 60 s: minted right before the run, one per request.
+      const f = await fixturesOf(ctx);
+      const codes = await mintCodes(ctx, poolSize(ctx, 3000));
+      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code));
+    },
+  },
+  {
+    name: "POST /oauth/token (refresh_token)",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    async setup(ctx) {
+      // Each use rotates the token (a reuse would revoke its family), so one token per request.
+      const f = await fixturesOf(ctx);
+      const tokens = await mintRefreshTokens(ctx, poolSize(ctx, 3000));
+      return singleUse(
+        "/oauth/token",
+        tokens,
+        (t) => `grant_type=refresh_token&refresh_token=${t}&client_id=${f.webClientId}`,
+      );
+    },
+  },
+  {
+    name: "GET /oauth/userinfo",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    async setup(ctx) {
+      const { access_token } = await mintTokens(ctx);
+      return { method: "GET", path: "/oauth/userinfo", headers: { authorization: `Bearer ${access_token}` } };
+    },
+  },
+  {
+    name: "POST /oauth/introspect",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      const { access_token } = await mintTokens(ctx);
+      return {
+        method: "POST",
+        path: "/oauth/introspect",
+        headers: { ...FORM, authorization: f.basic },
+        body: `token=${access_token}`,
+      };
+    },
+  },
+  {
+    name: "POST /oauth/revoke",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    async setup(ctx) {
+      // A distinct access token per request (the service app's own, so it may revoke them).
+      const f = await fixturesOf(ctx);
+      const tokens = await mintServiceTokens(ctx, poolSize(ctx, 4000));
+      return singleUse("/oauth/revoke", tokens, (t) => `token=${t}`, { authorization: f.basic });
+    },
+  },
   // references (keep them last in the table)
   { name: "reference: static JSON", server: "static", request: { method: "GET", path: "/" } },
   { name: "reference: one ES256 signature", server: "sign", request: { method: "POST", path: "/" } },
   { name: "reference: D1 read + DO write + ES256", server: "d1-do-sign", request: { method: "POST", path: "/" } },
 ];
+
+/** autocannon settings that send each pooled credential once, ending the run when the pool is spent. */
+function singleUse(path, pool, body, headers = {}) {
+  const remaining = [...pool];
+  return {
+    amount: remaining.length,
+    requests: [
+      {
+        method: "POST",
+        path,
+        headers: { ...FORM, ...headers },
+        setupRequest: (req) => ({ ...req, body: body(remaining.pop() ?? pool[0]) }),
+      },
+    ],
+  };
+}
 
 const env = process.env;
 const int = (name, fallback) => (env[name] === undefined || env[name] === "" ? fallback : Number(env[name]));

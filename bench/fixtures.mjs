@@ -1,0 +1,149 @@
+/**
+ * Credentials the token-path benchmarks spend: apps made through the admin API, a browser session
+ * from the dev sign-in, and pools of single-use codes and refresh tokens minted right before a run
+ * (outside the measured time). Plain fetch with a hand-kept cookie: this drives load, it tests nothing.
+ */
+const REDIRECT_URI = "https://bench.example/callback";
+// One PKCE pair for every code: the benchmark measures the server, not the client's randomness.
+const VERIFIER = "bench-verifier-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+const SCOPE = "openid profile email ir.incidents:read";
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+const perServer = new Map();
+
+async function challengeOf(verifier) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return Buffer.from(digest).toString("base64url");
+}
+
+async function adminCreate(baseUrl, adminToken, body) {
+  const res = await fetch(`${baseUrl}/api/admin/apps`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ team_id: "team_demo", ...body }),
+  });
+  if (res.status !== 201) throw new Error(`bench: creating an app failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function devSession(baseUrl) {
+  const page = await fetch(`${baseUrl}/signin`);
+  const csrf = /eoidc_csrf=([\w-]+)/.exec(page.headers.get("set-cookie") ?? "")?.[1];
+  const res = await fetch(`${baseUrl}/signin/dev`, {
+    method: "POST",
+    headers: { ...FORM, cookie: `eoidc_csrf=${csrf}` },
+    body: new URLSearchParams({ email: "member@example.com", csrf, return_to: "/" }),
+    redirect: "manual",
+  });
+  const session = /eoidc_session=([\w-]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
+  if (!session) throw new Error(`bench: dev sign-in failed (${res.status})`);
+  return `eoidc_session=${session}`;
+}
+
+/** The apps and the session of one server, made once. */
+export function fixturesOf(ctx) {
+  let fixtures = perServer.get(ctx.baseUrl);
+  if (!fixtures) {
+    fixtures = (async () => {
+      const service = await adminCreate(ctx.baseUrl, ctx.adminToken, {
+        name: "bench service",
+        type: "client_credentials",
+        scope: "ir.incidents:read oc.alerts:read",
+      });
+      const web = await adminCreate(ctx.baseUrl, ctx.adminToken, {
+        name: "bench web app",
+        type: "public",
+        redirect_uris: [REDIRECT_URI],
+        scope: SCOPE,
+        automatic_consent: true,
+      });
+      const basic = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString("base64")}`;
+      return {
+        service,
+        basic,
+        webClientId: web.client_id,
+        cookie: await devSession(ctx.baseUrl),
+        challenge: await challengeOf(VERIFIER),
+      };
+    })();
+    perServer.set(ctx.baseUrl, fixtures);
+  }
+  return fixtures;
+}
+
+/** Runs `make` n times, `width` at a time. */
+async function pool(n, width, make) {
+  const out = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) {
+        next++;
+        out.push(await make());
+      }
+    }),
+  );
+  return out;
+}
+
+export async function mintCode(ctx) {
+  const f = await fixturesOf(ctx);
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: f.webClientId,
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPE,
+    code_challenge: f.challenge,
+    code_challenge_method: "S256",
+    state: "bench",
+  });
+  const res = await fetch(`${ctx.baseUrl}/oauth/authorize?${query}`, {
+    headers: { cookie: f.cookie },
+    redirect: "manual",
+  });
+  const code = new URL(res.headers.get("location") ?? "http://x/").searchParams.get("code");
+  if (!code) throw new Error(`bench: /oauth/authorize gave no code (${res.status} ${res.headers.get("location")})`);
+  return code;
+}
+
+export function codeExchangeBody(f, code) {
+  return new URLSearchParams({
+    grant_type: "authorization_code",
+    code,
+    code_verifier: VERIFIER,
+    redirect_uri: REDIRECT_URI,
+    client_id: f.webClientId,
+  }).toString();
+}
+
+export async function mintTokens(ctx) {
+  const f = await fixturesOf(ctx);
+  const res = await fetch(`${ctx.baseUrl}/oauth/token`, {
+    method: "POST",
+    headers: FORM,
+    body: codeExchangeBody(f, await mintCode(ctx)),
+  });
+  if (res.status !== 200) throw new Error(`bench: code exchange failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Pool sizes: enough for the run at its last rate, bounded so minting stays short. */
+export function poolSize(ctx, cap = 6000) {
+  return Math.min(cap, ctx.warmup ? 300 : ctx.expectedRequests);
+}
+
+export const mintCodes = (ctx, n) => pool(n, 8, () => mintCode(ctx));
+export const mintRefreshTokens = (ctx, n) => pool(n, 8, async () => (await mintTokens(ctx)).refresh_token);
+export const mintServiceTokens = async (ctx, n) => {
+  const f = await fixturesOf(ctx);
+  return pool(n, 8, async () => {
+    const res = await fetch(`${ctx.baseUrl}/oauth/token`, {
+      method: "POST",
+      headers: { ...FORM, authorization: f.basic },
+      body: "grant_type=client_credentials",
+    });
+    return (await res.json()).access_token;
+  });
+};
+
+export { FORM };
