@@ -122,7 +122,6 @@ export const tokenFamilies = sqliteTable(
     scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
     resource: text("resource"),
     createdAt: integer("created_at").notNull().default(now),
-    lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
   },
   (t) => [index("token_families_user").on(t.userId), index("token_families_client").on(t.clientId)],

@@ -37,13 +37,9 @@ export async function markFamiliesRevoked(db: Db, ids: string[], now: number): P
   }
 }
 
-export async function touchFamily(db: Db, id: string, now: number): Promise<void> {
-  await db.update(tokenFamilies).set({ lastUsedAt: now }).where(eq(tokenFamilies.id, id));
-}
-
 /**
- * Per client, how the user's token families were used: the first authorization, the latest use (or
- * issue, for a family never refreshed), and how many families are still live. Deleted clients drop out.
+ * Per client, the user's token families: the first authorization, the latest one (the caller merges
+ * in the latest token use, which UserGrants records), and how many families are still live. Deleted clients drop out.
  */
 export function familyUsageOfUser(db: Db, userId: string) {
   return db
@@ -52,7 +48,7 @@ export function familyUsageOfUser(db: Db, userId: string) {
       clientName: clients.name,
       origin: clients.origin,
       firstAt: sql<number>`min(${tokenFamilies.createdAt})`,
-      lastUsedAt: sql<number>`max(coalesce(${tokenFamilies.lastUsedAt}, ${tokenFamilies.createdAt}))`,
+      lastUsedAt: sql<number>`max(${tokenFamilies.createdAt})`,
       liveFamilies: sql<number>`sum(${tokenFamilies.revokedAt} is null)`,
     })
     .from(tokenFamilies)

@@ -5,6 +5,7 @@
  * An app is listed when the person consented to it, or when it holds live tokens of theirs without a
  * consent (apps the team's admins marked for automatic consent): either way it can act for them.
  */
+import { userGrants } from "../../durable/stub";
 import { revokeUserClientTokens } from "../../oauth/grants/revocation";
 import { renderErrorPage, renderPage } from "../../pages/render";
 import { type ConnectedApp, ConnectedAppsPage } from "../../pages/settings/connected-apps";
@@ -23,11 +24,14 @@ const NOTICES: Record<string, string> = {
 async function connectedApps(c: SettingsContext): Promise<ConnectedApp[]> {
   const db = dbOf(c.env.DB);
   const userId = c.get("session").user.id;
-  const [consents, usage, live] = await Promise.all([
+  const [consents, indexed, live, lastUse] = await Promise.all([
     listConsentsOfUser(db, userId),
     familyUsageOfUser(db, userId),
     liveFamilyScopesOfUser(db, userId),
+    // Token use is recorded by the user's UserGrants object (no D1 write on the token path).
+    userGrants(c.env, userId).lastUseByClient(),
   ]);
+  const usage = indexed.map((u) => ({ ...u, lastUsedAt: Math.max(u.lastUsedAt, lastUse[u.clientId] ?? 0) }));
   const usageOf = new Map(usage.map((u) => [u.clientId, u]));
   const apps: ConnectedApp[] = consents.map((consent) => ({
     clientId: consent.clientId,

@@ -60,7 +60,7 @@ export async function exchangeAuthorizationCode(
   ) {
     throw new OAuthError("invalid_target", "resource was not part of the authorization");
   }
-  touchUsage(ctx, client.id, grant.familyId, now);
+  touchUsage(ctx, client.id, now);
   const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership));
   return issueTokens(ctx, {
     client,

@@ -24,7 +24,7 @@ export async function clientCredentialsToken(
       ? intersectScopes(client.scopes, client.scopes)
       : intersectScopes(expandMetaScopes(requested), client.scopes);
   if (scopes.length === 0) throw new OAuthError("invalid_scope", "none of the requested scopes is granted to this app");
-  touchUsage(ctx, client.id, undefined, Date.now());
+  touchUsage(ctx, client.id, Date.now());
   // No refresh token (RFC 6749 §4.4.3) and no ID token: there is no end user.
   return issueTokens(ctx, {
     client,

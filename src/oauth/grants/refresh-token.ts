@@ -66,7 +66,7 @@ export async function refreshTokens(
   if (form.resource !== undefined && resolveResource(ctx.settings, form.resource) !== audience) {
     throw new OAuthError("invalid_target", "resource was not part of the authorization (RFC 8707 §2.2)");
   }
-  touchUsage(ctx, client.id, grant.familyId, now);
+  touchUsage(ctx, client.id, now);
   const scopes = effectiveScopes(granted, ceilingOf(holder.membership));
   return issueTokens(ctx, {
     client,

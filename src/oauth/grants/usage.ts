@@ -1,11 +1,11 @@
 /**
- * Bookkeeping kept off the critical path: "last used" stamps (throttled per isolate so load does not
- * turn into D1 writes) and the audit trail of families revoked by reuse detection.
+ * Bookkeeping kept off the critical path: the client's "last used" stamp (throttled per isolate so
+ * load does not turn into D1 writes) and the audit trail of families revoked by reuse detection.
  */
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../../store/audit";
 import { clients } from "../../store/schema";
-import { markFamiliesRevoked, touchFamily } from "../../store/token-families";
+import { markFamiliesRevoked } from "../../store/token-families";
 import type { GrantContext } from "./context";
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -19,11 +19,11 @@ function due(key: string, now: number): boolean {
   return true;
 }
 
-export function touchUsage(ctx: GrantContext, clientId: string, familyId: string | undefined, now: number): void {
-  if (due(`c:${clientId}`, now)) {
+/** A client's "last used" in D1, at most once a minute per isolate (a family's is kept by UserGrants). */
+export function touchUsage(ctx: GrantContext, clientId: string, now: number): void {
+  if (due(clientId, now)) {
     ctx.defer(ctx.db.update(clients).set({ lastUsedAt: now }).where(eq(clients.id, clientId)).run());
   }
-  if (familyId && due(`f:${familyId}`, now)) ctx.defer(touchFamily(ctx.db, familyId, now));
 }
 
 export function reportRevokedFamily(

@@ -1,0 +1,1 @@
+ALTER TABLE `token_families` DROP COLUMN `last_used_at`;
