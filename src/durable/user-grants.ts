@@ -89,15 +89,6 @@ CREATE TABLE IF NOT EXISTS revoked_access_tokens (jti TEXT PRIMARY KEY, expires_
 CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
-/** Columns added after the first schema; ADD COLUMN fails harmlessly where it already exists. */
-function migrate(sql: SqlStorage): void {
-  try {
-    sql.exec("ALTER TABLE families ADD COLUMN last_used_at INTEGER");
-  } catch {
-    // already there
-  }
-}
-
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
 
@@ -108,7 +99,6 @@ export class UserGrants extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
-    migrate(this.sql);
   }
 
   /** Starts a family with its authorization code (hash only). */
@@ -162,8 +152,6 @@ export class UserGrants extends DurableObject<Env> {
       // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge.
       if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
       this.sql.exec("UPDATE codes SET redeemed_at = ? WHERE hash = ?", input.now, input.codeHash);
-      // "Last used" lives here, in the same transaction, so the token path writes nothing to D1.
-      this.sql.exec("UPDATE families SET last_used_at = ? WHERE id = ?", input.now, grant.familyId);
       this.sql.exec(
         "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
         input.refreshHash,
@@ -208,7 +196,6 @@ export class UserGrants extends DurableObject<Env> {
           input.now,
           input.successorExpiresAt,
         );
-        this.sql.exec("UPDATE families SET last_used_at = ? WHERE id = ?", input.now, grant.familyId);
         return { ok: true, grant, rotated: true };
       }
       const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
@@ -249,11 +236,15 @@ export class UserGrants extends DurableObject<Env> {
     return { grant: toGrant(family), active, expiresAt: Number(token.expires_at), issuedAt: Number(token.created_at) };
   }
 
-  /** When each client last used this user's tokens (code redemption or refresh), Unix ms. */
+  /**
+   * When each client last used this user's tokens, Unix ms: the newest refresh token of its families
+   * (one is made at every code redemption and every refresh), so the token path writes nothing extra.
+   */
   lastUseByClient(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const row of this.sql.exec(
-      "SELECT client_id, max(last_used_at) AS at FROM families WHERE last_used_at IS NOT NULL GROUP BY client_id",
+      `SELECT f.client_id, max(r.created_at) AS at FROM refresh_tokens r JOIN families f ON f.id = r.family_id
+       GROUP BY f.client_id`,
     )) {
       out[String(row.client_id)] = Number(row.at);
     }

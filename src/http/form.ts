@@ -11,9 +11,12 @@ import type { AppEnv } from "./context";
 export const MAX_FORM_BYTES = 16 * 1024;
 
 export async function readBoundedText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
-  const declared = Number(c.req.header("Content-Length") ?? "0");
-  if (declared > maxBytes) throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
-  const bytes = await readAtMost(c.req.raw.body, maxBytes);
+  const header = c.req.header("Content-Length");
+  const declared = header !== undefined && /^\d{1,9}$/.test(header) ? Number(header) : undefined;
+  if (declared !== undefined && declared > maxBytes) {
+    throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
+  }
+  const bytes = await readAtMost(c.req.raw.body, maxBytes, declared);
   if (bytes === "too_large") throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -78,8 +78,10 @@ export function expandMetaScopes(scopes: readonly string[]): string[] {
 export const formatScope = (scopes: Iterable<string>) => sortScopes(scopes).join(" ");
 
 /** Catalog order (OIDC first, then ir.*, then oc.*), so scope strings are stable. */
+const CATALOG_ORDER = new Map(ALL_SCOPES.map((s, i) => [s, i]));
+
 export function sortScopes(scopes: Iterable<string>): string[] {
-  const order = new Map(ALL_SCOPES.map((s, i) => [s, i]));
+  const order = CATALOG_ORDER;
   return [...new Set(scopes)].sort((a, b) => (order.get(a) ?? 1e9) - (order.get(b) ?? 1e9) || a.localeCompare(b));
 }
 

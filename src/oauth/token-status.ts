@@ -8,7 +8,7 @@ import type { Env, Settings } from "../config";
 import { userGrants } from "../durable/stub";
 import { type ClientRow, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
-import { getUserInTeam, type MembershipRow, type UserRow } from "../store/users";
+import { getUserInTeam, type UserInTeam } from "../store/users";
 import { type VerifiedAccessToken, verifyAccessToken } from "../tokens/access-token";
 import { readGrantToken } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
@@ -28,8 +28,8 @@ export interface LiveToken {
   /** Unix seconds. */
   iat: number;
   exp: number;
-  user: UserRow;
-  membership: MembershipRow;
+  user: UserInTeam["user"];
+  membership: UserInTeam["membership"];
   /** Access tokens: jti; refresh tokens: family id. */
   handle: string;
   familyId?: string;

@@ -5,8 +5,14 @@
 export async function readAtMost(
   body: ReadableStream<Uint8Array> | null | undefined,
   maxBytes: number,
+  declaredLength?: number,
 ): Promise<Uint8Array | "too_large"> {
   if (!body) return new Uint8Array();
+  // A declared length within the cap: the runtime ends the body at that length, so read it whole.
+  if (declaredLength !== undefined && Number.isSafeInteger(declaredLength) && declaredLength <= maxBytes) {
+    const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+    return bytes.byteLength <= maxBytes ? bytes : "too_large";
+  }
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -1,5 +1,5 @@
 /** Users, teams and memberships. */
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { memberships, teams, users } from "./schema";
 
@@ -45,17 +45,42 @@ export function listMemberships(db: Db, userId: string): Promise<(MembershipRow 
 }
 
 /** A user together with one membership: what tokens and userinfo need, in one D1 read. */
-export function getUserInTeam(
-  db: Db,
-  userId: string,
-  teamId: string,
-): Promise<{ user: UserRow; membership: MembershipRow } | undefined> {
+export type UserInTeam = {
+  user: Pick<UserRow, "id" | "email" | "name">;
+  membership: Pick<MembershipRow, "teamId" | "role" | "onCallRole">;
+};
+
+const userInTeamStatements = new WeakMap<Db, ReturnType<typeof prepareUserInTeam>>();
+
+/** Built once per D1 handle: this read is on the token, userinfo and introspection hot paths. */
+function prepareUserInTeam(db: Db) {
   return db
-    .select({ user: users, membership: memberships })
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      teamId: memberships.teamId,
+      role: memberships.role,
+      onCallRole: memberships.onCallRole,
+    })
     .from(users)
-    .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.teamId, teamId)))
-    .where(eq(users.id, userId))
-    .get();
+    .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.teamId, sql.placeholder("teamId"))))
+    .where(eq(users.id, sql.placeholder("userId")))
+    .prepare();
+}
+
+export async function getUserInTeam(db: Db, userId: string, teamId: string): Promise<UserInTeam | undefined> {
+  let statement = userInTeamStatements.get(db);
+  if (!statement) {
+    statement = prepareUserInTeam(db);
+    userInTeamStatements.set(db, statement);
+  }
+  const row = await statement.get({ userId, teamId });
+  if (!row) return undefined;
+  return {
+    user: { id: row.id, email: row.email, name: row.name },
+    membership: { teamId: row.teamId, role: row.role, onCallRole: row.onCallRole },
+  };
 }
 
 // ---- provisioning (sign-in) ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ import type { ClientRow } from "../../store/clients";
 import { getUserInTeam } from "../../store/users";
 import { mintGrantToken, readGrantToken, successorKey } from "../../tokens/grant-tokens";
 import { openSealed, seal, sha256 } from "../../tokens/secrets";
-import { ceilingOf, identityClaims } from "../claims";
+import { ceilingOf } from "../claims";
 import { OAuthError } from "../errors";
 import { resolveResource } from "../resource";
 import { effectiveScopes, isKnownScope, parseScope } from "../scopes";
@@ -76,7 +76,8 @@ export async function refreshTokens(
     scopes,
     familyId: grant.familyId,
     refreshToken,
-    // OIDC Core §12.2: an ID token may come back on refresh; it carries no nonce.
-    idToken: { nonce: null, authTime: grant.authTime, claims: identityClaims(holder.user, holder.membership, scopes) },
+    // OIDC Core §12.2: the refresh response "might not contain an id_token". It does not: the
+    // client already has one from the code exchange, and an RSA signature per refresh is the
+    // largest single cost on this path (userinfo serves current claims).
   });
 }
