@@ -86,8 +86,8 @@ async function pool(n, width, make) {
   return out;
 }
 
-export async function mintCode(ctx) {
-  const f = await fixturesOf(ctx);
+/** An authorization request of the bench web app, which has automatic consent: answered with a code. */
+export function authorizePath(f) {
   const query = new URLSearchParams({
     response_type: "code",
     client_id: f.webClientId,
@@ -97,10 +97,12 @@ export async function mintCode(ctx) {
     code_challenge_method: "S256",
     state: "bench",
   });
-  const res = await fetch(`${ctx.baseUrl}/oauth/authorize?${query}`, {
-    headers: { cookie: f.cookie },
-    redirect: "manual",
-  });
+  return `/oauth/authorize?${query}`;
+}
+
+export async function mintCode(ctx) {
+  const f = await fixturesOf(ctx);
+  const res = await fetch(`${ctx.baseUrl}${authorizePath(f)}`, { headers: { cookie: f.cookie }, redirect: "manual" });
   const code = new URL(res.headers.get("location") ?? "http://x/").searchParams.get("code");
   if (!code) throw new Error(`bench: /oauth/authorize gave no code (${res.status} ${res.headers.get("location")})`);
   return code;

@@ -10,6 +10,7 @@
  *   reference  the reference its ratios are computed against (leave out on the references themselves):
  *              "static" for cached GET documents, "sign" for one signature or verification,
  *              "d1-do-sign" for anything that reads D1, calls UserGrants and signs (every token grant)
+ *   okStatus   the status that means success when it is not 2xx (e.g. 302 for /oauth/authorize)
  *   request    a fixed request { method, path, headers?, body? }, OR
  *   setup(ctx) async, called before every measured run (and the warm-up) with
  *              ctx = { baseUrl, adminToken, connections, seconds, expectedRequests, warmup }
@@ -152,6 +153,32 @@ const TARGETS = [
       return singleUse("/oauth/revoke", tokens, (t) => `token=${t}`, { authorization: f.basic });
     },
   },
+  {
+    name: "GET /oauth/authorize (signed in, consented → code)",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    // Success here is the 302 back to the client with a code.
+    okStatus: 302,
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      return { method: "GET", path: authorizePath(f), headers: { cookie: f.cookie } };
+    },
+  },
+  {
+    name: "POST /oauth/register",
+    server: "edge-oidc",
+    reference: "d1-do-sign",
+    request: {
+      method: "POST",
+      path: "/oauth/register",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        client_name: "bench",
+        redirect_uris: ["https://bench.example/callback"],
+        token_endpoint_auth_method: "client_secret_basic",
+      }),
+    },
+  },
   // references (keep them last in the table)
   { name: "reference: static JSON", server: "static", request: { method: "GET", path: "/" } },
   { name: "reference: one ES256 signature", server: "sign", request: { method: "POST", path: "/" } },
@@ -218,7 +245,8 @@ async function measure(target, server, connections, seconds, lastRps, warmup) {
     cpuMsPerRequest: before && after && requests > 0 ? (after.cpuMs - before.cpuMs) / requests : null,
     // wrangler dev rebuilds and restarts workerd when a watched file changes (someone editing src/).
     reloaded: Boolean(before && after && before.pids !== after.pids),
-    non2xx: result.non2xx,
+    // autocannon counts every non-2xx; a target whose success is another status says so (okStatus).
+    non2xx: target.okStatus ? requests - (result.statusCodeStats?.[target.okStatus]?.count ?? 0) : result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
   };

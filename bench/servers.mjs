@@ -43,7 +43,8 @@ export async function startServers(o) {
       port,
       persistTo: join(stateRoot, "edge-oidc"),
       logFile: `${o.logPrefix}.edge-oidc.log`,
-      vars: { ADMIN_API_TOKEN: adminToken },
+      // The registration limit (10/hour/IP) would stop a load test of /oauth/register at once.
+      vars: { ADMIN_API_TOKEN: adminToken, REGISTRATION_LIMIT_PER_HOUR: "100000000" },
       args: WRANGLER_QUIET,
       cpus: o.cpus,
     });
