@@ -51,6 +51,7 @@ import autocannon from "autocannon";
 import { PROJECT_ROOT, pinPrefix } from "../scripts/start-server.mjs";
 import { groupSnapshot } from "./cpu.mjs";
 import {
+  authorizePath,
   codeExchangeBody,
   FORM,
   fixturesOf,
