@@ -215,7 +215,9 @@ describe("caching by Cache-Control (draft §3 + RFC 9111), persisted in D1", () 
       .bind(clientId)
       .run();
     forgetClient(clientId);
-    expect(await errorPage((await authorize(clientId, cookie)).res)).toContain("Unknown application");
+    const page = await errorPage((await authorize(clientId, cookie)).res);
+    expect(page).toContain("metadata document cannot be used");
+    expect(page).toMatch(/HTTP 404/);
     const res = await token({ grant_type: "refresh_token", client_id: clientId, refresh_token: "x" });
     expect(((await res.json()) as { error_description: string }).error_description).toMatch(/HTTP 404/);
   });
@@ -270,9 +272,10 @@ describe("bad documents: error page at /oauth/authorize, invalid_client at /oaut
 
   it.each(cases)("%s", async (_name, make, reason) => {
     const clientId = await make();
-    expect(await errorPage((await authorize(clientId, await sessionCookie("usr_demo_member"))).res)).toContain(
-      "Unknown application",
-    );
+    // The page says why (for the app's developer), and still never redirects.
+    const page = await errorPage((await authorize(clientId, await sessionCookie("usr_demo_member"))).res);
+    expect(page).toContain("metadata document cannot be used");
+    expect(page).toMatch(reason);
     const res = await token({ grant_type: "authorization_code", client_id: clientId, code: "x", code_verifier: "y" });
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: string; error_description: string };

@@ -16,7 +16,7 @@ import {
   UntrustedRequestError,
 } from "../oauth/authorization-request";
 import { ceilingOf } from "../oauth/claims";
-import { findClient } from "../oauth/client-lookup";
+import { resolveClient } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { issueAuthorizationCode } from "../oauth/grants/issue-code";
 import { describeScope, intersectScopes } from "../oauth/scopes";
@@ -52,12 +52,14 @@ async function validate(
 ): Promise<{ page: Response } | { redirectUri: string; request?: AuthorizationRequest; error?: OAuthError }> {
   const settings = c.get("settings");
   const clientId = params.client_id;
-  const client =
-    // Registered ids and Client ID Metadata Document URLs (fetched, validated, cached in D1).
-    clientId && clientId.length <= 2048 ? await findClient(c.env, settings, clientId) : undefined;
+  // Registered ids and Client ID Metadata Document URLs (fetched, validated, cached in D1).
+  const resolution = clientId && clientId.length <= 2048 ? await resolveClient(c.env, settings, clientId) : undefined;
+  const client = resolution?.client;
+  // A metadata document that could not be used: say why, for the app's developer.
+  const problem = resolution?.problem && resolution.problem !== "unknown client" ? resolution.problem : undefined;
   let redirectUri: string;
   try {
-    redirectUri = checkClientAndRedirect(params, repeated, client);
+    redirectUri = checkClientAndRedirect(params, repeated, client, problem);
   } catch (e) {
     if (!(e instanceof UntrustedRequestError)) throw e;
     // RFC 6749 §4.1.2.1: never redirect to an unverified redirect URI.

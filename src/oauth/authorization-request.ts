@@ -77,12 +77,20 @@ export function checkClientAndRedirect(
   params: AuthorizationParams,
   repeated: string | undefined,
   client: ClientRow | undefined,
+  /** Why the client could not be resolved, when that is worth telling (a metadata-document problem). */
+  problem?: string,
 ): string {
   if (repeated === "client_id" || repeated === "redirect_uri") {
     throw new UntrustedRequestError("Invalid request", `The ${repeated} parameter was sent more than once.`);
   }
   if (!params.client_id) throw new UntrustedRequestError("Invalid request", "The request has no client_id.");
   if (!client) {
+    if (problem) {
+      throw new UntrustedRequestError(
+        "Application not usable",
+        `This application's metadata document cannot be used: ${problem}.`,
+      );
+    }
     throw new UntrustedRequestError("Unknown application", "This application is not registered with this server.");
   }
   const requested = params.redirect_uri;
