@@ -68,7 +68,7 @@ if (opts.help || !command) {
 
 const base = (opts.url ?? process.env.EDGE_OIDC_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
 // Against the local dev server the local default token works with no setup.
-const token = process.env.ADMIN_API_TOKEN ?? (base === LOCAL_ORIGIN ? LOCAL_ADMIN_API_TOKEN : undefined);
+const token = process.env.ADMIN_API_TOKEN || (base === LOCAL_ORIGIN ? LOCAL_ADMIN_API_TOKEN : undefined);
 if (!token) fail("set ADMIN_API_TOKEN to the token the server is configured with");
 
 async function api(method, path, body) {
