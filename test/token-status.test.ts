@@ -90,6 +90,16 @@ describe("introspection (RFC 7662)", () => {
     expect(await introspect(stranger, tokens.access_token)).toEqual({ active: false });
   });
 
+  it("a confidential client of another team sees the token as inactive (RFC 7662 §2.2, no detail leaked)", async () => {
+    const { tokens } = await grant();
+    await env.DB.prepare("INSERT OR IGNORE INTO teams (id, name) VALUES ('team_elsewhere', 'Elsewhere')").run();
+    const outsider = await createTestClient({ method: "client_secret_basic", teamId: "team_elsewhere" });
+    expect(await introspect(outsider, tokens.access_token)).toEqual({ active: false });
+    // …while a confidential client of the same team (a resource server) may introspect it.
+    const colleague = await createTestClient({ method: "client_secret_basic" });
+    expect((await introspect(colleague, tokens.access_token)).active).toBe(true);
+  });
+
   it("requires client authentication", async () => {
     const res = await call("/oauth/introspect", {
       method: "POST",
@@ -219,6 +229,12 @@ describe("userinfo (OIDC Core §5.3)", () => {
       body: new URLSearchParams({ access_token: tokens.access_token }),
     });
     expect(both.status).toBe(400);
+  });
+
+  it("never reads the token from the query string (RFC 6750 §2.3 is not offered)", async () => {
+    const { tokens } = await grant();
+    const res = await call(`/oauth/userinfo?access_token=${tokens.access_token}`);
+    expect(res.status).toBe(401);
   });
 
   it("without a token: 401 with a bare Bearer challenge (RFC 6750 §3.1)", async () => {

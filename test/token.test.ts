@@ -146,6 +146,17 @@ describe("authorization_code grant (RFC 6749 §4.1.3)", () => {
     await ok(await exchangeCode(client, code, verifier));
   });
 
+  it("requires the redirect_uri that was in the authorization request (RFC 6749 §4.1.3)", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client);
+    await oauthError(
+      await tokenRequest(client, { grant_type: "authorization_code", code, code_verifier: verifier }),
+      400,
+      "invalid_grant",
+    );
+    await ok(await exchangeCode(client, code, verifier));
+  });
+
   it("refuses forged and foreign codes without a 500", async () => {
     const client = await createTestClient();
     for (const code of ["eoidc_ac_AAAA", "x".repeat(5000), `eoidc_rt_${"A".repeat(120)}`, "💥"]) {
@@ -257,6 +268,25 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
       400,
       "invalid_scope",
     );
+  });
+
+  it("an expired refresh token fails with invalid_grant (RFC 6749 §5.2, §6)", async () => {
+    const { client, tokens } = await fullGrant();
+    await age(DEMO.admin, "refresh_tokens", "expires_at", 366 * 24 * 3600_000);
+    await oauthError(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+  });
+
+  it("answers a refresh without a new ID token (OIDC Core §12.2: it may be omitted)", async () => {
+    const { client, tokens } = await fullGrant();
+    const next = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    expect(next.id_token).toBeUndefined();
+    expect(next.scope).toContain("openid");
   });
 
   it("a role downgrade applies at the next refresh", async () => {
