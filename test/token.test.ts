@@ -146,6 +146,17 @@ describe("authorization_code grant (RFC 6749 §4.1.3)", () => {
     await ok(await exchangeCode(client, code, verifier));
   });
 
+  it("a resource the authorization was not for is invalid_target and does not spend the code (RFC 8707 §2.2)", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client);
+    await oauthError(
+      await exchangeCode(client, code, verifier, { resource: "https://other.example/api" }),
+      400,
+      "invalid_target",
+    );
+    await ok(await exchangeCode(client, code, verifier));
+  });
+
   it("requires the redirect_uri that was in the authorization request (RFC 6749 §4.1.3)", async () => {
     const client = await createTestClient();
     const { code, verifier } = await obtainCode(client);
@@ -268,6 +279,26 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
       400,
       "invalid_scope",
     );
+  });
+
+  it("a refused scope or resource does not spend the refresh token (RFC 6749 §6, RFC 8707 §2.2)", async () => {
+    const { client, tokens } = await fullGrant();
+    for (const extra of [
+      { scope: "ir.incidents:write" },
+      { scope: "ir.all" },
+      { resource: "https://other.example/api" },
+    ]) {
+      const res = await tokenRequest(client, {
+        grant_type: "refresh_token",
+        refresh_token: tokens.refresh_token!,
+        ...extra,
+      });
+      expect(res.status).toBe(400);
+      expect(["invalid_scope", "invalid_target"]).toContain(((await res.json()) as { error: string }).error);
+    }
+    // Still unrotated: after the grace window it would be a reuse if any of those had rotated it.
+    await age(DEMO.admin, "refresh_tokens", "rotated_at", 60_000);
+    await ok(await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }));
   });
 
   it("an expired refresh token fails with invalid_grant (RFC 6749 §5.2, §6)", async () => {

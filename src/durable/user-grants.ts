@@ -28,7 +28,15 @@ export interface IssueCodeInput extends FamilyGrant {
   now: number;
 }
 
-export interface RedeemCodeInput {
+/** What the token request asks of the grant, checked before anything changes (RFC 8707 §2.2, RFC 6749 §6). */
+export interface GrantRequest {
+  /** The audience asked for with `resource`, resolved; undefined when none was sent. */
+  requestedAudience?: string;
+  /** The audience of a family bound to no resource. */
+  defaultAudience: string;
+}
+
+export interface RedeemCodeInput extends GrantRequest {
   codeHash: string;
   clientId: string;
   redirectUri: string | null;
@@ -39,7 +47,9 @@ export interface RedeemCodeInput {
   now: number;
 }
 
-export interface RotateInput {
+export interface RotateInput extends GrantRequest {
+  /** A narrower scope for this access token; every one must have been granted (RFC 6749 §6). */
+  requestedScopes: string[];
   tokenHash: string;
   clientId: string;
   successorHash: string;
@@ -52,6 +62,8 @@ export interface RotateInput {
 
 export type GrantFailure = {
   ok: false;
+  /** The OAuth error code (RFC 6749 §5.2, RFC 8707 §2). */
+  error: "invalid_grant" | "invalid_scope" | "invalid_target";
   description: string;
   /** Set when the failure revoked a family (code replay, refresh reuse). */
   revokedFamily?: { familyId: string; clientId: string; teamId: string; reason: string };
@@ -145,12 +157,12 @@ export class UserGrants extends DurableObject<Env> {
       if (Number(code.expires_at) <= input.now) return fail("authorization code has expired");
       // RFC 6749 §4.1.3: bound to the client it was issued to and to the redirect_uri used.
       if (grant.clientId !== input.clientId) return fail("authorization code was issued to another client");
-      if (input.redirectUri !== null && input.redirectUri !== grant.redirectUri) {
-        return fail("redirect_uri does not match the authorization request");
-      }
       if (input.redirectUri === null) return fail("redirect_uri is required (RFC 6749 §4.1.3)");
+      if (input.redirectUri !== grant.redirectUri) return fail("redirect_uri does not match the authorization request");
       // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge.
       if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
+      const refused = refusedRequest(grant, input);
+      if (refused) return refused;
       this.sql.exec("UPDATE codes SET redeemed_at = ? WHERE hash = ?", input.now, input.codeHash);
       this.sql.exec(
         "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -181,6 +193,12 @@ export class UserGrants extends DurableObject<Env> {
         return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
       }
       if (Number(token.expires_at) <= input.now) return fail("refresh token has expired");
+      // Refused before rotating: a bad scope or resource must not spend the client's token.
+      const refused = refusedRequest(grant, input);
+      if (refused) return refused;
+      if (input.requestedScopes.some((s) => !grant.scopes.includes(s))) {
+        return fail("scope exceeds what was granted (RFC 6749 §6)", "invalid_scope");
+      }
       if (token.rotated_at === null) {
         this.sql.exec(
           "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?",
@@ -336,14 +354,22 @@ export class UserGrants extends DurableObject<Env> {
     );
     return {
       ok: false,
+      error: "invalid_grant",
       description,
       revokedFamily: { familyId: grant.familyId, clientId: grant.clientId, teamId: grant.teamId, reason },
     };
   }
 }
 
-function fail(description: string): GrantFailure {
-  return { ok: false, description };
+function fail(description: string, error: GrantFailure["error"] = "invalid_grant"): GrantFailure {
+  return { ok: false, error, description };
+}
+
+/** RFC 8707 §2.2: a resource named at the token endpoint must be the one the grant is for. */
+function refusedRequest(grant: FamilyGrant, request: GrantRequest): GrantFailure | undefined {
+  if (request.requestedAudience === undefined) return undefined;
+  if (request.requestedAudience === (grant.resource ?? request.defaultAudience)) return undefined;
+  return fail("resource was not part of the authorization (RFC 8707 §2.2)", "invalid_target");
 }
 
 function toGrant(row: Row): FamilyGrant {

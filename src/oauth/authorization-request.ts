@@ -9,7 +9,7 @@ import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
 import { matchesRegisteredRedirectUri } from "./redirect-uri";
 import { resolveResource } from "./resource";
-import { expandMetaScopes, isKnownScope, isMetaScope, isOidcScope, parseScope, sortScopes } from "./scopes";
+import { expandMetaScopes, isMetaScope, isOidcScope, parseRequestedScopes, sortScopes } from "./scopes";
 
 /** The request parameters we read; everything else is ignored (RFC 6749 §3.1). */
 export const AUTHORIZATION_PARAMETERS = [
@@ -142,10 +142,7 @@ export function checkAuthorizationRequest(
     throw new OAuthError("invalid_request", "code_challenge is not a valid S256 challenge (RFC 7636 §4.2)");
   }
 
-  const parsed = parseScope(params.scope);
-  if ("invalid" in parsed) throw new OAuthError("invalid_scope", parsed.invalid);
-  const unknown = parsed.find((s) => !isKnownScope(s));
-  if (unknown) throw new OAuthError("invalid_scope", `unknown scope ${unknown.slice(0, 60)}`);
+  const parsed = parseRequestedScopes(params.scope);
   // Meta scopes are shorthand for what the client registered; granular ones must be registered.
   const registered = new Set(client.scopes);
   const requested = parsed.length === 0 ? [...client.scopes] : expandMetaScopes(parsed);

@@ -2,6 +2,7 @@
  * The scope catalog and the role ceilings: the one place that lists every scope and what each role
  * may be granted. Pure functions only.
  */
+import { OAuthError } from "./errors";
 
 export const OIDC_SCOPES = ["openid", "profile", "email", "offline_access"] as const;
 export const META_SCOPES = ["all", "ir.all", "oc.all"] as const;
@@ -61,6 +62,15 @@ export function parseScope(value: string | undefined | null): string[] | { inval
     return { invalid: "scope contains characters RFC 6749 §3.3 forbids" };
   const scopes = value.split(" ").filter((s) => s.length > 0);
   return [...new Set(scopes)];
+}
+
+/** A requested `scope` parameter: well-formed (RFC 6749 §3.3) and known, or `invalid_scope`. */
+export function parseRequestedScopes(value: string | undefined): string[] {
+  const parsed = parseScope(value);
+  if ("invalid" in parsed) throw new OAuthError("invalid_scope", parsed.invalid);
+  const unknown = parsed.find((s) => !isKnownScope(s));
+  if (unknown !== undefined) throw new OAuthError("invalid_scope", `unknown scope ${unknown.slice(0, 60)}`);
+  return parsed;
 }
 
 /** `all` → every granular scope, `ir.all` → every ir.*, `oc.all` → every oc.*; others unchanged. */

@@ -32,6 +32,7 @@ export async function exchangeAuthorizationCode(
   const route = await readGrantToken(ctx.settings, "code", code);
   if (!route) throw new OAuthError("invalid_grant", "authorization code is invalid");
 
+  const requestedAudience = form.resource === undefined ? undefined : resolveResource(ctx.settings, form.resource);
   const refreshToken = await mintGrantToken(ctx.settings, "refresh", route);
   const now = Date.now();
   const [result, holder] = await Promise.all([
@@ -42,24 +43,19 @@ export async function exchangeAuthorizationCode(
       verifierChallenge: await s256(verifier),
       refreshHash: await sha256(refreshToken),
       refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
+      requestedAudience,
+      defaultAudience: ctx.settings.defaultAudience,
       now,
     }),
     getUserInTeam(ctx.db, route.userId, route.teamId),
   ]);
   if (!result.ok) {
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
-    throw new OAuthError("invalid_grant", result.description);
+    throw new OAuthError(result.error, result.description);
   }
   const { grant } = result;
   if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
 
-  // RFC 8707 §2.2: a resource at the token endpoint must be one the authorization was for.
-  if (
-    form.resource !== undefined &&
-    resolveResource(ctx.settings, form.resource) !== (grant.resource ?? ctx.settings.defaultAudience)
-  ) {
-    throw new OAuthError("invalid_target", "resource was not part of the authorization");
-  }
   touchUsage(ctx, client.id, now);
   const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership));
   return issueTokens(ctx, {

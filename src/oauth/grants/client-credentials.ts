@@ -2,7 +2,7 @@
 import type { ClientRow } from "../../store/clients";
 import { OAuthError } from "../errors";
 import { resolveResource } from "../resource";
-import { expandMetaScopes, intersectScopes, isKnownScope, parseScope } from "../scopes";
+import { expandMetaScopes, intersectScopes, parseRequestedScopes, sortScopes } from "../scopes";
 import type { GrantContext } from "./context";
 import { issueTokens, type TokenResponse } from "./token-response";
 import { touchUsage } from "./usage";
@@ -15,14 +15,10 @@ export async function clientCredentialsToken(
   if (!client.grantTypes.includes("client_credentials") || !client.serviceUserId || !client.teamId) {
     throw new OAuthError("unauthorized_client", "only apps created by a team admin may use client_credentials");
   }
-  const requested = parseScope(form.scope);
-  if ("invalid" in requested) throw new OAuthError("invalid_scope", requested.invalid);
-  if (requested.some((s) => !isKnownScope(s))) throw new OAuthError("invalid_scope", "unknown scope requested");
+  const requested = parseRequestedScopes(form.scope);
   // The service user's permissions are exactly the app's scopes: requested ∩ app (all when omitted).
   const scopes =
-    requested.length === 0
-      ? intersectScopes(client.scopes, client.scopes)
-      : intersectScopes(expandMetaScopes(requested), client.scopes);
+    requested.length === 0 ? sortScopes(client.scopes) : intersectScopes(expandMetaScopes(requested), client.scopes);
   if (scopes.length === 0) throw new OAuthError("invalid_scope", "none of the requested scopes is granted to this app");
   touchUsage(ctx, client.id, Date.now());
   // No refresh token (RFC 6749 §4.4.3) and no ID token: there is no end user.
