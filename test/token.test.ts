@@ -283,11 +283,12 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
 
   it("a refused scope or resource does not spend the refresh token (RFC 6749 §6, RFC 8707 §2.2)", async () => {
     const { client, tokens } = await fullGrant();
-    for (const extra of [
+    const refused: Record<string, string>[] = [
       { scope: "ir.incidents:write" },
       { scope: "ir.all" },
       { resource: "https://other.example/api" },
-    ]) {
+    ];
+    for (const extra of refused) {
       const res = await tokenRequest(client, {
         grant_type: "refresh_token",
         refresh_token: tokens.refresh_token!,

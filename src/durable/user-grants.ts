@@ -246,11 +246,8 @@ export class UserGrants extends DurableObject<Env> {
     if (!token) return null;
     const family = this.family(String(token.family_id));
     if (!family) return null;
-    const active =
-      family.revoked_at === null &&
-      token.rotated_at === null &&
-      Number(token.expires_at) > now &&
-      Number(family.created_at) >= this.revokedBefore();
+    // revokeAllBefore marks every family revoked, so revoked_at alone says whether it still lives.
+    const active = family.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
     return { grant: toGrant(family), active, expiresAt: Number(token.expires_at), issuedAt: Number(token.created_at) };
   }
 

@@ -119,6 +119,7 @@ async function bindTeam(c: Ctx, request: AuthorizationRequest, teamId: string): 
   if (bound !== teamId) throw new OAuthError("access_denied", "this application belongs to another team");
 }
 
+/** Issues the code and sends it back; the caller has bound the client's team already. */
 async function finish(
   c: Ctx,
   session: BrowserSession,
@@ -127,7 +128,6 @@ async function finish(
   scopes: string[],
 ): Promise<Response> {
   const ctx = grantContext(c);
-  await bindTeam(c, request, teamId);
   const code = await issueAuthorizationCode(ctx, {
     request,
     userId: session.user.id,
@@ -170,11 +170,13 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
   if (request.client.automaticConsent && !request.prompt.has("consent")) {
     // As on the consent page: a code that carries no scope at all is never issued.
     if (grantable.length === 0) throw new OAuthError("access_denied", "your role cannot grant any requested scope");
+    await bindTeam(c, request, membership.teamId);
     return finish(c, session, request, membership.teamId, grantable);
   }
   const consented = await consentedScopes(dbOf(c.env.DB), session.user.id, request.client.id);
   const covered = grantable.every((s) => consented.has(s));
   if (covered && !request.prompt.has("consent") && grantable.length > 0) {
+    await bindTeam(c, request, membership.teamId);
     return finish(c, session, request, membership.teamId, grantable);
   }
   if (request.prompt.has("none"))

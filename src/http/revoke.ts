@@ -12,7 +12,7 @@ import type { GrantContext } from "../oauth/grants/context";
 import { readAccessToken } from "../oauth/token-status";
 import { recordAudit } from "../store/audit";
 import { markFamiliesRevoked } from "../store/token-families";
-import { readGrantToken } from "../tokens/grant-tokens";
+import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
 import type { AppEnv } from "./context";
 import { readForm } from "./form";
@@ -70,9 +70,9 @@ export async function handleRevoke(c: Context<AppEnv>): Promise<Response> {
   );
   const token = form.token;
   if (!token) throw new OAuthError("invalid_request", "token is required");
-  // RFC 7009 §2.1: the hint is where to look first, not where to look only.
-  const refreshFirst = form.token_type_hint === "refresh_token" || token.startsWith("eoidc_rt_");
-  const order = refreshFirst ? [revokeRefreshToken, revokeAccessToken] : [revokeAccessToken, revokeRefreshToken];
+  const order = refreshTokenFirst(token, form.token_type_hint)
+    ? [revokeRefreshToken, revokeAccessToken]
+    : [revokeAccessToken, revokeRefreshToken];
   for (const revoke of order) if (await revoke(ctx, client.id, token)) break;
   return c.body(null, 200, { "Cache-Control": "no-store" });
 }

@@ -4,7 +4,7 @@
  * introspection alike.
  */
 import type { MembershipRow, UserRow } from "../store/users";
-import { isOnCallRole, isRole, OIDC_SCOPES, roleCeiling } from "./scopes";
+import { isOnCallRole, isRole, roleCeiling } from "./scopes";
 
 /**
  * The scopes a member can hold now. A service user (client_credentials) has no roles: its ceiling
@@ -19,8 +19,6 @@ export function ceilingOf(
   const onCall = isOnCallRole(membership.onCallRole) ? membership.onCallRole : "none";
   return roleCeiling(role, onCall);
 }
-
-export const OIDC_SCOPE_SET = new Set<string>(OIDC_SCOPES);
 
 /** Claims released by the granted scopes: email (email); name, team_id, role, on_call_role (profile). */
 export function identityClaims(

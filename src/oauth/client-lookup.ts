@@ -100,11 +100,6 @@ export async function resolveClient(env: Env, settings: Settings, clientId: stri
   return client ? { client } : { problem: "unknown client" };
 }
 
-/** The client named by `clientId` — registered id or metadata-document URL — or undefined. */
-export async function findClient(env: Env, settings: Settings, clientId: string): Promise<ClientRow | undefined> {
-  return (await resolveClient(env, settings, clientId)).client;
-}
-
 /** resolveClient bound to a request's bindings, for authenticateClient. */
 export function clientResolver(env: Env, settings: Settings): ClientResolver {
   return (clientId) => resolveClient(env, settings, clientId);

@@ -1,5 +1,4 @@
 /** PKCE (RFC 7636), S256 only: OAuth 2.1 and RFC 9700 §2.1.1 make plain unnecessary. */
-import { base64url } from "jose";
 
 /** RFC 7636 §4.1: 43–128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~". */
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -8,9 +7,3 @@ const S256_CHALLENGE = /^[A-Za-z0-9\-_]{43}$/;
 
 export const isValidCodeVerifier = (v: string) => VERIFIER.test(v);
 export const isValidS256Challenge = (c: string) => S256_CHALLENGE.test(c);
-
-/** RFC 7636 §4.2: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))). */
-export async function s256(verifier: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-  return base64url.encode(new Uint8Array(digest));
-}

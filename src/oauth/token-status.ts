@@ -6,11 +6,11 @@
  */
 import type { Env, Settings } from "../config";
 import { userGrants } from "../durable/stub";
-import { type ClientRow, getClientCached } from "../store/clients";
+import { getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { getUserInTeam, type UserInTeam } from "../store/users";
 import { type VerifiedAccessToken, verifyAccessToken } from "../tokens/access-token";
-import { readGrantToken } from "../tokens/grant-tokens";
+import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
 import { keysetOf } from "../tokens/signing-keys";
 import { ceilingOf } from "./claims";
@@ -19,7 +19,6 @@ import { effectiveScopes, parseScope } from "./scopes";
 export interface LiveToken {
   kind: "access_token" | "refresh_token";
   clientId: string;
-  client: ClientRow;
   sub: string;
   teamId: string;
   /** Effective now: granted ∩ the holder's current ceiling. */
@@ -30,9 +29,6 @@ export interface LiveToken {
   exp: number;
   user: UserInTeam["user"];
   membership: UserInTeam["membership"];
-  /** Access tokens: jti; refresh tokens: family id. */
-  handle: string;
-  familyId?: string;
 }
 
 export interface StatusContext {
@@ -55,12 +51,14 @@ export async function accessTokenStatus(ctx: StatusContext, token: string): Prom
     getClientCached(ctx.db, ctx.settings, claims.client_id),
   ]);
   if (!check.active || !holder || !client) return null;
+  // "Revoke every token of this app" also stamps the client: a token minted before it is dead
+  // even if its family escaped the fan-out (created while the revocation ran).
+  if (claims.iat * 1000 < client.revokedBefore) return null;
   const granted = parseScope(claims.scope);
   if ("invalid" in granted) return null;
   return {
     kind: "access_token",
     clientId: claims.client_id,
-    client,
     sub: claims.sub,
     teamId: claims.team_id,
     scopes: effectiveScopes(granted, ceilingOf(holder.membership, client.scopes)),
@@ -69,12 +67,10 @@ export async function accessTokenStatus(ctx: StatusContext, token: string): Prom
     exp: claims.exp,
     user: holder.user,
     membership: holder.membership,
-    handle: claims.jti,
-    familyId: claims.fid,
   };
 }
 
-export async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
+async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return null;
   const [found, holder] = await Promise.all([
@@ -87,7 +83,6 @@ export async function refreshTokenStatus(ctx: StatusContext, token: string): Pro
   return {
     kind: "refresh_token",
     clientId: found.grant.clientId,
-    client,
     sub: route.userId,
     teamId: found.grant.teamId,
     scopes: effectiveScopes(found.grant.scopes, ceilingOf(holder.membership, client.scopes)),
@@ -96,8 +91,6 @@ export async function refreshTokenStatus(ctx: StatusContext, token: string): Pro
     exp: Math.floor(found.expiresAt / 1000),
     user: holder.user,
     membership: holder.membership,
-    handle: route.familyId,
-    familyId: route.familyId,
   };
 }
 
@@ -107,11 +100,9 @@ export async function tokenStatus(
   token: string,
   hint: string | undefined,
 ): Promise<LiveToken | null> {
-  const looksRefresh = token.startsWith("eoidc_rt_");
-  const order =
-    hint === "refresh_token" || looksRefresh
-      ? [refreshTokenStatus, accessTokenStatus]
-      : [accessTokenStatus, refreshTokenStatus];
+  const order = refreshTokenFirst(token, hint)
+    ? [refreshTokenStatus, accessTokenStatus]
+    : [accessTokenStatus, refreshTokenStatus];
   for (const inspect of order) {
     const status = await inspect(ctx, token);
     if (status) return status;

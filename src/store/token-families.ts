@@ -20,14 +20,6 @@ export function liveFamiliesOfClient(db: Db, clientId: string) {
     .all();
 }
 
-export function liveFamiliesOfUserAndClient(db: Db, userId: string, clientId: string) {
-  return db
-    .select({ id: tokenFamilies.id, userId: tokenFamilies.userId })
-    .from(tokenFamilies)
-    .where(and(eq(tokenFamilies.userId, userId), eq(tokenFamilies.clientId, clientId), isNull(tokenFamilies.revokedAt)))
-    .all();
-}
-
 export async function markFamiliesRevoked(db: Db, ids: string[], now: number): Promise<void> {
   for (let i = 0; i < ids.length; i += 50) {
     await db

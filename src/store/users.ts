@@ -19,14 +19,6 @@ export function getTeam(db: Db, id: string): Promise<TeamRow | undefined> {
   return db.select().from(teams).where(eq(teams.id, id)).get();
 }
 
-export function getMembership(db: Db, userId: string, teamId: string): Promise<MembershipRow | undefined> {
-  return db
-    .select()
-    .from(memberships)
-    .where(and(eq(memberships.userId, userId), eq(memberships.teamId, teamId)))
-    .get();
-}
-
 /** The user's teams with their roles (a human usually has one). */
 export function listMemberships(db: Db, userId: string): Promise<(MembershipRow & { teamName: string })[]> {
   return db

@@ -13,6 +13,14 @@ export const REFRESH_PREFIX = "eoidc_rt_";
 
 export type GrantTokenKind = "code" | "refresh";
 
+/**
+ * RFC 7009 §2.1 / RFC 7662 §2.1: token_type_hint says where to look first, never where to look
+ * only. Our refresh tokens are recognisable by their prefix, so that decides too.
+ */
+export function refreshTokenFirst(token: string, hint: string | undefined): boolean {
+  return hint === "refresh_token" || token.startsWith(REFRESH_PREFIX);
+}
+
 export interface GrantRoute {
   userId: string;
   familyId: string;

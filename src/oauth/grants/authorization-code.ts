@@ -6,7 +6,7 @@ import { mintGrantToken, readGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
 import { ceilingOf, identityClaims } from "../claims";
 import { OAuthError } from "../errors";
-import { isValidCodeVerifier, s256 } from "../pkce";
+import { isValidCodeVerifier } from "../pkce";
 import { resolveResource } from "../resource";
 import { effectiveScopes } from "../scopes";
 import type { GrantContext } from "./context";
@@ -40,7 +40,8 @@ export async function exchangeAuthorizationCode(
       codeHash: await sha256(code),
       clientId: client.id,
       redirectUri: form.redirect_uri ?? null,
-      verifierChallenge: await s256(verifier),
+      // RFC 7636 §4.6: S256 challenge = BASE64URL(SHA256(code_verifier)).
+      verifierChallenge: await sha256(verifier),
       refreshHash: await sha256(refreshToken),
       refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
       requestedAudience,

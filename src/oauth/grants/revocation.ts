@@ -8,15 +8,15 @@ import { userGrants } from "../../durable/stub";
 import { dbOf } from "../../store/db";
 import { clients, users } from "../../store/schema";
 import { deleteSessionsOfUser } from "../../store/sessions";
-import { liveFamiliesOfClient, liveFamiliesOfUserAndClient, markFamiliesRevoked } from "../../store/token-families";
+import { liveFamiliesOfClient, markFamiliesRevoked } from "../../store/token-families";
 
 async function revokeFamiliesByUser(env: Env, families: { id: string; userId: string }[], reason: string, now: number) {
   const byUser = new Map<string, string[]>();
   for (const f of families) byUser.set(f.userId, [...(byUser.get(f.userId) ?? []), f.id]);
-  await Promise.all(
+  const revoked = await Promise.all(
     [...byUser].map(([userId, familyIds]) => userGrants(env, userId).revokeFamilies({ familyIds }, reason, now)),
   );
-  await markFamiliesRevoked(dbOf(env.DB), [...families.map((f) => f.id)], now);
+  await markFamiliesRevoked(dbOf(env.DB), revoked.flat(), now);
 }
 
 /**
@@ -40,12 +40,9 @@ export async function revokeAllTokensOfClient(env: Env, clientId: string): Promi
 export async function revokeUserClientTokens(env: Env, userId: string, clientId: string): Promise<void> {
   const now = Date.now();
   const db = dbOf(env.DB);
-  await userGrants(env, userId).revokeFamilies({ clientId }, "user_revoked", now);
-  await markFamiliesRevoked(
-    db,
-    (await liveFamiliesOfUserAndClient(db, userId, clientId)).map((f) => f.id),
-    now,
-  );
+  // The object returns what it revoked: that is what the D1 index must mark.
+  const revoked = await userGrants(env, userId).revokeFamilies({ clientId }, "user_revoked", now);
+  await markFamiliesRevoked(db, revoked, now);
 }
 
 /** Sign out everywhere: every token and session of the user issued before now dies. */
