@@ -6,6 +6,7 @@ import {
   revokeEverythingOfUser,
   revokeUserClientTokens,
 } from "../src/oauth/grants/revocation";
+import { forgetClient } from "../src/store/clients";
 import { call, ORIGIN } from "./helpers";
 import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
 
@@ -172,6 +173,17 @@ describe("revocation reaches everywhere", () => {
       expect((await userinfo(t.access_token)).status).toBe(401);
       expect(await introspect(client, t.refresh_token)).toEqual({ active: false });
     }
+  });
+
+  it("an app's revoked_before kills its earlier access tokens even where no family was revoked", async () => {
+    const client = await createTestClient();
+    const { tokens } = await grant(client, DEMO.admin);
+    await env.DB.prepare("UPDATE clients SET revoked_before = ? WHERE id = ?")
+      .bind(Date.now() + 1000, client.id)
+      .run();
+    forgetClient(client.id);
+    expect((await userinfo(tokens.access_token)).status).toBe(401);
+    expect(await introspect(client, tokens.access_token)).toEqual({ active: false });
   });
 
   it("a user revoking a connected app ends that user's families only", async () => {

@@ -6,7 +6,7 @@
  */
 import { base64url } from "jose";
 import type { Settings } from "../config";
-import { purposeKey, randomToken } from "./secrets";
+import { hkdfAesKey, purposeKey, randomToken } from "./secrets";
 
 export const CODE_PREFIX = "eoidc_ac_";
 export const REFRESH_PREFIX = "eoidc_rt_";
@@ -85,13 +85,6 @@ export async function readGrantToken(
  * stores only the predecessor's SHA-256, so it can reopen the successor only when the client
  * presents the predecessor again (the grace-window retry), and never holds a plaintext token.
  */
-export async function successorKey(predecessor: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey("raw", encoder.encode(predecessor), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-oidc"), info: encoder.encode("refresh-successor v1") },
-    material,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["encrypt", "decrypt"],
-  );
+export function successorKey(predecessor: string): Promise<CryptoKey> {
+  return hkdfAesKey(predecessor, "refresh-successor v1");
 }

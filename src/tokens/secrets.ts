@@ -57,19 +57,22 @@ export function purposeKey(settings: SecretSettings, info: string): Promise<Cryp
   const cacheKey = `${info}\u0000${secret}`;
   let key = derivedKeys.get(cacheKey);
   if (!key) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-oidc"), info: encoder.encode(info) },
-        material,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
-    })();
+    key = hkdfAesKey(secret, info);
     derivedKeys.set(cacheKey, key);
   }
   return key;
+}
+
+/** An AES-256-GCM key derived from `material` with HKDF-SHA256 for one purpose (`info`). */
+export async function hkdfAesKey(material: string, info: string): Promise<CryptoKey> {
+  const ikm = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-oidc"), info: encoder.encode(info) },
+    ikm,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
 }
 
 /** AES-GCM seal: `v1.<iv>.<ciphertext>`, base64url. `aad` binds the ciphertext to its context. */
