@@ -331,6 +331,59 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
     expect(next.scope).not.toContain("ir.incidents:read");
     await env.DB.prepare("UPDATE memberships SET role = 'member' WHERE user_id = ?").bind(DEMO.member).run();
   });
+
+  // The code exchange answers from the holder snapshot /oauth/authorize stored with the code (at
+  // most 60 s old), so it reads no D1; the refresh that follows reads the role afresh (RFC 6749 §6).
+  it("exchanges a code with the role and claims read at authorization; the next refresh reads them afresh", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client, DEMO.member, {});
+    await env.DB.prepare("UPDATE memberships SET role = 'none' WHERE user_id = ?").bind(DEMO.member).run();
+    try {
+      const tokens = await ok(await exchangeCode(client, code, verifier));
+      expect(tokens.scope).toContain("ir.incidents:read");
+      const id = await jwtVerify(tokens.id_token!, await jwks(), { issuer: ORIGIN, audience: client.id });
+      expect(id.payload).toMatchObject({ role: "member", on_call_role: "responder", name: "Demo Member" });
+      const next = await ok(
+        await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+      );
+      expect(next.scope).not.toContain("ir.incidents:read");
+    } finally {
+      await env.DB.prepare("UPDATE memberships SET role = 'member' WHERE user_id = ?").bind(DEMO.member).run();
+    }
+  });
+
+  it("exchanges a code stored without a holder snapshot by reading the user from D1", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client, DEMO.member, {});
+    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(DEMO.member));
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE codes SET holder = NULL");
+    });
+    await env.DB.prepare("UPDATE users SET name = 'Renamed Member' WHERE id = ?").bind(DEMO.member).run();
+    try {
+      const tokens = await ok(await exchangeCode(client, code, verifier));
+      const id = await jwtVerify(tokens.id_token!, await jwks(), { issuer: ORIGIN, audience: client.id });
+      expect(id.payload.name).toBe("Renamed Member");
+    } finally {
+      await env.DB.prepare("UPDATE users SET name = 'Demo Member' WHERE id = ?").bind(DEMO.member).run();
+    }
+  });
+
+  it("migrates an object made before codes carried the holder snapshot", async () => {
+    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName("usr_migration_probe"));
+    const columns = await runInDurableObject(stub, (instance, state) => {
+      state.storage.sql.exec("ALTER TABLE codes DROP COLUMN holder");
+      state.storage.sql.exec("DELETE FROM user_state WHERE key = 'schema_version'");
+      const Restarted = instance.constructor as new (s: DurableObjectState, e: typeof env) => unknown;
+      new Restarted(state, env); // what the runtime does when the object wakes up after a deploy
+      return {
+        columns: state.storage.sql.exec("SELECT name FROM pragma_table_info('codes')").toArray().map((r) => r.name),
+        version: state.storage.sql.exec("SELECT value FROM user_state WHERE key = 'schema_version'").one().value,
+      };
+    });
+    expect(columns.columns).toContain("holder");
+    expect(columns.version).toBe(1);
+  });
 });
 
 describe("token endpoint request rules (RFC 6749 §3.2, §5.2)", () => {

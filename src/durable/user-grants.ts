@@ -21,7 +21,19 @@ export interface FamilyGrant {
   redirectUri: string;
 }
 
+/**
+ * Who authorized, as the authorization endpoint saw them: identity claims and the role ceiling the
+ * code exchange uses, so it needs no D1 read (the code lives 60 s; refresh reads the role afresh).
+ */
+export interface HolderSnapshot {
+  email: string | null;
+  name: string | null;
+  role: string;
+  onCallRole: string;
+}
+
 export interface IssueCodeInput extends FamilyGrant {
+  holder: HolderSnapshot;
   codeHash: string;
   codeChallenge: string;
   expiresAt: number;
@@ -69,7 +81,8 @@ export type GrantFailure = {
   revokedFamily?: { familyId: string; clientId: string; teamId: string; reason: string };
 };
 
-export type RedeemResult = { ok: true; grant: FamilyGrant } | GrantFailure;
+/** `holder` is null only for codes issued before codes carried it. */
+export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot | null } | GrantFailure;
 export type RotateResult =
   | { ok: true; grant: FamilyGrant; rotated: true }
   | { ok: true; grant: FamilyGrant; rotated: false; successorSealed: string }
@@ -101,6 +114,12 @@ CREATE TABLE IF NOT EXISTS revoked_access_tokens (jti TEXT PRIMARY KEY, expires_
 CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
+/** Changes to SCHEMA's tables, applied in order once per object; the count done is `schema_version`. */
+const MIGRATIONS = [
+  // 1: codes carry the holder snapshot taken at authorization.
+  "ALTER TABLE codes ADD COLUMN holder TEXT",
+];
+
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
 
@@ -110,7 +129,17 @@ export class UserGrants extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    ctx.storage.transactionSync(() => {
+      this.sql.exec(SCHEMA);
+      const done = Number(this.one("SELECT value FROM user_state WHERE key = 'schema_version'")?.value ?? 0);
+      if (done >= MIGRATIONS.length) return;
+      for (const statement of MIGRATIONS.slice(done)) this.sql.exec(statement);
+      this.sql.exec(
+        `INSERT INTO user_state (key, value) VALUES ('schema_version', ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        MIGRATIONS.length,
+      );
+    });
   }
 
   /** Starts a family with its authorization code (hash only). */
@@ -130,11 +159,12 @@ export class UserGrants extends DurableObject<Env> {
         input.now,
       );
       this.sql.exec(
-        "INSERT INTO codes (hash, family_id, code_challenge, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO codes (hash, family_id, code_challenge, expires_at, holder) VALUES (?, ?, ?, ?, ?)",
         input.codeHash,
         input.familyId,
         input.codeChallenge,
         input.expiresAt,
+        JSON.stringify(input.holder),
       );
     });
     await this.schedulePurge();
@@ -171,7 +201,8 @@ export class UserGrants extends DurableObject<Env> {
         input.now,
         input.refreshExpiresAt,
       );
-      return { ok: true, grant };
+      const holder = code.holder === null ? null : (JSON.parse(String(code.holder)) as HolderSnapshot);
+      return { ok: true, grant, holder };
     });
   }
 

@@ -99,8 +99,10 @@ function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: Authoriz
   return c.redirect(`/signin?${target}`, 302);
 }
 
+type Membership = Awaited<ReturnType<typeof listMemberships>>[number];
+
 /** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
-async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationRequest) {
+async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationRequest): Promise<Membership> {
   const db = dbOf(c.env.DB);
   const memberships = await listMemberships(db, session.user.id);
   // The cached row may predate the binding (another user, maybe in another isolate): read it fresh.
@@ -124,14 +126,13 @@ async function finish(
   c: Ctx,
   session: BrowserSession,
   request: AuthorizationRequest,
-  teamId: string,
+  membership: Membership,
   scopes: string[],
 ): Promise<Response> {
   const ctx = grantContext(c);
   const code = await issueAuthorizationCode(ctx, {
     request,
-    userId: session.user.id,
-    teamId,
+    holder: { user: session.user, membership },
     scopes,
     authTime: session.authTime,
   });
@@ -171,13 +172,13 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
     // As on the consent page: a code that carries no scope at all is never issued.
     if (grantable.length === 0) throw new OAuthError("access_denied", "your role cannot grant any requested scope");
     await bindTeam(c, request, membership.teamId);
-    return finish(c, session, request, membership.teamId, grantable);
+    return finish(c, session, request, membership, grantable);
   }
   const consented = await consentedScopes(dbOf(c.env.DB), session.user.id, request.client.id);
   const covered = grantable.every((s) => consented.has(s));
   if (covered && !request.prompt.has("consent") && grantable.length > 0) {
     await bindTeam(c, request, membership.teamId);
-    return finish(c, session, request, membership.teamId, grantable);
+    return finish(c, session, request, membership, grantable);
   }
   if (request.prompt.has("none"))
     throw new OAuthError("consent_required", "the user has not approved this application");
@@ -272,7 +273,7 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
     await bindTeam(c, request, membership.teamId);
     await addConsent(db, session.user.id, request.client.id, approved);
     await recordAudit(db, { ...audit, kind: "consent.granted", detail: { scopes: approved } });
-    return await finish(c, session, request, membership.teamId, approved);
+    return await finish(c, session, request, membership, approved);
   } catch (e) {
     if (e instanceof OAuthError) return redirectError(c, redirectUri, e, request.state);
     throw e;

@@ -35,26 +35,30 @@ export async function exchangeAuthorizationCode(
   const requestedAudience = form.resource === undefined ? undefined : resolveResource(ctx.settings, form.resource);
   const refreshToken = await mintGrantToken(ctx.settings, "refresh", route);
   const now = Date.now();
-  const [result, holder] = await Promise.all([
-    userGrants(ctx.env, route.userId).redeemCode({
-      codeHash: await sha256(code),
-      clientId: client.id,
-      redirectUri: form.redirect_uri ?? null,
-      // RFC 7636 §4.6: S256 challenge = BASE64URL(SHA256(code_verifier)).
-      verifierChallenge: await sha256(verifier),
-      refreshHash: await sha256(refreshToken),
-      refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
-      requestedAudience,
-      defaultAudience: ctx.settings.defaultAudience,
-      now,
-    }),
-    getUserInTeam(ctx.db, route.userId, route.teamId),
-  ]);
+  const result = await userGrants(ctx.env, route.userId).redeemCode({
+    codeHash: await sha256(code),
+    clientId: client.id,
+    redirectUri: form.redirect_uri ?? null,
+    // RFC 7636 §4.6: S256 challenge = BASE64URL(SHA256(code_verifier)).
+    verifierChallenge: await sha256(verifier),
+    refreshHash: await sha256(refreshToken),
+    refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
+    requestedAudience,
+    defaultAudience: ctx.settings.defaultAudience,
+    now,
+  });
   if (!result.ok) {
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
     throw new OAuthError(result.error, result.description);
   }
   const { grant } = result;
+  // Who authorized and their role, as /oauth/authorize read them at most codeTtl ago: no D1 read here.
+  const holder = result.holder
+    ? {
+        user: { email: result.holder.email, name: result.holder.name },
+        membership: { teamId: grant.teamId, role: result.holder.role, onCallRole: result.holder.onCallRole },
+      }
+    : await getUserInTeam(ctx.db, route.userId, route.teamId); // a code issued before codes carried it
   if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
 
   touchUsage(ctx, client.id, now);

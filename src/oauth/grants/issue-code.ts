@@ -4,6 +4,7 @@
  */
 import { userGrants } from "../../durable/stub";
 import { insertTokenFamily } from "../../store/token-families";
+import type { UserInTeam } from "../../store/users";
 import { mintGrantToken } from "../../tokens/grant-tokens";
 import { randomToken, sha256 } from "../../tokens/secrets";
 import type { AuthorizationRequest } from "../authorization-request";
@@ -11,8 +12,8 @@ import type { GrantContext } from "./context";
 
 export interface CodeGrant {
   request: AuthorizationRequest;
-  userId: string;
-  teamId: string;
+  /** The signed-in user and the membership the code is for, as read by this request. */
+  holder: UserInTeam;
   /** What the user approved (or had approved before): requested ∩ consent, role-grantable only. */
   scopes: string[];
   /** Unix seconds of the session's sign-in. */
@@ -20,28 +21,33 @@ export interface CodeGrant {
 }
 
 export async function issueAuthorizationCode(ctx: GrantContext, grant: CodeGrant): Promise<string> {
+  const { user, membership } = grant.holder;
+  const userId = user.id;
+  const teamId = membership.teamId;
   const familyId = randomToken(16);
   const now = Date.now();
-  const code = await mintGrantToken(ctx.settings, "code", { userId: grant.userId, familyId, teamId: grant.teamId });
+  const code = await mintGrantToken(ctx.settings, "code", { userId, familyId, teamId });
   // Index first: a family the index does not know could escape "revoke every token of this app".
   await insertTokenFamily(ctx.db, {
     id: familyId,
-    userId: grant.userId,
+    userId,
     clientId: grant.request.client.id,
-    teamId: grant.teamId,
+    teamId,
     scopes: grant.scopes,
     resource: grant.request.resource,
     createdAt: now,
   });
-  await userGrants(ctx.env, grant.userId).issueCode({
+  await userGrants(ctx.env, userId).issueCode({
     familyId,
     clientId: grant.request.client.id,
-    teamId: grant.teamId,
+    teamId,
     scopes: grant.scopes,
     resource: grant.request.resource,
     nonce: grant.request.nonce,
     authTime: grant.authTime,
     redirectUri: grant.request.redirectUri,
+    // The code exchange answers from this snapshot (at most codeTtl old) instead of reading D1.
+    holder: { email: user.email, name: user.name, role: membership.role, onCallRole: membership.onCallRole },
     codeHash: await sha256(code),
     codeChallenge: grant.request.codeChallenge,
     expiresAt: now + ctx.settings.codeTtl * 1000,
