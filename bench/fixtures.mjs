@@ -148,4 +148,18 @@ export const mintServiceTokens = async (ctx, n) => {
   });
 };
 
+/**
+ * What the reference workers receive: a client_credentials request's Basic header and body (for
+ * "sign"), and a code exchange's form with a code of a real code's length (for "d1-do-sign").
+ */
+export const REFERENCE_BASIC = `Basic ${Buffer.from(`bench-client:${"s".repeat(52)}`).toString("base64")}`;
+export const REFERENCE_CC_FORM = "grant_type=client_credentials";
+export const REFERENCE_CODE_FORM = new URLSearchParams({
+  grant_type: "authorization_code",
+  code: `eoidc_ac_${"c".repeat(190)}`,
+  code_verifier: VERIFIER,
+  redirect_uri: REDIRECT_URI,
+  client_id: "bench-client",
+}).toString();
+
 export { FORM };

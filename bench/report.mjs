@@ -93,6 +93,10 @@ ${summaryTable(rows)}
   compatibility date and flags as edge-oidc: a static JSON document (the ceiling for any GET), one
   ES256 signature per request (the one-signature reference), and one D1 point read + one SQLite-backed
   Durable Object call with one write + one ES256 signature (the floor of a token request in this design).
+- The references are sent what the requests they stand for carry: **sign** a client_credentials
+  request (Basic header, form body), **d1-do-sign** a code exchange's form (a code of real length), and
+  both read their body first. A request body costs the \`wrangler dev\` proxy and the runtime real work
+  and visibly widens the latency tail, so a body-less reference would not be the floor of a token request.
 - "req/s ÷ ref" near 1 means the endpoint costs about what its reference costs; "p99 ÷ ref" above 1 is
   tail latency the endpoint adds. Compare ratios, not absolute numbers: absolute figures include the
   \`wrangler dev\` proxy (two workerd processes) and depend on the machine.

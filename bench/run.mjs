@@ -60,6 +60,9 @@ import {
   mintServiceTokens,
   mintTokens,
   poolSize,
+  REFERENCE_BASIC,
+  REFERENCE_CC_FORM,
+  REFERENCE_CODE_FORM,
 } from "./fixtures.mjs";
 import { markdown, summarize, summaryTable } from "./report.mjs";
 import { startServers } from "./servers.mjs";
@@ -182,8 +185,18 @@ const TARGETS = [
   },
   // references (keep them last in the table)
   { name: "reference: static JSON", server: "static", request: { method: "GET", path: "/" } },
-  { name: "reference: one ES256 signature", server: "sign", request: { method: "POST", path: "/" } },
-  { name: "reference: D1 read + DO write + ES256", server: "d1-do-sign", request: { method: "POST", path: "/" } },
+  // The references receive what the requests they stand for carry (a token request is never empty):
+  // the proxy and runtime cost of a request body is part of every token request's floor.
+  {
+    name: "reference: one ES256 signature",
+    server: "sign",
+    request: { method: "POST", path: "/", headers: { ...FORM, authorization: REFERENCE_BASIC }, body: REFERENCE_CC_FORM },
+  },
+  {
+    name: "reference: D1 read + DO write + ES256",
+    server: "d1-do-sign",
+    request: { method: "POST", path: "/", headers: FORM, body: REFERENCE_CODE_FORM },
+  },
 ];
 
 /** autocannon settings that send each pooled credential once, ending the run when the pool is spent. */

@@ -1,10 +1,11 @@
 /**
  * Reference "d1-do-sign": the floor cost of a token request in this design. Per request, in order as
  * on the real path: one D1 point read (the client record), one call to a SQLite-backed Durable Object
- * doing one small write (a code redemption or refresh rotation), one ES256 signature.
+ * doing one small write (a code redemption or refresh rotation), one ES256 signature. Like every token
+ * request, it arrives with a form body, which it reads first.
  */
 import { DurableObject } from "cloudflare:workers";
-import { signAccessToken, tokenResponse } from "../shared/access-token";
+import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
 
 interface Env {
   DB: D1Database;
@@ -24,9 +25,10 @@ export class BenchGrants extends DurableObject<Env> {
 }
 
 export default {
-  async fetch(_request, env): Promise<Response> {
+  async fetch(request, env): Promise<Response> {
+    const form = await readTokenForm(request);
     const client = await env.DB.prepare("SELECT id, scopes FROM clients WHERE id = ?")
-      .bind("bench-client")
+      .bind(form.get("client_id") ?? "bench-client")
       .first<{ id: string; scopes: string }>();
     if (!client) return Response.json({ error: "invalid_client" }, { status: 401 });
     const jti = crypto.randomUUID();

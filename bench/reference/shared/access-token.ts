@@ -35,6 +35,11 @@ export async function signAccessToken(clientId: string, jti: string): Promise<st
     .sign(await key);
 }
 
+/** The form body of a token request (RFC 6749 §3.2), read whole; empty when there is none. */
+export async function readTokenForm(request: Request): Promise<URLSearchParams> {
+  return new URLSearchParams(await request.text());
+}
+
 /** The token response body the way RFC 6749 §5.1 shapes it. */
 export function tokenResponse(accessToken: string): Response {
   return Response.json(

@@ -1,8 +1,12 @@
-/** Reference "sign": one ES256 signature per request and a token response; the one-signature reference. */
-import { signAccessToken, tokenResponse } from "../shared/access-token";
+/**
+ * Reference "sign": one ES256 signature per request and a token response; the one-signature
+ * reference. It reads the request's form body first, as any token endpoint must.
+ */
+import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
 
 export default {
-  async fetch(): Promise<Response> {
-    return tokenResponse(await signAccessToken("bench-client", crypto.randomUUID()));
+  async fetch(request): Promise<Response> {
+    const form = await readTokenForm(request);
+    return tokenResponse(await signAccessToken(form.get("client_id") ?? "bench-client", crypto.randomUUID()));
   },
 } satisfies ExportedHandler;
