@@ -190,7 +190,12 @@ const TARGETS = [
   {
     name: "reference: one ES256 signature",
     server: "sign",
-    request: { method: "POST", path: "/", headers: { ...FORM, authorization: REFERENCE_BASIC }, body: REFERENCE_CC_FORM },
+    request: {
+      method: "POST",
+      path: "/",
+      headers: { ...FORM, authorization: REFERENCE_BASIC },
+      body: REFERENCE_CC_FORM,
+    },
   },
   {
     name: "reference: D1 read + DO write + ES256",
