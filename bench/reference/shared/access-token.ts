@@ -35,9 +35,15 @@ export async function signAccessToken(clientId: string, jti: string): Promise<st
     .sign(await key);
 }
 
-/** The form body of a token request (RFC 6749 §3.2), read whole; empty when there is none. */
+const decoder = new TextDecoder();
+
+/**
+ * The form body of a token request (RFC 6749 §3.2), read whole; empty when there is none. Read as
+ * bytes and decoded: in this workerd, `request.text()` costs about 2 ms more per request than
+ * `arrayBuffer()`, which would make the reference slower than the floor it stands for.
+ */
 export async function readTokenForm(request: Request): Promise<URLSearchParams> {
-  return new URLSearchParams(await request.text());
+  return new URLSearchParams(decoder.decode(await request.arrayBuffer()));
 }
 
 /** The token response body the way RFC 6749 §5.1 shapes it. */
