@@ -176,11 +176,14 @@ export class UserGrants extends DurableObject<Env> {
    */
   redeemCode(input: RedeemCodeInput): RedeemResult {
     return this.ctx.storage.transactionSync((): RedeemResult => {
-      const code = this.one("SELECT * FROM codes WHERE hash = ?", input.codeHash);
-      if (!code) return fail("authorization code is invalid");
-      const family = this.family(String(code.family_id));
-      if (!family || family.revoked_at !== null) return fail("authorization code is invalid");
-      const grant = toGrant(family);
+      // One statement reads the code with its family (each exec is a storage call, traced locally).
+      const code = this.one(
+        `SELECT c.code_challenge, c.expires_at, c.redeemed_at, c.holder, f.*
+         FROM codes c JOIN families f ON f.id = c.family_id WHERE c.hash = ?`,
+        input.codeHash,
+      );
+      if (!code || code.revoked_at !== null) return fail("authorization code is invalid");
+      const grant = toGrant(code);
       if (code.redeemed_at !== null) {
         return this.revokeFamilyFailure(grant, "code_replay", "authorization code was already used", input.now);
       }
@@ -214,11 +217,13 @@ export class UserGrants extends DurableObject<Env> {
    */
   rotateRefresh(input: RotateInput): RotateResult {
     return this.ctx.storage.transactionSync((): RotateResult => {
-      const token = this.one("SELECT * FROM refresh_tokens WHERE hash = ?", input.tokenHash);
-      if (!token) return fail("refresh token is invalid");
-      const family = this.family(String(token.family_id));
-      if (!family || family.revoked_at !== null) return fail("refresh token is invalid");
-      const grant = toGrant(family);
+      const token = this.one(
+        `SELECT r.expires_at, r.rotated_at, r.successor_hash, r.successor_sealed, f.*
+         FROM refresh_tokens r JOIN families f ON f.id = r.family_id WHERE r.hash = ?`,
+        input.tokenHash,
+      );
+      if (!token || token.revoked_at !== null) return fail("refresh token is invalid");
+      const grant = toGrant(token);
       if (grant.clientId !== input.clientId) {
         // RFC 6749 §6: bound to its client. Presented by another client: treat as theft.
         return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
