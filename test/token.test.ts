@@ -3,7 +3,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { settingsOf } from "../src/config";
+import { legacySuccessorKey, readGrantToken, successorGrantToken } from "../src/tokens/grant-tokens";
 import { atHash } from "../src/tokens/id-token";
+import { seal, sha256 } from "../src/tokens/secrets";
 import { call, ORIGIN } from "./helpers";
 import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
 
@@ -207,6 +210,44 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
     expect(b.refresh_token).toBe(a.refresh_token);
   });
 
+  it("derives each successor from its predecessor: one token, one successor; no token stored (RFC 9700 §4.14.2)", async () => {
+    const settings = settingsOf(env);
+    const route = { userId: DEMO.admin, familyId: "fam_probe", teamId: DEMO.team };
+    const first = await successorGrantToken(settings, "eoidc_rt_a", route);
+    expect(await successorGrantToken(settings, "eoidc_rt_a", route)).toBe(first);
+    expect(await successorGrantToken(settings, "eoidc_rt_b", route)).not.toBe(first);
+    expect(await readGrantToken(settings, "refresh", first)).toEqual(route);
+
+    const { client, tokens } = await fullGrant();
+    const next = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(DEMO.admin));
+    const hash = await sha256(tokens.refresh_token!);
+    const stored = await runInDurableObject(stub, (_instance, state) =>
+      state.storage.sql
+        .exec("SELECT successor_hash, successor_sealed FROM refresh_tokens WHERE hash = ?", hash)
+        .toArray(),
+    );
+    expect(stored).toEqual([{ successor_hash: await sha256(next.refresh_token!), successor_sealed: null }]);
+  });
+
+  it("a grace-window retry of a rotation stored before successors were derived gets the sealed successor", async () => {
+    const { client, tokens } = await fullGrant();
+    await ok(await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }));
+    const legacy = `eoidc_rt_${"L".repeat(120)}`;
+    const sealed = await seal(await legacySuccessorKey(tokens.refresh_token!), legacy);
+    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(DEMO.admin));
+    const hash = await sha256(tokens.refresh_token!);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE refresh_tokens SET successor_sealed = ? WHERE hash = ?", sealed, hash);
+    });
+    const retry = await ok(
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+    );
+    expect(retry.refresh_token).toBe(legacy);
+  });
+
   it("reuse after the grace window revokes the whole family", async () => {
     const { client, tokens } = await fullGrant();
     const next = await ok(
@@ -377,7 +418,10 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
       const Restarted = instance.constructor as new (s: DurableObjectState, e: typeof env) => unknown;
       new Restarted(state, env); // what the runtime does when the object wakes up after a deploy
       return {
-        columns: state.storage.sql.exec("SELECT name FROM pragma_table_info('codes')").toArray().map((r) => r.name),
+        columns: state.storage.sql
+          .exec("SELECT name FROM pragma_table_info('codes')")
+          .toArray()
+          .map((r) => r.name),
         version: state.storage.sql.exec("SELECT value FROM user_state WHERE key = 'schema_version'").one().value,
       };
     });

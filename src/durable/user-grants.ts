@@ -64,9 +64,8 @@ export interface RotateInput extends GrantRequest {
   requestedScopes: string[];
   tokenHash: string;
   clientId: string;
+  /** SHA-256 of the successor, which the caller derives from the presented token (grant-tokens.ts). */
   successorHash: string;
-  /** The successor sealed under a key derived from the presented token (grants/refresh-token.ts). */
-  successorSealed: string;
   successorExpiresAt: number;
   graceMs: number;
   now: number;
@@ -85,7 +84,9 @@ export type GrantFailure = {
 export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot | null } | GrantFailure;
 export type RotateResult =
   | { ok: true; grant: FamilyGrant; rotated: true }
-  | { ok: true; grant: FamilyGrant; rotated: false; successorSealed: string }
+  /** A grace-window retry: the caller answers with the same derived successor (or, for a rotation
+   * stored before successors were derived, the sealed one). */
+  | { ok: true; grant: FamilyGrant; rotated: false; successorSealed: string | null }
   | GrantFailure;
 
 export interface AccessCheck {
@@ -237,10 +238,9 @@ export class UserGrants extends DurableObject<Env> {
       }
       if (token.rotated_at === null) {
         this.sql.exec(
-          "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?",
+          "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?",
           input.now,
           input.successorHash,
-          input.successorSealed,
           input.tokenHash,
         );
         this.sql.exec(
@@ -254,8 +254,11 @@ export class UserGrants extends DurableObject<Env> {
       }
       const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
       const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
-      if (withinGrace && successor && successor.rotated_at === null && token.successor_sealed !== null) {
-        return { ok: true, grant, rotated: false, successorSealed: String(token.successor_sealed) };
+      if (withinGrace && successor && successor.rotated_at === null) {
+        const sealed = token.successor_sealed === null ? null : String(token.successor_sealed);
+        // A derived successor is the one stored, unless the server key changed since (then refuse, keep the family).
+        if (sealed === null && token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
+        return { ok: true, grant, rotated: false, successorSealed: sealed };
       }
       return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
     });

@@ -6,7 +6,7 @@
  */
 import { base64url } from "jose";
 import type { Settings } from "../config";
-import { hkdfAesKey, purposeKey, randomToken } from "./secrets";
+import { hkdfAesKey, purposeKey, purposeMacKey, randomToken } from "./secrets";
 
 export const CODE_PREFIX = "eoidc_ac_";
 export const REFRESH_PREFIX = "eoidc_rt_";
@@ -30,16 +30,39 @@ export interface GrantRoute {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ROUTE_INFO = "grant-token-route v1";
+const SUCCESSOR_INFO = "refresh-successor v2";
 /** Far above any real token; a cheap refusal of oversized input before any crypto. */
 const MAX_TOKEN_LENGTH = 1024;
 
 const prefixOf = (kind: GrantTokenKind) => (kind === "code" ? CODE_PREFIX : REFRESH_PREFIX);
 
-export async function mintGrantToken(settings: Settings, kind: GrantTokenKind, route: GrantRoute): Promise<string> {
-  const key = await purposeKey(settings, ROUTE_INFO);
-  const iv = crypto.getRandomValues(new Uint8Array(12));
+export function mintGrantToken(settings: Settings, kind: GrantTokenKind, route: GrantRoute): Promise<string> {
   // The random part makes the token unguessable even to someone who knows the route.
-  const plaintext = encoder.encode(JSON.stringify([route.userId, route.familyId, route.teamId, randomToken(32)]));
+  return packGrantToken(settings, kind, route, crypto.getRandomValues(new Uint8Array(12)), randomToken(32));
+}
+
+/**
+ * A refresh token's successor, derived from the token it replaces: the same successor every time
+ * that token is presented, so a retry inside the grace window gets what the first call issued
+ * while the server keeps nothing but hashes. The IV and the random part come from one HMAC of the
+ * predecessor under a server key: distinct predecessors never share an IV, and nobody without the
+ * key can compute a successor.
+ */
+export async function successorGrantToken(settings: Settings, predecessor: string, route: GrantRoute): Promise<string> {
+  const key = await purposeMacKey(settings, SUCCESSOR_INFO);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(predecessor)));
+  return packGrantToken(settings, "refresh", route, mac.slice(0, 12), base64url.encode(mac.slice(12)));
+}
+
+async function packGrantToken(
+  settings: Settings,
+  kind: GrantTokenKind,
+  route: GrantRoute,
+  iv: Uint8Array,
+  randomPart: string,
+): Promise<string> {
+  const key = await purposeKey(settings, ROUTE_INFO);
+  const plaintext = encoder.encode(JSON.stringify([route.userId, route.familyId, route.teamId, randomPart]));
   const ct = new Uint8Array(
     await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(kind) }, key, plaintext),
   );
@@ -81,10 +104,9 @@ export async function readGrantToken(
 }
 
 /**
- * The key that seals a refresh token's successor, derived from the predecessor itself: the server
- * stores only the predecessor's SHA-256, so it can reopen the successor only when the client
- * presents the predecessor again (the grace-window retry), and never holds a plaintext token.
+ * Rotations made before successors were derived stored the successor sealed under a key derived
+ * from its predecessor; a grace-window retry of one of those opens it with this key.
  */
-export function successorKey(predecessor: string): Promise<CryptoKey> {
+export function legacySuccessorKey(predecessor: string): Promise<CryptoKey> {
   return hkdfAesKey(predecessor, "refresh-successor v1");
 }

@@ -48,31 +48,53 @@ export interface SecretSettings {
   issuerIsLoopback: boolean;
 }
 
+/** What HKDF derives: an AES-256-GCM key for sealing, or an HMAC-SHA256 key for deriving values. */
+const DERIVED_KEYS = {
+  aes: { algorithm: { name: "AES-GCM", length: 256 }, usages: ["encrypt", "decrypt"] },
+  hmac: { algorithm: { name: "HMAC", hash: "SHA-256", length: 256 }, usages: ["sign"] },
+} satisfies Record<string, { algorithm: Parameters<SubtleCrypto["deriveKey"]>[2]; usages: string[] }>;
+type DerivedKeyKind = keyof typeof DERIVED_KEYS;
+
+/** A key derived from `material` with HKDF-SHA256 for one purpose (`info`). */
+async function hkdfKey(material: string, info: string, kind: DerivedKeyKind): Promise<CryptoKey> {
+  const ikm = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
+  const { algorithm, usages } = DERIVED_KEYS[kind];
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-oidc"), info: encoder.encode(info) },
+    ikm,
+    algorithm,
+    false,
+    usages,
+  );
+}
+
+/** An AES-256-GCM key derived from `material` with HKDF-SHA256 for one purpose (`info`). */
+export function hkdfAesKey(material: string, info: string): Promise<CryptoKey> {
+  return hkdfKey(material, info, "aes");
+}
+
 const derivedKeys = new Map<string, Promise<CryptoKey>>();
 
-/** An AES-256-GCM key for one purpose (`info`), derived once per isolate. */
-export function purposeKey(settings: SecretSettings, info: string): Promise<CryptoKey> {
+function serverPurposeKey(settings: SecretSettings, info: string, kind: DerivedKeyKind): Promise<CryptoKey> {
   const secret = settings.keyEncryptionSecret ?? (settings.issuerIsLoopback ? DEVELOPMENT_SECRET : undefined);
   if (secret === undefined) return Promise.reject(new MissingSecretError());
-  const cacheKey = `${info}\u0000${secret}`;
+  const cacheKey = `${kind}\u0000${info}\u0000${secret}`;
   let key = derivedKeys.get(cacheKey);
   if (!key) {
-    key = hkdfAesKey(secret, info);
+    key = hkdfKey(secret, info, kind);
     derivedKeys.set(cacheKey, key);
   }
   return key;
 }
 
-/** An AES-256-GCM key derived from `material` with HKDF-SHA256 for one purpose (`info`). */
-export async function hkdfAesKey(material: string, info: string): Promise<CryptoKey> {
-  const ikm = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-oidc"), info: encoder.encode(info) },
-    ikm,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["encrypt", "decrypt"],
-  );
+/** An AES-256-GCM key for one purpose (`info`), derived from KEY_ENCRYPTION_SECRET once per isolate. */
+export function purposeKey(settings: SecretSettings, info: string): Promise<CryptoKey> {
+  return serverPurposeKey(settings, info, "aes");
+}
+
+/** An HMAC-SHA256 key for one purpose (`info`), derived from KEY_ENCRYPTION_SECRET once per isolate. */
+export function purposeMacKey(settings: SecretSettings, info: string): Promise<CryptoKey> {
+  return serverPurposeKey(settings, info, "hmac");
 }
 
 /** AES-GCM seal: `v1.<iv>.<ciphertext>`, base64url. `aad` binds the ciphertext to its context. */

@@ -2,8 +2,8 @@
 import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
 import { getUserInTeam } from "../../store/users";
-import { mintGrantToken, readGrantToken, successorKey } from "../../tokens/grant-tokens";
-import { openSealed, seal, sha256 } from "../../tokens/secrets";
+import { legacySuccessorKey, readGrantToken, successorGrantToken } from "../../tokens/grant-tokens";
+import { openSealed, sha256 } from "../../tokens/secrets";
 import { ceilingOf } from "../claims";
 import { OAuthError } from "../errors";
 import { resolveResource } from "../resource";
@@ -30,8 +30,9 @@ export async function refreshTokens(
   const route = await readGrantToken(ctx.settings, "refresh", presented);
   if (!route) throw new OAuthError("invalid_grant", "refresh token is invalid");
 
-  // The successor is made before the call so the object stays a pure, synchronous transition.
-  const successor = await mintGrantToken(ctx.settings, "refresh", route);
+  // The successor is derived before the call (the same one for every retry of this token), so the
+  // object stays a pure, synchronous transition and never holds a token.
+  const successor = await successorGrantToken(ctx.settings, presented, route);
   const now = Date.now();
   const [result, holder] = await Promise.all([
     (async () =>
@@ -39,7 +40,6 @@ export async function refreshTokens(
         tokenHash: await sha256(presented),
         clientId: client.id,
         successorHash: await sha256(successor),
-        successorSealed: await seal(await successorKey(presented), successor),
         successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
         graceMs: ctx.settings.refreshGraceSeconds * 1000,
         requestedScopes: requested,
@@ -53,10 +53,12 @@ export async function refreshTokens(
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "refresh.reuse_detected");
     throw new OAuthError(result.error, result.description);
   }
-  // A retry inside the grace window gets the successor the first call issued.
-  const refreshToken = result.rotated
-    ? successor
-    : await openSealed(await successorKey(presented), result.successorSealed);
+  // A retry inside the grace window gets the successor the first call issued: the derived one again,
+  // or, for a rotation stored before successors were derived, the one sealed under the presented token.
+  const refreshToken =
+    result.rotated || result.successorSealed === null
+      ? successor
+      : await openSealed(await legacySuccessorKey(presented), result.successorSealed);
   if (!refreshToken) throw new OAuthError("invalid_grant", "refresh token is invalid");
   const { grant } = result;
   if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
