@@ -33,7 +33,12 @@ export interface Keyset {
   loadedAt: number;
 }
 
-let cached: { settings: Settings; keyset: Promise<Keyset> } | undefined;
+/**
+ * Only a loaded keyset is shared between requests, never a load in progress: workerd cancels a
+ * request's continuations on a promise whose own request was cancelled, so a shared pending load
+ * could hang every request waiting on it. Concurrent misses each load (once a minute, a D1 read).
+ */
+let cached: { settings: Settings; keyset: Keyset } | undefined;
 
 async function createKeyRow(settings: Settings, alg: KeyAlg, now: number): Promise<SigningKeyRow> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
@@ -79,21 +84,11 @@ async function loadKeyset(db: Db, settings: Settings): Promise<Keyset> {
 }
 
 /** The keyset, from the isolate cache when fresh. */
-export function keysetOf(db: Db, settings: Settings): Promise<Keyset> {
-  if (cached && cached.settings === settings) {
-    const entry = cached;
-    return entry.keyset.then((ks) => (Date.now() - ks.loadedAt < KEYSET_TTL_MS ? ks : refresh(db, settings)));
-  }
-  return refresh(db, settings);
-}
-
-function refresh(db: Db, settings: Settings): Promise<Keyset> {
-  const keyset = loadKeyset(db, settings);
+export async function keysetOf(db: Db, settings: Settings): Promise<Keyset> {
+  const hit = cached;
+  if (hit && hit.settings === settings && Date.now() - hit.keyset.loadedAt < KEYSET_TTL_MS) return hit.keyset;
+  const keyset = await loadKeyset(db, settings);
   cached = { settings, keyset };
-  // A failed load must not poison the cache for the next request.
-  keyset.catch(() => {
-    if (cached?.keyset === keyset) cached = undefined;
-  });
   return keyset;
 }
 
