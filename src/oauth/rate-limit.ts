@@ -1,10 +1,10 @@
 /**
  * Per-IP fixed-window counter in KV for open dynamic registration (CONTRACT.md: 10 per hour per IP).
  *
- * Approximate by design: KV is eventually consistent, so requests that arrive in several locations
- * at once, or concurrently in one, can each read the same count before any write lands. Across
- * regions an address may get somewhat more than the limit in an hour; that is the accepted trade
- * for not putting a Durable Object on the registration path.
+ * Exact within one isolate (it also counts in memory), approximate across isolates: KV is eventually
+ * consistent, so requests that arrive in several locations at once can each read the same count
+ * before any write lands. Across regions an address may get somewhat more than the limit in an hour;
+ * that is the accepted trade for not putting a Durable Object on the registration path.
  */
 
 const WINDOW_SECONDS = 3600;
@@ -48,22 +48,28 @@ export function consumeRegistrationQuota(
   limit: number,
   now = Date.now(),
 ): Promise<QuotaDecision> {
-  // Within one isolate the read-then-write runs one at a time per subject, so a parallel burst
-  // cannot all read the same count (exact locally; across isolates and regions KV stays approximate).
-  return serializedPerSubject(subject, () => consume(kv, subject, limit, now));
+  return consume(kv, subject, limit, now);
 }
 
-const inFlight = new Map<string, Promise<unknown>>();
+/**
+ * This isolate's own count per subject and window, taken synchronously before any await, so a
+ * parallel burst within one isolate cannot all read the same count from KV (exact locally; across
+ * isolates and regions KV stays approximate). Plain values, never a shared promise: workerd cancels
+ * a request's continuations on a promise whose own request was cancelled, so a chain of requests
+ * waiting on each other could hang on one client that went away.
+ */
+const localCounts = new Map<string, { window: number; count: number }>();
+const MAX_LOCAL_SUBJECTS = 10_000;
 
-function serializedPerSubject<T>(subject: string, work: () => Promise<T>): Promise<T> {
-  const previous = inFlight.get(subject) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  const settled = run.catch(() => undefined);
-  inFlight.set(subject, settled);
-  void settled.then(() => {
-    if (inFlight.get(subject) === settled) inFlight.delete(subject);
-  });
-  return run;
+function countLocally(subject: string, window: number): number {
+  const entry = localCounts.get(subject);
+  const count = entry?.window === window ? entry.count : 0;
+  if (!entry && localCounts.size >= MAX_LOCAL_SUBJECTS) {
+    for (const [key, value] of localCounts) if (value.window !== window) localCounts.delete(key);
+    if (localCounts.size >= MAX_LOCAL_SUBJECTS) localCounts.clear();
+  }
+  localCounts.set(subject, { window, count: count + 1 });
+  return count;
 }
 
 async function consume(kv: KVNamespace, subject: string, limit: number, now: number): Promise<QuotaDecision> {
@@ -71,8 +77,10 @@ async function consume(kv: KVNamespace, subject: string, limit: number, now: num
   const window = Math.floor(nowSeconds / WINDOW_SECONDS);
   const untilWindowEnd = (window + 1) * WINDOW_SECONDS - nowSeconds;
   const key = `reg:${subject}:${window}`;
+  const before = countLocally(subject, window);
+  if (before >= limit) return { allowed: false, retryAfter: untilWindowEnd };
   try {
-    const count = Number(await kv.get(key)) || 0;
+    const count = Math.max(Number(await kv.get(key)) || 0, before);
     if (count >= limit) return { allowed: false, retryAfter: untilWindowEnd };
     await kv.put(key, String(count + 1), { expirationTtl: Math.max(MIN_TTL_SECONDS, untilWindowEnd + 60) });
     return { allowed: true };
