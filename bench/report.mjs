@@ -103,6 +103,12 @@ ${summaryTable(rows)}
 - "CPU ms/req" is the user + system CPU time of the server's whole process group (wrangler, the
   proxy workerd and the worker's workerd) divided by the requests answered. It is the steadiest
   figure on a shared machine: other work slows the server down but does not add to its CPU time.
+- The edge-oidc server also answers the requests that mint the single-use pools (an authorization per
+  code; an authorization and a code exchange per refresh token), the references none, and that load
+  stays with the server: on this machine the static discovery document's p99 equals the static
+  reference's on a fresh server and is twice it after 9,000 authorizations (with or without wrangler's
+  local trace store, \`X_LOCAL_OBSERVABILITY\`). The p99 ratios of edge-oidc rows therefore include
+  that after-effect, not only the cost of the endpoint.
 - Any non-2xx or error count other than 0 means the run did not measure what it claims: fix that first.
 - Numbers from a machine shared with other work are noisy; the medians of interleaved repeats reduce,
   but do not remove, that noise.
