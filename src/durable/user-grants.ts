@@ -121,6 +121,10 @@ const MIGRATIONS = [
   "ALTER TABLE codes ADD COLUMN holder TEXT",
 ];
 
+/** What redemption and rotation read of a code or refresh token (the rest comes from its family). */
+const CODE_COLUMNS = ["code_challenge", "expires_at", "redeemed_at", "holder"] as const;
+const REFRESH_COLUMNS = ["expires_at", "rotated_at", "successor_hash", "successor_sealed"] as const;
+
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
 
@@ -177,13 +181,8 @@ export class UserGrants extends DurableObject<Env> {
    */
   redeemCode(input: RedeemCodeInput): RedeemResult {
     return this.ctx.storage.transactionSync((): RedeemResult => {
-      // One statement reads the code with its family (each exec is a storage call, traced locally).
-      const code = this.one(
-        `SELECT c.code_challenge, c.expires_at, c.redeemed_at, c.holder, f.*
-         FROM codes c JOIN families f ON f.id = c.family_id WHERE c.hash = ?`,
-        input.codeHash,
-      );
-      if (!code || code.revoked_at !== null) return fail("authorization code is invalid");
+      const code = this.withLiveFamily("codes", CODE_COLUMNS, input.codeHash);
+      if (!code) return fail("authorization code is invalid");
       const grant = toGrant(code);
       if (code.redeemed_at !== null) {
         return this.revokeFamilyFailure(grant, "code_replay", "authorization code was already used", input.now);
@@ -218,12 +217,8 @@ export class UserGrants extends DurableObject<Env> {
    */
   rotateRefresh(input: RotateInput): RotateResult {
     return this.ctx.storage.transactionSync((): RotateResult => {
-      const token = this.one(
-        `SELECT r.expires_at, r.rotated_at, r.successor_hash, r.successor_sealed, f.*
-         FROM refresh_tokens r JOIN families f ON f.id = r.family_id WHERE r.hash = ?`,
-        input.tokenHash,
-      );
-      if (!token || token.revoked_at !== null) return fail("refresh token is invalid");
+      const token = this.withLiveFamily("refresh_tokens", REFRESH_COLUMNS, input.tokenHash);
+      if (!token) return fail("refresh token is invalid");
       const grant = toGrant(token);
       if (grant.clientId !== input.clientId) {
         // RFC 6749 §6: bound to its client. Presented by another client: treat as theft.
@@ -371,6 +366,18 @@ export class UserGrants extends DurableObject<Env> {
   private revokedBefore(): number {
     const row = this.one("SELECT value FROM user_state WHERE key = 'revoked_before'");
     return row ? Number(row.value) : 0;
+  }
+
+  /**
+   * A code or refresh token (the named columns) together with its family's columns, in one statement
+   * (each exec is a storage call); undefined when it does not exist or its family is revoked.
+   */
+  private withLiveFamily(table: "codes" | "refresh_tokens", columns: readonly string[], hash: string): Row | undefined {
+    return this.one(
+      `SELECT ${columns.map((c) => `t.${c}`).join(", ")}, f.* FROM ${table} t JOIN families f ON f.id = t.family_id
+       WHERE t.hash = ? AND f.revoked_at IS NULL`,
+      hash,
+    );
   }
 
   private family(id: string): Row | undefined {
