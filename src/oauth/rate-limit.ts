@@ -37,21 +37,6 @@ export function rateLimitSubject(ip: string | undefined): string {
 }
 
 /**
- * Counts one request of `subject` in the current hour and says whether it may proceed. Every call
- * counts, whatever happens to the request afterwards. Once over the limit nothing more is written
- * (an attacker's flood costs reads only). If KV refuses the write (it allows about one write per
- * second per key) the request is refused too, so a burst cannot slip past an unrecorded count.
- */
-export function consumeRegistrationQuota(
-  kv: KVNamespace,
-  subject: string,
-  limit: number,
-  now = Date.now(),
-): Promise<QuotaDecision> {
-  return consume(kv, subject, limit, now);
-}
-
-/**
  * This isolate's own count per subject and window, taken synchronously before any await, so a
  * parallel burst within one isolate cannot all read the same count from KV (exact locally; across
  * isolates and regions KV stays approximate). Plain values, never a shared promise: workerd cancels
@@ -72,7 +57,18 @@ function countLocally(subject: string, window: number): number {
   return count;
 }
 
-async function consume(kv: KVNamespace, subject: string, limit: number, now: number): Promise<QuotaDecision> {
+/**
+ * Counts one request of `subject` in the current hour and says whether it may proceed. Every call
+ * counts, whatever happens to the request afterwards. Once over the limit nothing more is written
+ * (an attacker's flood costs reads only). If KV refuses the write (it allows about one write per
+ * second per key) the request is refused too, so a burst cannot slip past an unrecorded count.
+ */
+export async function consumeRegistrationQuota(
+  kv: KVNamespace,
+  subject: string,
+  limit: number,
+  now = Date.now(),
+): Promise<QuotaDecision> {
   const nowSeconds = Math.floor(now / 1000);
   const window = Math.floor(nowSeconds / WINDOW_SECONDS);
   const untilWindowEnd = (window + 1) * WINDOW_SECONDS - nowSeconds;
