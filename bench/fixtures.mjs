@@ -154,12 +154,6 @@ export const mintServiceTokens = async (ctx, n) => {
  */
 export const REFERENCE_BASIC = `Basic ${Buffer.from(`bench-client:${"s".repeat(52)}`).toString("base64")}`;
 export const REFERENCE_CC_FORM = "grant_type=client_credentials";
-export const REFERENCE_CODE_FORM = new URLSearchParams({
-  grant_type: "authorization_code",
-  code: `eoidc_ac_${"c".repeat(190)}`,
-  code_verifier: VERIFIER,
-  redirect_uri: REDIRECT_URI,
-  client_id: "bench-client",
-}).toString();
+export const REFERENCE_CODE_FORM = codeExchangeBody({ webClientId: "bench-client" }, `eoidc_ac_${"c".repeat(190)}`);
 
 export { FORM };
