@@ -273,6 +273,37 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
     expect(audit).not.toBeNull();
   });
 
+  it("reuse inside the grace window after the successor was itself used revokes the family (RFC 9700 §4.14.2)", async () => {
+    const { client, tokens } = await fullGrant();
+    const refresh = (token: string) => tokenRequest(client, { grant_type: "refresh_token", refresh_token: token });
+    const second = await ok(await refresh(tokens.refresh_token!));
+    const third = await ok(await refresh(second.refresh_token!));
+    // Still inside the first token's grace window, but its successor is spent: only a thief replays now.
+    await oauthError(await refresh(tokens.refresh_token!), 400, "invalid_grant");
+    await oauthError(await refresh(third.refresh_token!), 400, "invalid_grant");
+  });
+
+  it("a grace-window retry whose successor no longer derives (server key changed) is refused, the family kept", async () => {
+    const { client, tokens } = await fullGrant();
+    const refresh = (token: string) => tokenRequest(client, { grant_type: "refresh_token", refresh_token: token });
+    await ok(await refresh(tokens.refresh_token!));
+    const hash = await sha256(tokens.refresh_token!);
+    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(DEMO.admin));
+    // As after a KEY_ENCRYPTION_SECRET change: the stored successor is not the one the retry derives.
+    const familyId = await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const row = sql.exec("SELECT family_id, successor_hash FROM refresh_tokens WHERE hash = ?", hash).one();
+      sql.exec("UPDATE refresh_tokens SET hash = hash || 'x' WHERE hash = ?", row.successor_hash);
+      sql.exec("UPDATE refresh_tokens SET successor_hash = successor_hash || 'x' WHERE hash = ?", hash);
+      return String(row.family_id);
+    });
+    await oauthError(await refresh(tokens.refresh_token!), 400, "invalid_grant");
+    const family = await runInDurableObject(stub, (_instance, state) =>
+      state.storage.sql.exec("SELECT revoked_at FROM families WHERE id = ?", familyId).one(),
+    );
+    expect(family.revoked_at).toBeNull();
+  });
+
   it("ten concurrent refreshes with one token end with exactly one live successor", async () => {
     const { client, tokens } = await fullGrant();
     const results = await Promise.all(
