@@ -121,9 +121,21 @@ const MIGRATIONS = [
   "ALTER TABLE codes ADD COLUMN holder TEXT",
 ];
 
-/** What redemption and rotation read of a code or refresh token (the rest comes from its family). */
-const CODE_COLUMNS = ["code_challenge", "expires_at", "redeemed_at", "holder"] as const;
-const REFRESH_COLUMNS = ["expires_at", "rotated_at", "successor_hash", "successor_sealed"] as const;
+/**
+ * A code or refresh token (the named columns) with its family's columns, in one statement (each exec
+ * is a storage call); no row when it does not exist or its family is revoked. Built once.
+ */
+function withLiveFamily(table: "codes" | "refresh_tokens", columns: string[]): string {
+  return `SELECT ${columns.map((c) => `t.${c}`).join(", ")}, f.* FROM ${table} t
+    JOIN families f ON f.id = t.family_id WHERE t.hash = ? AND f.revoked_at IS NULL`;
+}
+const LIVE_CODE = withLiveFamily("codes", ["code_challenge", "expires_at", "redeemed_at", "holder"]);
+const LIVE_REFRESH = withLiveFamily("refresh_tokens", [
+  "expires_at",
+  "rotated_at",
+  "successor_hash",
+  "successor_sealed",
+]);
 
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
@@ -181,7 +193,7 @@ export class UserGrants extends DurableObject<Env> {
    */
   redeemCode(input: RedeemCodeInput): RedeemResult {
     return this.ctx.storage.transactionSync((): RedeemResult => {
-      const code = this.withLiveFamily("codes", CODE_COLUMNS, input.codeHash);
+      const code = this.one(LIVE_CODE, input.codeHash);
       if (!code) return fail("authorization code is invalid");
       const grant = toGrant(code);
       if (code.redeemed_at !== null) {
@@ -217,7 +229,7 @@ export class UserGrants extends DurableObject<Env> {
    */
   rotateRefresh(input: RotateInput): RotateResult {
     return this.ctx.storage.transactionSync((): RotateResult => {
-      const token = this.withLiveFamily("refresh_tokens", REFRESH_COLUMNS, input.tokenHash);
+      const token = this.one(LIVE_REFRESH, input.tokenHash);
       if (!token) return fail("refresh token is invalid");
       const grant = toGrant(token);
       if (grant.clientId !== input.clientId) {
@@ -366,18 +378,6 @@ export class UserGrants extends DurableObject<Env> {
   private revokedBefore(): number {
     const row = this.one("SELECT value FROM user_state WHERE key = 'revoked_before'");
     return row ? Number(row.value) : 0;
-  }
-
-  /**
-   * A code or refresh token (the named columns) together with its family's columns, in one statement
-   * (each exec is a storage call); undefined when it does not exist or its family is revoked.
-   */
-  private withLiveFamily(table: "codes" | "refresh_tokens", columns: readonly string[], hash: string): Row | undefined {
-    return this.one(
-      `SELECT ${columns.map((c) => `t.${c}`).join(", ")}, f.* FROM ${table} t JOIN families f ON f.id = t.family_id
-       WHERE t.hash = ? AND f.revoked_at IS NULL`,
-      hash,
-    );
   }
 
   private family(id: string): Row | undefined {
