@@ -8,6 +8,7 @@
  */
 import { eq } from "drizzle-orm";
 import type { Env, Settings } from "../config";
+import { SharedWork } from "../platform/shared-work";
 import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
 import { dbOf } from "../store/db";
 import { clients } from "../store/schema";
@@ -28,18 +29,11 @@ const MAX_REGISTERED_ID_LENGTH = 512;
 const EXPIRES_KEY = "document_expires_at";
 
 /**
- * One fetch per URL at a time in this isolate: concurrent first uses share it. A waiter gives up on
- * a shared fetch after FETCH_WAIT_MS and fetches itself: workerd cancels a request's continuations
- * on a promise whose own request was cancelled, so a fetch whose client went away never settles
- * for anyone else (and its entry is dropped by the next waiter instead of blocking the URL forever).
+ * One fetch per URL at a time in this isolate: concurrent first uses share it, but wait for it at
+ * most 5 s (above the document fetch's own 3 s deadline plus the upsert) before fetching
+ * themselves (see SharedWork for why a shared fetch may never settle).
  */
-const inFlight = new Map<string, Promise<ClientResolution>>();
-/** Above the document fetch's own 3 s deadline plus the upsert. */
-const FETCH_WAIT_MS = 5000;
-
-function giveUpAfter(ms: number): Promise<"gave_up"> {
-  return new Promise((resolve) => setTimeout(() => resolve("gave_up"), ms));
-}
+const documentFetches = new SharedWork<ClientResolution>(5000);
 
 function isFresh(row: ClientRow, now: number): boolean {
   const expires = row.metadata[EXPIRES_KEY];
@@ -95,17 +89,7 @@ async function resolveMetadataDocumentClient(
   const stored = await getClientCached(dbOf(env.DB), settings, clientId);
   if (stored && stored.origin !== "metadata_document") return { client: stored };
   if (stored && isFresh(stored, Date.now())) return { client: stored };
-  const shared = inFlight.get(clientId);
-  if (shared) {
-    const outcome = await Promise.race([shared, giveUpAfter(FETCH_WAIT_MS)]);
-    if (outcome !== "gave_up") return outcome;
-    if (inFlight.get(clientId) === shared) inFlight.delete(clientId);
-  }
-  const own = refreshFromDocument(env, url, clientId).finally(() => {
-    if (inFlight.get(clientId) === own) inFlight.delete(clientId);
-  });
-  inFlight.set(clientId, own);
-  return own;
+  return documentFetches.run(clientId, () => refreshFromDocument(env, url, clientId));
 }
 
 /** The client named by `clientId`, or why there is none (safe to show the client's developer). */
