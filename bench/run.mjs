@@ -38,10 +38,13 @@
  * target's last run (or 3000 req/s × seconds before the first one).
  * ────────────────────────────────────────────────────────────────────────────────────────────────────
  *
+ * Each endpoint run is paired with a run of its reference right next to it (see main() and
+ * report.mjs), so the ratios hold while the machine's speed drifts.
+ *
  * Settings (environment): BENCH_SECONDS (10) and BENCH_REPEATS (3) per cell, 0 = skip the benchmark;
  * BENCH_CONNECTIONS ("8,32"); BENCH_WARMUP_SECONDS (2); BENCH_SERVER_CPUS ("0") and BENCH_LOAD_CPUS
- * ("1") for taskset pinning on machines with 2+ cores; BENCH_ONLY (substring filter on target names;
- * references are always kept); BENCH_DOCS=0 to leave docs/benchmarks.md alone (smoke runs);
+ * ("1") for taskset pinning on machines with 2+ cores; BENCH_ONLY (substring filter on endpoint names;
+ * the references they use are kept); BENCH_DOCS=0 to leave docs/benchmarks.md alone (smoke runs);
  * BENCH_BURN_IN (20000) requests each server answers before the warm-up (0 = none, see burnIn()).
  */
 import { spawnSync } from "node:child_process";
@@ -258,6 +261,7 @@ function pinLoadGenerator() {
  */
 async function burnIn(servers, targets) {
   for (const [name, server] of Object.entries(servers)) {
+    if (!targets.some((t) => t.server === name)) continue;
     const own = targets.find((t) => t.server === name && t.request)?.request ?? {
       method: "GET",
       path: "/.well-known/openid-configuration",
@@ -272,13 +276,22 @@ async function burnIn(servers, targets) {
   }
 }
 
-async function measure(target, server, connections, seconds, lastRps, warmup) {
+/** What autocannon should send for one run of `target` (setup() mints single-use pools here). */
+async function prepare(target, server, connections, seconds, lastRps, warmup) {
   const expectedRequests = Math.ceil((lastRps ?? 3000) * seconds * 1.5);
   const ctx = { baseUrl: server.url, adminToken: server.adminToken, connections, seconds, expectedRequests, warmup };
-  const { path = "/", ...request } = target.setup ? await target.setup(ctx) : target.request;
-  // autocannon takes the path of a fixed request from the URL; `requests` entries carry their own.
+  return target.setup ? target.setup(ctx) : target.request;
+}
+
+/** One run. `latencies` holds every response's time (ms), so a cell's percentiles pool its repeats. */
+async function measure(target, server, connections, seconds, prepared) {
+  const { path = "/", ...request } = prepared;
+  const latencies = [];
   const before = groupSnapshot(server.pid);
-  const result = await autocannon({ url: `${server.url}${path}`, connections, duration: seconds, ...request });
+  // autocannon takes the path of a fixed request from the URL; `requests` entries carry their own.
+  const instance = autocannon({ url: `${server.url}${path}`, connections, duration: seconds, ...request });
+  instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
+  const result = await instance;
   const after = groupSnapshot(server.pid);
   const requests = result.requests.total;
   return {
@@ -289,6 +302,7 @@ async function measure(target, server, connections, seconds, lastRps, warmup) {
     rps: requests / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    latencies,
     cpuMsPerRequest: before && after && requests > 0 ? (after.cpuMs - before.cpuMs) / requests : null,
     // wrangler dev rebuilds and restarts workerd when a watched file changes (someone editing src/).
     reloaded: Boolean(before && after && before.pids !== after.pids),
@@ -299,6 +313,9 @@ async function measure(target, server, connections, seconds, lastRps, warmup) {
   };
 }
 
+/** A run without its per-response latencies (for the JSON file: those are summarised per cell). */
+const withoutLatencies = ({ latencies, ...run }) => ({ ...run, responses: latencies.length });
+
 async function main() {
   if (Number(process.versions.node.split(".")[0]) < 22) {
     throw new Error(`Node ${process.version}: run this through \`npm run bench\` (wrangler needs Node 22)`);
@@ -307,7 +324,12 @@ async function main() {
     console.log("bench: skipped (BENCH_SECONDS or BENCH_REPEATS is 0)");
     return;
   }
-  const targets = TARGETS.filter((t) => !env.BENCH_ONLY || !t.reference || t.name.includes(env.BENCH_ONLY));
+  const endpoints = TARGETS.filter((t) => t.reference && (!env.BENCH_ONLY || t.name.includes(env.BENCH_ONLY)));
+  // References are measured only next to an endpoint, so only those an endpoint uses are kept.
+  const targets = [
+    ...endpoints,
+    ...TARGETS.filter((t) => !t.reference && endpoints.some((e) => e.reference === t.server)),
+  ];
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const resultsDir = join(PROJECT_ROOT, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
@@ -338,26 +360,53 @@ async function main() {
     }
     if (SETTINGS.burnIn > 0) await burnIn(servers, targets);
     for (const t of targets) {
-      const r = await measure(t, servers[t.server], SETTINGS.connections[0], SETTINGS.warmupSeconds, undefined, true);
+      const server = servers[t.server];
+      const prepared = await prepare(t, server, SETTINGS.connections[0], SETTINGS.warmupSeconds, undefined, true);
+      const r = await measure(t, server, SETTINGS.connections[0], SETTINGS.warmupSeconds, prepared);
       lastRps.set(t.name, r.rps);
       console.log(`warm-up ${t.name}: ${r.rps.toFixed(0)} req/s, non-2xx ${r.non2xx}`);
     }
+    /** A measured run of `t`, measured again (pool minted afresh) if wrangler reloaded the worker. */
+    const measured = async (t, connections, repeat, prepared) => {
+      const server = servers[t.server];
+      const fresh = () => prepare(t, server, connections, SETTINGS.seconds, lastRps.get(t.name), false);
+      let r = await measure(t, server, connections, SETTINGS.seconds, prepared ?? (await fresh()));
+      for (let retry = 0; r.reloaded && retry < 3; retry++) {
+        console.log(`#${repeat} c=${connections} ${t.name}: the server reloaded during the run; measuring again`);
+        discarded.push({ repeat, ...withoutLatencies(r) });
+        r = await measure(t, server, connections, SETTINGS.seconds, await fresh());
+      }
+      lastRps.set(t.name, r.rps);
+      console.log(
+        `#${repeat} c=${connections} ${t.name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms ` +
+          `cpu ${r.cpuMsPerRequest?.toFixed(2)} ms/req ` +
+          `non-2xx ${r.non2xx} errors ${r.errors + r.timeouts}`,
+      );
+      return r;
+    };
+    // Each endpoint's run is paired with a run of its reference right next to it, so a ratio compares
+    // two runs seconds apart, not minutes (this machine's speed drifts by tens of percent over minutes).
+    // The pair's order alternates between repeats; a pool is minted before either run (codes live 60 s).
+    const references = new Map(targets.filter((t) => !t.reference).map((t) => [t.server, t]));
+    let pair = 0;
     for (let repeat = 1; repeat <= SETTINGS.repeats; repeat++) {
       for (const connections of SETTINGS.connections) {
-        for (const t of targets) {
-          let r = await measure(t, servers[t.server], connections, SETTINGS.seconds, lastRps.get(t.name), false);
-          for (let retry = 0; r.reloaded && retry < 3; retry++) {
-            console.log(`#${repeat} c=${connections} ${t.name}: the server reloaded during the run; measuring again`);
-            discarded.push({ repeat, ...r });
-            r = await measure(t, servers[t.server], connections, SETTINGS.seconds, lastRps.get(t.name), false);
-          }
-          lastRps.set(t.name, r.rps);
-          runs.push({ repeat, ...r });
-          console.log(
-            `#${repeat} c=${connections} ${t.name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms ` +
-              `cpu ${r.cpuMsPerRequest?.toFixed(2)} ms/req ` +
-              `non-2xx ${r.non2xx} errors ${r.errors + r.timeouts}`,
+        for (const t of targets.filter((x) => x.reference)) {
+          const ref = references.get(t.reference);
+          const prepared = await prepare(
+            t,
+            servers[t.server],
+            connections,
+            SETTINGS.seconds,
+            lastRps.get(t.name),
+            false,
           );
+          pair++;
+          const order = repeat % 2 === 1 ? [t, ref] : [ref, t];
+          for (const x of order) {
+            const r = await measured(x, connections, repeat, x === t ? prepared : undefined);
+            runs.push({ repeat, pair, role: x === t ? "endpoint" : "reference", ...r });
+          }
         }
       }
     }
@@ -380,7 +429,8 @@ async function main() {
   };
   const settings = { ...SETTINGS, pinning, discardedRuns: discarded.length };
   const resultFile = join(resultsDir, `${stamp}.json`);
-  writeFileSync(resultFile, `${JSON.stringify({ machine, settings, rows, runs, discarded }, null, 2)}\n`);
+  const stored = { machine, settings, rows, runs: runs.map(withoutLatencies), discarded };
+  writeFileSync(resultFile, `${JSON.stringify(stored, null, 2)}\n`);
   // Formatted like the rest of the repo, so `npm run lint` (biome check .) stays clean after a run.
   spawnSync("biome", ["format", "--write", resultFile], { stdio: "ignore" });
   console.log(`\n${summaryTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`);
