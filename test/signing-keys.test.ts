@@ -68,6 +68,25 @@ describe("signing keys and JWKS", () => {
     ]);
   });
 
+  it("past its 60 s TTL, one request reloads the keyset while concurrent ones keep using it (no burst of loads)", async () => {
+    forgetKeyset();
+    const loaded = await keysetOf(db, settings);
+    loaded.loadedAt -= 61_000;
+    const got = await Promise.all(Array.from({ length: 8 }, () => keysetOf(db, settings)));
+    const reloaded = got.filter((k) => k !== loaded);
+    expect(reloaded).toHaveLength(1);
+    expect(Date.now() - reloaded[0]!.loadedAt).toBeLessThan(60_000);
+    expect(await keysetOf(db, settings)).toBe(reloaded[0]);
+  });
+
+  it("a keyset more than 10 minutes old is never used, even while another request reloads it", async () => {
+    forgetKeyset();
+    const loaded = await keysetOf(db, settings);
+    loaded.loadedAt -= 11 * 60_000;
+    const got = await Promise.all(Array.from({ length: 4 }, () => keysetOf(db, settings)));
+    expect(got.filter((k) => k === loaded)).toHaveLength(0);
+  });
+
   it("rotation makes the new key current and keeps the old one published until its tokens expire", async () => {
     forgetKeyset();
     const before = await keysetOf(db, settings);

@@ -36,9 +36,17 @@ export interface Keyset {
 /**
  * Only a loaded keyset is shared between requests, never a load in progress: workerd cancels a
  * request's continuations on a promise whose own request was cancelled, so a shared pending load
- * could hang every request waiting on it. Concurrent misses each load (once a minute, a D1 read).
+ * could hang every request waiting on it. Once the keyset is past its TTL, one request reloads it
+ * and the others keep using it meanwhile (otherwise every request arriving during the reload would
+ * load too: a D1 read and four key imports each, once a minute, in one burst). A reload that has
+ * not finished after RELOAD_TAKEOVER_MS is presumed abandoned and the next request takes over; a
+ * keyset older than KEYSET_MAX_STALE_MS is never used.
  */
 let cached: { settings: Settings; keyset: Keyset } | undefined;
+/** When the reload of a stale keyset started (0: none running). */
+let reloadStartedAt = 0;
+const RELOAD_TAKEOVER_MS = 10_000;
+const KEYSET_MAX_STALE_MS = 10 * 60_000;
 
 async function createKeyRow(settings: Settings, alg: KeyAlg, now: number): Promise<SigningKeyRow> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
@@ -83,13 +91,23 @@ async function loadKeyset(db: Db, settings: Settings): Promise<Keyset> {
   return { current, jwks: { keys: rows.map((r) => r.publicJwk as JWK) }, verification, loadedAt: now };
 }
 
-/** The keyset, from the isolate cache when fresh. */
+/** The keyset, from the isolate cache when fresh (or while another request reloads it). */
 export async function keysetOf(db: Db, settings: Settings): Promise<Keyset> {
-  const hit = cached;
-  if (hit && hit.settings === settings && Date.now() - hit.keyset.loadedAt < KEYSET_TTL_MS) return hit.keyset;
-  const keyset = await loadKeyset(db, settings);
-  cached = { settings, keyset };
-  return keyset;
+  const hit = cached?.settings === settings ? cached.keyset : undefined;
+  const now = Date.now();
+  if (hit) {
+    const age = now - hit.loadedAt;
+    if (age < KEYSET_TTL_MS) return hit;
+    if (age < KEYSET_MAX_STALE_MS && now - reloadStartedAt < RELOAD_TAKEOVER_MS) return hit;
+  }
+  if (hit) reloadStartedAt = now;
+  try {
+    const keyset = await loadKeyset(db, settings);
+    cached = { settings, keyset };
+    return keyset;
+  } finally {
+    if (hit) reloadStartedAt = 0;
+  }
 }
 
 /** Forget the isolate's keyset (after a rotation made by this isolate). */
