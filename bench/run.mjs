@@ -262,11 +262,9 @@ function pinLoadGenerator() {
 async function burnIn(servers, targets) {
   for (const [name, server] of Object.entries(servers)) {
     if (!targets.some((t) => t.server === name)) continue;
-    const own = targets.find((t) => t.server === name && t.request)?.request ?? {
-      method: "GET",
-      path: "/.well-known/openid-configuration",
-    };
-    const { path = "/", ...request } = own;
+    // The first fixed request of that server in TARGETS (edge-oidc: the discovery document), also
+    // when BENCH_ONLY left it out of this run.
+    const { path = "/", ...request } = TARGETS.find((t) => t.server === name && t.request).request;
     const started = Date.now();
     const r = await autocannon({ url: `${server.url}${path}`, connections: 8, amount: SETTINGS.burnIn, ...request });
     console.log(
