@@ -505,8 +505,43 @@ describe("token endpoint request rules (RFC 6749 §3.2, §5.2)", () => {
   it("answers CORS preflight for browser clients", async () => {
     const res = await call("/oauth/token", {
       method: "OPTIONS",
-      headers: { Origin: "https://spa.example", "Access-Control-Request-Method": "POST" },
+      headers: {
+        Origin: "https://spa.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+      },
     });
+    expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-methods")?.split(",")).toContain("POST");
+    // Fetch standard, CORS protocol: every header the request names must be allowed.
+    const allowed = res.headers.get("access-control-allow-headers")?.toLowerCase().split(",") ?? [];
+    expect(allowed).toEqual(expect.arrayContaining(["authorization", "content-type", "dpop"]));
+    expect(res.headers.get("access-control-max-age")).toBe("86400");
+  });
+
+  it("lets a browser client read an error and its Basic challenge (CORS on 401, RFC 6749 §5.2)", async () => {
+    const res = await call("/oauth/token", {
+      method: "POST",
+      headers: {
+        Origin: "https://spa.example",
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa("nobody:nothing")}`,
+      },
+      body: "grant_type=client_credentials",
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-expose-headers")?.toLowerCase().split(",")).toContain("www-authenticate");
+    expect(res.headers.get("www-authenticate")).toMatch(/^Basic /);
+  });
+
+  it("sends CORS headers on a successful token response", async () => {
+    const client = await createTestClient();
+    const { code, verifier } = await obtainCode(client, DEMO.admin);
+    const form = { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: client.redirectUri };
+    const res = await tokenRequest(client, form, { Origin: "https://spa.example" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    await ok(res);
   });
 });

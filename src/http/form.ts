@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { OAuthError } from "../oauth/errors";
 import { readAtMost } from "../platform/bounded-read";
+import { decodeUtf8 } from "../platform/utf8";
 import type { AppEnv } from "./context";
 
 export const MAX_FORM_BYTES = 16 * 1024;
@@ -16,13 +17,11 @@ export async function readBoundedText(c: Context<AppEnv>, maxBytes: number): Pro
   if (declared !== undefined && declared > maxBytes) {
     throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
   }
-  const bytes = await readAtMost(c.req.raw.body, maxBytes, declared);
+  const bytes = await readAtMost(c.req.raw, maxBytes, declared);
   if (bytes === "too_large") throw new OAuthError("invalid_request", "request body is too large", { status: 413 });
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new OAuthError("invalid_request", "request body is not valid UTF-8");
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new OAuthError("invalid_request", "request body is not valid UTF-8");
+  return text;
 }
 
 /** Parses `application/x-www-form-urlencoded`; no repeated or empty-named parameters. */

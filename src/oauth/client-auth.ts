@@ -4,6 +4,7 @@
  * secret is stored.
  */
 import type { Settings } from "../config";
+import { decodeUtf8 } from "../platform/utf8";
 import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { randomToken, sha256, timingSafeEqual } from "../tokens/secrets";
@@ -48,13 +49,16 @@ function basicFailure(description: string): OAuthError {
 
 /** RFC 6749 §2.3.1: base64 of `urlencode(client_id) ":" urlencode(client_secret)`. */
 function parseBasic(credentials: string): { clientId: string; secret: string } {
-  let decoded: string;
+  let binary: string;
   try {
-    const bytes = Uint8Array.from(atob(credentials.trim()), (ch) => ch.charCodeAt(0));
-    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    binary = atob(credentials.trim());
   } catch {
     throw basicFailure("the Basic credentials are not valid base64 of UTF-8");
   }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  const decoded = decodeUtf8(bytes);
+  if (decoded === undefined) throw basicFailure("the Basic credentials are not valid base64 of UTF-8");
   const colon = decoded.indexOf(":");
   if (colon < 0) throw basicFailure("the Basic credentials have no ':' between client_id and secret");
   const clientId = decodeFormComponent(decoded.slice(0, colon));

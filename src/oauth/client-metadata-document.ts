@@ -15,6 +15,7 @@
 
 import { isLoopbackHost } from "../config";
 import { readAtMost } from "../platform/bounded-read";
+import { decodeUtf8 } from "../platform/utf8";
 import { parseRegistrationRequest, type RegistrationMetadata } from "./client-metadata";
 import { OAuthError } from "./errors";
 import { expandMetaScopes, isKnownScope, parseScope } from "./scopes";
@@ -175,7 +176,7 @@ async function readCapped(response: Response): Promise<Uint8Array> {
     await response.body?.cancel();
     refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
   }
-  const bytes = await readAtMost(response.body, MAX_DOCUMENT_BYTES);
+  const bytes = await readAtMost(response, MAX_DOCUMENT_BYTES);
   // Reading stops at the cap: the rest of an oversized (or endless) body is never downloaded.
   if (bytes === "too_large") refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
   return bytes;
@@ -221,7 +222,7 @@ export async function fetchMetadataDocument(url: URL): Promise<FetchedDocument> 
   }
   let document: unknown;
   try {
-    document = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    document = JSON.parse(decodeUtf8(bytes) ?? "");
   } catch {
     refuse("the metadata document is not valid JSON");
   }
