@@ -208,17 +208,22 @@ const TARGETS = [
   },
 ];
 
-/** autocannon settings that send each pooled credential once, ending the run when the pool is spent. */
+/**
+ * autocannon settings that send each pooled credential once, ending the run when the pool is spent.
+ * Oldest first: a code lives 60 s, and when the reference runs first its pool waits a whole run
+ * before use; spending the newest first left the oldest codes to expire at the end of the run
+ * (seen on a slow machine: 233 invalid_grant answers in one code-exchange run).
+ */
 function singleUse(path, pool, body, headers = {}) {
-  const remaining = [...pool];
+  let next = 0;
   return {
-    amount: remaining.length,
+    amount: pool.length,
     requests: [
       {
         method: "POST",
         path,
         headers: { ...FORM, ...headers },
-        setupRequest: (req) => ({ ...req, body: body(remaining.pop() ?? pool[0]) }),
+        setupRequest: (req) => ({ ...req, body: body(pool[Math.min(next++, pool.length - 1)]) }),
       },
     ],
   };
