@@ -137,6 +137,11 @@ ${summaryTable(rows)}
   105 ms after 36,000, 114–141 ms from 48,000 to 72,000). So every server first answers the same
   burn-in (${settings.burnIn} requests of a kind it is measured on), which takes it past that point, and
   every row is measured on a used server against used references.
+- A weakness of the order: in the first repeat, each reference's first run comes after that server
+  sat idle through edge-oidc's warm-ups, and an idle \`wrangler dev\` server answers its first second
+  or two more slowly (measured here: stalls adding 60–80 ms in the first 1.5 s of a run). That raises
+  the references' pooled p99, in the endpoints' favour. The raw results keep every run's own p99, so
+  the p99 ratio can also be read pair by pair.
 - Any non-2xx or error count other than 0 means the run did not measure what it claims: fix that first.
 - Numbers from a machine shared with other work are noisy; the medians of interleaved repeats reduce,
   but do not remove, that noise.
