@@ -25,14 +25,7 @@ export const machineCors: MiddlewareHandler = async (c, next) => {
   // Every OPTIONS to a machine endpoint is a preflight: none of them has another use for it.
   if (c.req.method === "OPTIONS") return new Response(null, { status: 204, headers: PREFLIGHT_HEADERS });
   await next();
-  let headers = c.res.headers;
-  try {
-    headers.set("Access-Control-Allow-Origin", ALLOW_ORIGIN);
-  } catch {
-    // A response whose headers are immutable (one passed through from fetch()): copy it once.
-    c.res = new Response(c.res.body, c.res);
-    headers = c.res.headers;
-    headers.set("Access-Control-Allow-Origin", ALLOW_ORIGIN);
-  }
-  headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+  // Every machine endpoint answers with a response it built (mutable headers), errors included.
+  c.res.headers.set("Access-Control-Allow-Origin", ALLOW_ORIGIN);
+  c.res.headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
 };
