@@ -264,8 +264,9 @@ function pinLoadGenerator() {
  * measured on a used server against nearly fresh references. The effect levels off only after a few
  * tens of thousands of requests (the static reference alone: p99 58–65 ms after 12,000 requests,
  * 93 ms after 24,000, 105 ms after 36,000, then 114–141 ms from 48,000 to 72,000), so the burn-in
- * takes every server past that point: later differences in history then no longer move its tail. Each server gets requests of a kind it
- * is measured on: a reference its own request, edge-oidc its discovery document.
+ * takes every server past that point: later differences in history then no longer move its tail.
+ * Each server gets requests of a kind it is measured on: a reference its own request, edge-oidc its
+ * discovery document.
  */
 async function burnIn(servers, targets) {
   for (const [name, server] of Object.entries(servers)) {

@@ -120,12 +120,11 @@ export async function exchangeCode(
   code: string,
   verifier: string,
   extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
 ) {
-  return tokenRequest(client, {
-    grant_type: "authorization_code",
-    code,
-    code_verifier: verifier,
-    redirect_uri: client.redirectUri,
-    ...extra,
-  });
+  return tokenRequest(
+    client,
+    { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: client.redirectUri, ...extra },
+    headers,
+  );
 }

@@ -521,15 +521,11 @@ describe("token endpoint request rules (RFC 6749 §3.2, §5.2)", () => {
   });
 
   it("lets a browser client read an error and its Basic challenge (CORS on 401, RFC 6749 §5.2)", async () => {
-    const res = await call("/oauth/token", {
-      method: "POST",
-      headers: {
-        Origin: "https://spa.example",
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: `Basic ${btoa("nobody:nothing")}`,
-      },
-      body: "grant_type=client_credentials",
-    });
+    const res = await tokenRequest(
+      { id: "nobody", secret: "nothing", method: "client_secret_basic", redirectUri: "" },
+      { grant_type: "client_credentials" },
+      { Origin: "https://spa.example" },
+    );
     expect(res.status).toBe(401);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
     expect(res.headers.get("access-control-expose-headers")?.toLowerCase().split(",")).toContain("www-authenticate");
@@ -539,8 +535,7 @@ describe("token endpoint request rules (RFC 6749 §3.2, §5.2)", () => {
   it("sends CORS headers on a successful token response", async () => {
     const client = await createTestClient();
     const { code, verifier } = await obtainCode(client, DEMO.admin);
-    const form = { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: client.redirectUri };
-    const res = await tokenRequest(client, form, { Origin: "https://spa.example" });
+    const res = await exchangeCode(client, code, verifier, {}, { Origin: "https://spa.example" });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
     await ok(res);
   });
