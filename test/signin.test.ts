@@ -174,6 +174,17 @@ describe("return_to is a same-origin path only (RFC 9700 §4.11: no open redirec
     "/\t/evil.example",
     "evil.example",
     "",
+    // Dot segments, encoded dots and slashes, backslashes and tabs that normalise to "//evil.example".
+    "/.//evil.example/x",
+    "/..//evil.example/x",
+    "/%2e//evil.example/x",
+    "/%2E%2E//evil.example/x",
+    "/./%2f/evil.example/x",
+    "/%2f%2fevil.example/x",
+    "/%5c/evil.example/x",
+    "/./\\/evil.example/x",
+    "/.\t//evil.example/x",
+    "/a/../..//evil.example/x",
   ];
   for (const attempt of attempts) {
     it(`sends ${JSON.stringify(attempt)} to "/"`, async () => {
@@ -204,6 +215,22 @@ describe("return_to is a same-origin path only (RFC 9700 §4.11: no open redirec
   it("replaces an off-site return_to in the sign-in link with /", async () => {
     const html = await (await new TestBrowser().fetch("/signin?return_to=https%3A%2F%2Fevil.example%2F")).text();
     expect(hiddenField(html, "return_to")).toBe("/");
+  });
+
+  for (const attempt of attempts.filter((a) => a.startsWith("/"))) {
+    it(`renders neither a form field nor a 'continue' link to ${JSON.stringify(attempt)} on /signin`, async () => {
+      const browser = new TestBrowser();
+      await devSignIn(browser, "member@example.com");
+      const html = await (await browser.fetch(`/signin?return_to=${encodeURIComponent(attempt)}`)).text();
+      expect(hiddenField(html, "return_to")).toBe("/");
+      expect(html).toContain('href="/"');
+      expect(html).not.toContain("evil.example");
+    });
+  }
+
+  it("keeps a harmless dot segment's normalised path", async () => {
+    const res = await devSignIn(new TestBrowser(), "member@example.com", { return_to: "/settings/./connected-apps" });
+    expect(res.headers.get("location")).toBe("/settings/connected-apps");
   });
 });
 
