@@ -9,16 +9,8 @@ import { env } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { forgetClient } from "../src/store/clients";
-import { ORIGIN } from "./helpers";
-import {
-  callWith,
-  clientDocument,
-  freshPath,
-  hits,
-  loopbackEnv,
-  publish,
-  publishClient,
-} from "./metadata-documents/publish";
+import { callWith, ORIGIN } from "./helpers";
+import { clientDocument, freshPath, hits, loopbackEnv, publish, publishClient } from "./metadata-documents/publish";
 import { pkcePair, sessionCookie } from "./oauth-helpers";
 
 const CALLBACK = "http://127.0.0.1:53682/callback"; // a native client's ephemeral loopback port (RFC 8252 §7.3)

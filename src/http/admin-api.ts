@@ -5,6 +5,7 @@
  * the CSRF cookie on every change). No CORS: only our own pages and the CLI call it.
  */
 import { type Context, Hono } from "hono";
+import { MAX_BODY_BYTES } from "../limits";
 import {
   type AdminActor,
   actingTeam,
@@ -18,7 +19,7 @@ import {
   teamAudit,
   updateApp,
 } from "../oauth/admin-apps";
-import { MAX_METADATA_BYTES, parseJsonObject } from "../oauth/client-metadata";
+import { parseJsonObject } from "../oauth/client-metadata";
 import { OAuthError } from "../oauth/errors";
 import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
@@ -140,5 +141,5 @@ async function readJson(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
     throw new OAuthError("invalid_request", "the body must be application/json", { status: 415 });
   }
-  return parseJsonObject(await readBoundedText(c, MAX_METADATA_BYTES), "invalid_request");
+  return parseJsonObject(await readBoundedText(c, MAX_BODY_BYTES), "invalid_request");
 }

@@ -4,6 +4,7 @@
  * sign-in and consent and sends the answer back to the client.
  */
 import type { Context } from "hono";
+import { MAX_BODY_BYTES, MAX_CLIENT_ID_LENGTH, MAX_PARAMETER_LENGTH } from "../limits";
 import {
   AUTHORIZATION_PARAMETERS,
   type AuthorizationParams,
@@ -11,7 +12,6 @@ import {
   authorizationResponseUrl,
   checkAuthorizationRequest,
   checkClientAndRedirect,
-  MAX_PARAMETER_LENGTH,
   readAuthorizationParams,
   UntrustedRequestError,
 } from "../oauth/authorization-request";
@@ -29,7 +29,7 @@ import { addConsent, bindClientTeam, consentedScopes } from "../store/consents";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
 import type { AppEnv } from "./context";
-import { MAX_FORM_BYTES, readBoundedText } from "./form";
+import { readBoundedText } from "./form";
 import { type BrowserSession, csrfToken, currentSession, isCsrfValid } from "./session";
 import { grantContext } from "./token";
 
@@ -41,7 +41,7 @@ async function readParams(c: Ctx): Promise<URLSearchParams> {
   if (c.req.method === "GET") return new URL(c.req.url).searchParams;
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return new URLSearchParams();
-  return new URLSearchParams(await readBoundedText(c, MAX_FORM_BYTES));
+  return new URLSearchParams(await readBoundedText(c, MAX_BODY_BYTES));
 }
 
 /** Steps shared by the request and the decision: client and redirect URI, then the rest. */
@@ -53,7 +53,8 @@ async function validate(
   const settings = c.get("settings");
   const clientId = params.client_id;
   // Registered ids and Client ID Metadata Document URLs (fetched, validated, cached in D1).
-  const resolution = clientId && clientId.length <= 2048 ? await resolveClient(c.env, settings, clientId) : undefined;
+  const resolution =
+    clientId && clientId.length <= MAX_CLIENT_ID_LENGTH ? await resolveClient(c.env, settings, clientId) : undefined;
   const client = resolution?.client;
   // A metadata document that could not be used: say why, for the app's developer.
   const problem = resolution?.problem && resolution.problem !== "unknown client" ? resolution.problem : undefined;
@@ -232,7 +233,7 @@ function showConsent(
 
 /** POST /oauth/authorize/decision: the consent form's answer. */
 export async function handleConsentDecision(c: Ctx): Promise<Response> {
-  const form = new URLSearchParams(await readBoundedText(c, MAX_FORM_BYTES));
+  const form = new URLSearchParams(await readBoundedText(c, MAX_BODY_BYTES));
   if (!isCsrfValid(c, form.get("csrf") ?? undefined)) {
     return renderPage(
       c,

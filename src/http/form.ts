@@ -4,12 +4,11 @@
  * be included more than once).
  */
 import type { Context } from "hono";
+import { MAX_BODY_BYTES } from "../limits";
 import { OAuthError } from "../oauth/errors";
 import { readAtMost } from "../platform/bounded-read";
 import { decodeUtf8 } from "../platform/utf8";
 import type { AppEnv } from "./context";
-
-export const MAX_FORM_BYTES = 16 * 1024;
 
 export async function readBoundedText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
   const header = c.req.header("Content-Length");
@@ -40,5 +39,5 @@ export async function readForm(c: Context<AppEnv>): Promise<Record<string, strin
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
     throw new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded");
   }
-  return parseForm(await readBoundedText(c, MAX_FORM_BYTES));
+  return parseForm(await readBoundedText(c, MAX_BODY_BYTES));
 }

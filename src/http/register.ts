@@ -3,7 +3,8 @@
  * CORS is applied in app.ts.
  */
 import type { Context } from "hono";
-import { MAX_METADATA_BYTES, parseJsonObject } from "../oauth/client-metadata";
+import { MAX_BODY_BYTES } from "../limits";
+import { parseJsonObject } from "../oauth/client-metadata";
 import { OAuthError } from "../oauth/errors";
 import { consumeRegistrationQuota, rateLimitSubject } from "../oauth/rate-limit";
 import { readRegisteredClient, registerClient } from "../oauth/registration";
@@ -39,7 +40,7 @@ export async function handleRegister(c: Context<AppEnv>): Promise<Response> {
   if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
     throw new OAuthError("invalid_client_metadata", "the registration request must be application/json");
   }
-  const body = parseJsonObject(await readBoundedText(c, MAX_METADATA_BYTES), "invalid_client_metadata");
+  const body = parseJsonObject(await readBoundedText(c, MAX_BODY_BYTES), "invalid_client_metadata");
   const registered = await registerClient(dbOf(c.env.DB), settings, body, ip);
   return c.json(registered, 201, { "Cache-Control": "no-store", Pragma: "no-cache" });
 }

@@ -10,6 +10,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { MAX_BODY_BYTES } from "../limits";
 import { renderErrorPage, renderPage } from "../pages/render";
 import { SignInPage, type SignInPageProps } from "../pages/signin";
 import { safeReturnTo } from "../signin/return-to";
@@ -33,7 +34,7 @@ export const signInRoutes = new Hono<AppEnv>();
 type PageContext = Context<AppEnv>;
 
 const formLimit = bodyLimit({
-  maxSize: 16 * 1024,
+  maxSize: MAX_BODY_BYTES,
   onError: (c) =>
     renderErrorPage(c as PageContext, { title: "Request too large", message: "That form was too large.", status: 413 }),
 });

@@ -4,6 +4,7 @@
  * HTTP here: the caller says who is acting (`AdminActor`).
  */
 import type { Env } from "../config";
+import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { type AuditRow, listAudit, recordAudit } from "../store/audit";
 import {
   type ClientChanges,
@@ -88,7 +89,8 @@ export async function actingTeam(env: Env, actor: AdminActor, requested: unknown
 
 /** The app, if the actor may manage it; otherwise 404 (never reveal another team's apps). */
 export async function findApp(env: Env, actor: AdminActor, clientId: string): Promise<ClientRow> {
-  const client = clientId.length <= 512 ? await getClient(dbOf(env.DB), clientId) : undefined;
+  const client =
+    clientId.length <= MAX_REGISTERED_CLIENT_ID_LENGTH ? await getClient(dbOf(env.DB), clientId) : undefined;
   const allowed = client && (actor.teams === "all" || (client.teamId !== null && actor.teams.includes(client.teamId)));
   if (!client || !allowed) throw new OAuthError("not_found", "no such app");
   return client;

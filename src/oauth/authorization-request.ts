@@ -4,6 +4,7 @@
  * redirect (RFC 6749 §4.1.2.1) — then everything else, whose failures go back to the client.
  */
 import type { Settings } from "../config";
+import { MAX_PARAMETER_LENGTH } from "../limits";
 import type { ClientRow } from "../store/clients";
 import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
@@ -57,8 +58,6 @@ export class UntrustedRequestError extends Error {
     super(message);
   }
 }
-
-export const MAX_PARAMETER_LENGTH = 2048;
 
 /** Reads the parameters; a repeated parameter is an error (RFC 6749 §3.1). */
 export function readAuthorizationParams(source: URLSearchParams): { params: AuthorizationParams; repeated?: string } {

@@ -8,6 +8,7 @@
  */
 import { eq } from "drizzle-orm";
 import type { Env, Settings } from "../config";
+import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { SharedWork } from "../platform/shared-work";
 import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
 import { dbOf } from "../store/db";
@@ -23,8 +24,6 @@ import {
 export type ClientResolution = { client: ClientRow; problem?: undefined } | { client?: undefined; problem: string };
 export type ClientResolver = (clientId: string) => Promise<ClientResolution>;
 
-/** Registered ids are short random tokens; metadata-document URLs are capped at 2 KB separately. */
-const MAX_REGISTERED_ID_LENGTH = 512;
 /** Metadata key holding when the stored copy of the document goes stale (Unix ms). */
 const EXPIRES_KEY = "document_expires_at";
 
@@ -95,7 +94,7 @@ async function resolveMetadataDocumentClient(
 /** The client named by `clientId`, or why there is none (safe to show the client's developer). */
 export async function resolveClient(env: Env, settings: Settings, clientId: string): Promise<ClientResolution> {
   if (isMetadataDocumentClientId(clientId)) return resolveMetadataDocumentClient(env, settings, clientId);
-  if (clientId.length === 0 || clientId.length > MAX_REGISTERED_ID_LENGTH) return { problem: "unknown client" };
+  if (clientId.length === 0 || clientId.length > MAX_REGISTERED_CLIENT_ID_LENGTH) return { problem: "unknown client" };
   const client = await getClientCached(dbOf(env.DB), settings, clientId);
   return client ? { client } : { problem: "unknown client" };
 }

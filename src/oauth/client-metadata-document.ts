@@ -14,16 +14,13 @@
  */
 
 import { isLoopbackHost } from "../config";
+import { MAX_CLIENT_ID_LENGTH, MAX_METADATA_DOCUMENT_BYTES } from "../limits";
 import { readAtMost } from "../platform/bounded-read";
 import { decodeUtf8 } from "../platform/utf8";
 import { parseRegistrationRequest, type RegistrationMetadata } from "./client-metadata";
 import { OAuthError } from "./errors";
 import { expandMetaScopes, isKnownScope, parseScope } from "./scopes";
 
-/** draft §3: the document is small; 5 KB is plenty and bounds memory per request. */
-export const MAX_DOCUMENT_BYTES = 5 * 1024;
-/** A client_id URL longer than this is refused before anything else (draft §3 suggests a bound). */
-export const MAX_CLIENT_ID_URL_LENGTH = 2048;
 export const FETCH_TIMEOUT_MS = 3000;
 /** Cache lifetime bounds: never refetch more often than the floor, never trust longer than the ceiling. */
 export const MIN_CACHE_SECONDS = 60;
@@ -136,8 +133,7 @@ function hostProblem(hostname: string, allowLoopback: boolean): string | undefin
  * `allowLoopback` (tests only, see config.ts) lets http and https reach 127.0.0.1, [::1], localhost.
  */
 export function checkMetadataDocumentUrl(clientId: string, options: { allowLoopback: boolean }): URL {
-  if (clientId.length > MAX_CLIENT_ID_URL_LENGTH)
-    refuse(`the client_id URL is longer than ${MAX_CLIENT_ID_URL_LENGTH}`);
+  if (clientId.length > MAX_CLIENT_ID_LENGTH) refuse(`the client_id URL is longer than ${MAX_CLIENT_ID_LENGTH}`);
   if (!/^[\x21-\x7e]+$/.test(clientId)) refuse("the client_id URL must be printable ASCII");
   if (clientId.includes("#")) refuse("the client_id URL must not have a fragment");
   let url: URL;
@@ -172,13 +168,13 @@ export function cacheLifetimeSeconds(cacheControl: string | null): number {
 
 async function readCapped(response: Response): Promise<Uint8Array> {
   const declared = response.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > MAX_DOCUMENT_BYTES) {
+  if (declared !== null && Number(declared) > MAX_METADATA_DOCUMENT_BYTES) {
     await response.body?.cancel();
-    refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    refuse(`the metadata document is larger than ${MAX_METADATA_DOCUMENT_BYTES} bytes`);
   }
-  const bytes = await readAtMost(response, MAX_DOCUMENT_BYTES);
+  const bytes = await readAtMost(response, MAX_METADATA_DOCUMENT_BYTES);
   // Reading stops at the cap: the rest of an oversized (or endless) body is never downloaded.
-  if (bytes === "too_large") refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+  if (bytes === "too_large") refuse(`the metadata document is larger than ${MAX_METADATA_DOCUMENT_BYTES} bytes`);
   return bytes;
 }
 

@@ -14,8 +14,6 @@ import {
   parseScope,
 } from "./scopes";
 
-/** Registration and admin bodies are small; anything bigger is refused before it is parsed. */
-export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_REDIRECT_URIS = 20;
 export const MAX_CLIENT_NAME_LENGTH = 100;
 const MAX_TEXT_LENGTH = 200;

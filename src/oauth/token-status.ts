@@ -23,7 +23,8 @@ export interface LiveToken {
   teamId: string;
   /** Effective now: granted ∩ the holder's current ceiling. */
   scopes: string[];
-  aud: string;
+  /** As issued: an access token's may name several audiences (resource.ts). */
+  aud: string | string[];
   /** Unix seconds. */
   iat: number;
   exp: number;

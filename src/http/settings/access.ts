@@ -5,6 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { MAX_BODY_BYTES } from "../../limits";
 import type { AdminActor } from "../../oauth/admin-apps";
 import { renderErrorPage } from "../../pages/render";
 import { dbOf } from "../../store/db";
@@ -63,7 +64,7 @@ export const teamAdmin: MiddlewareHandler<SettingsEnv> = async (c, next) => {
 
 /** Settings forms are small; a bigger body is refused before it is read. */
 export const formLimit = bodyLimit({
-  maxSize: 16 * 1024,
+  maxSize: MAX_BODY_BYTES,
   onError: (c) =>
     renderErrorPage(c as SettingsContext, {
       title: "Request too large",

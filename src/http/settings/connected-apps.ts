@@ -6,6 +6,7 @@
  * consent (apps the team's admins marked for automatic consent): either way it can act for them.
  */
 import { userGrants } from "../../durable/stub";
+import { MAX_CLIENT_ID_LENGTH } from "../../limits";
 import { revokeUserClientTokens } from "../../oauth/grants/revocation";
 import { renderErrorPage, renderPage } from "../../pages/render";
 import { type ConnectedApp, ConnectedAppsPage } from "../../pages/settings/connected-apps";
@@ -74,7 +75,7 @@ export async function showConnectedApps(c: SettingsContext): Promise<Response> {
 export async function revokeConnectedApp(c: SettingsContext): Promise<Response> {
   const clientId = c.get("form").get("client_id") ?? "";
   const db = dbOf(c.env.DB);
-  const client = clientId && clientId.length <= 2048 ? await getClient(db, clientId) : undefined;
+  const client = clientId && clientId.length <= MAX_CLIENT_ID_LENGTH ? await getClient(db, clientId) : undefined;
   if (!client) {
     return renderErrorPage(c, {
       title: "App not found",
