@@ -473,11 +473,15 @@ describe("successful authorization response (RFC 6749 §4.1.2, RFC 9207 §2)", (
     const client = await createTestClient();
     const { url, verifier } = await request(client, { resource: "https://api.example/mcp" });
     const code = expectCode(await get(url, await sessionCookie(DEMO.admin)), client);
-    expect(decodeJwt((await tokenScope(client, code, verifier)).access_token).aud).toBe("https://api.example/mcp");
+    // With openid granted the token is for UserInfo too: aud = [resource, issuer] (README "Audiences").
+    expect(decodeJwt((await tokenScope(client, code, verifier)).access_token).aud).toEqual([
+      "https://api.example/mcp",
+      ORIGIN,
+    ]);
   });
 
-  it("meta scope all means only what the client registered (CONTRACT: Scopes)", async () => {
-    const client = await createTestClient({ scopes: ["ir.incidents:read", "oc.alerts:read"] });
+  it("meta scope all means only what the client registered (README: Scopes)", async () => {
+    const client = await createTestClient({ scopes: ["openid", "ir.incidents:read", "oc.alerts:read"] });
     const { url, verifier } = await request(client, { scope: "openid all" });
     const code = expectCode(await get(url, await sessionCookie(DEMO.admin)), client);
     expect((await tokenScope(client, code, verifier)).scope.split(" ").sort()).toEqual(

@@ -168,7 +168,7 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
   }
 
   const membership = await teamOf(c, session, request);
-  const grantable = intersectScopes(request.scopes, ceilingOf(membership));
+  const grantable = intersectScopes(request.scopes, ceilingOf(membership, request.client.scopes));
   if (request.client.automaticConsent && !request.prompt.has("consent")) {
     // As on the consent page: a code that carries no scope at all is never issued.
     if (grantable.length === 0) throw new OAuthError("access_denied", "your role cannot grant any requested scope");
@@ -194,7 +194,7 @@ function showConsent(
   membership: { teamId: string; teamName: string; role: string; onCallRole: string },
   consented: Set<string>,
 ): Response {
-  const ceiling = ceilingOf(membership);
+  const ceiling = ceilingOf(membership, request.client.scopes);
   const hidden: Record<string, string> = {};
   for (const name of AUTHORIZATION_PARAMETERS) {
     const value = params[name];
@@ -268,7 +268,10 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
     }
     // Only what was both requested and ticked, and only what the user's role can grant.
     const ticked = form.getAll("scope");
-    const approved = intersectScopes(intersectScopes(request.scopes, ticked), ceilingOf(membership));
+    const approved = intersectScopes(
+      intersectScopes(request.scopes, ticked),
+      ceilingOf(membership, request.client.scopes),
+    );
     if (approved.length === 0) throw new OAuthError("access_denied", "the user approved no scope");
     // Bind before recording consent: a user of another team must leave no consent behind.
     await bindTeam(c, request, membership.teamId);

@@ -10,7 +10,7 @@ import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
 import { matchesRegisteredRedirectUri } from "./redirect-uri";
 import { resolveResource } from "./resource";
-import { expandMetaScopes, isMetaScope, isOidcScope, parseRequestedScopes, sortScopes } from "./scopes";
+import { expandMetaScopes, isMetaScope, parseRequestedScopes, sortScopes } from "./scopes";
 
 /** The request parameters we read; everything else is ignored (RFC 6749 §3.1). */
 export const AUTHORIZATION_PARAMETERS = [
@@ -35,7 +35,9 @@ export type AuthorizationParams = Partial<Record<(typeof AUTHORIZATION_PARAMETER
 export interface AuthorizationRequest {
   client: ClientRow;
   redirectUri: string;
-  /** Requested scopes, meta scopes expanded, restricted to what the client registered. */
+  /** The request named redirect_uri, so the token request must repeat it (RFC 6749 §4.1.3). */
+  redirectUriInRequest: boolean;
+  /** Requested scopes, meta scopes expanded, restricted to what the client registered (OIDC scopes too). */
   scopes: string[];
   state: string | undefined;
   codeChallenge: string;
@@ -142,13 +144,13 @@ export function checkAuthorizationRequest(
   }
 
   const parsed = parseRequestedScopes(params.scope);
-  // Meta scopes are shorthand for what the client registered; granular ones must be registered.
+  // Meta scopes are shorthand for what the client registered; every other scope, OIDC scopes
+  // included, must be registered (the app's scope is its ceiling, README "Scopes").
   const registered = new Set(client.scopes);
   const requested = parsed.length === 0 ? [...client.scopes] : expandMetaScopes(parsed);
   const scopes: string[] = [];
   for (const s of requested) {
-    if (isOidcScope(s)) scopes.push(s);
-    else if (registered.has(s)) scopes.push(s);
+    if (registered.has(s)) scopes.push(s);
     else if (!parsed.some(isMetaScope) || parsed.includes(s)) {
       throw new OAuthError("invalid_scope", `scope ${s} is not registered for this client`);
     }
@@ -179,6 +181,7 @@ export function checkAuthorizationRequest(
   return {
     client,
     redirectUri,
+    redirectUriInRequest: params.redirect_uri !== undefined,
     scopes: sortScopes(scopes),
     state: params.state,
     codeChallenge: params.code_challenge,
