@@ -6,7 +6,8 @@
 export interface Env {
   DB: D1Database;
   RATE_LIMIT: KVNamespace;
-  USER_GRANTS: DurableObjectNamespace<import("./durable/user-grants").UserGrants>;
+  /** UserGrants objects; durable/stub.ts is the one typed way to reach one. */
+  USER_GRANTS: DurableObjectNamespace;
   ISSUER?: string;
   DEV_SIGNIN?: string;
   KEY_ENCRYPTION_SECRET?: string;

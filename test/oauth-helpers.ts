@@ -46,7 +46,15 @@ export async function createTestClient(
     secretHash: secret ? await sha256(secret) : null,
     redirectUris: [redirectUri],
     grantTypes: ["authorization_code", "refresh_token"],
-    scopes: options.scopes ?? ["openid", "profile", "email", "offline_access", "ir.incidents:read", "ir.incidents:write", "oc.alerts:read"],
+    scopes: options.scopes ?? [
+      "openid",
+      "profile",
+      "email",
+      "offline_access",
+      "ir.incidents:read",
+      "ir.incidents:write",
+      "oc.alerts:read",
+    ],
     automaticConsent: options.automaticConsent ?? true,
     idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
   });

@@ -7,7 +7,6 @@
  * runs in this object while it executes.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../config";
 
 export interface FamilyGrant {
   familyId: string;
@@ -146,10 +145,11 @@ const LIVE_REFRESH = withLiveFamily("refresh_tokens", ["expires_at", "rotated_at
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
 
-export class UserGrants extends DurableObject<Env> {
+/** It reads no binding, so it needs no Env (and durable/ imports nothing from config.ts). */
+export class UserGrants extends DurableObject<unknown> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.storage.transactionSync(() => {

@@ -5,7 +5,6 @@
  * the CSRF cookie on every change). No CORS: only our own pages and the CLI call it.
  */
 import { type Context, Hono } from "hono";
-import { MAX_BODY_BYTES } from "../limits";
 import {
   type AdminActor,
   actingTeam,
@@ -26,8 +25,7 @@ import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
 import { sha256, timingSafeEqual } from "../tokens/secrets";
 import { KEY_ALGS, rotateSigningKey } from "../tokens/signing-keys";
-import type { AppEnv } from "./context";
-import { readBoundedText } from "./form";
+import { type AppEnv, clientIp, readJsonBody } from "./context";
 import { currentSession, isCsrfValid } from "./session";
 
 export const adminApi = new Hono<AppEnv>();
@@ -98,7 +96,7 @@ adminApi.post("/keys/rotate", async (c) => {
   for (const alg of KEY_ALGS) rotated[alg] = await rotateSigningKey(db, c.get("settings"), alg);
   await recordAudit(db, {
     kind: "keys.rotated",
-    ip: c.req.header("CF-Connecting-IP") ?? null,
+    ip: clientIp(c),
     detail: { kids: rotated },
   });
   return c.json({ current: rotated });
@@ -138,8 +136,5 @@ async function authenticateAdmin(c: Context<AppEnv>): Promise<AdminActor> {
 }
 
 async function readJson(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
-    throw new OAuthError("invalid_request", "the body must be application/json", { status: 415 });
-  }
-  return parseJsonObject(await readBoundedText(c, MAX_BODY_BYTES), "invalid_request");
+  return parseJsonObject(await readJsonBody(c, "invalid_request"), "invalid_request");
 }

@@ -6,13 +6,11 @@
  * clamped to 60 s … 24 h) has passed; a document that can no longer be fetched or validated makes
  * the client unusable (fail closed) until it can.
  */
-import { eq } from "drizzle-orm";
 import type { Env, Settings } from "../config";
 import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { SharedWork } from "../platform/shared-work";
-import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
+import { type ClientRow, getClientCached, upsertMetadataDocumentClient } from "../store/clients";
 import { dbOf } from "../store/db";
-import { clients } from "../store/schema";
 import {
   checkMetadataDocumentUrl,
   fetchMetadataDocument,
@@ -55,16 +53,7 @@ async function refreshFromDocument(env: Env, url: URL, clientId: string): Promis
       metadata: { ...parsed.metadata, [EXPIRES_KEY]: now + fetched.maxAgeSeconds * 1000 },
       updatedAt: now,
     };
-    // Upsert: team binding, revocation time and creation time of an existing row are kept. Only a
-    // metadata_document row is ever overwritten.
-    const db = dbOf(env.DB);
-    const row = await db
-      .insert(clients)
-      .values({ id: clientId, teamId: null, origin: "metadata_document", secretHash: null, ...fields, createdAt: now })
-      .onConflictDoUpdate({ target: clients.id, set: fields, setWhere: eq(clients.origin, "metadata_document") })
-      .returning()
-      .get();
-    forgetClient(clientId);
+    const row = await upsertMetadataDocumentClient(dbOf(env.DB), clientId, fields);
     if (!row) return { problem: "this client_id belongs to another client" };
     return { client: row };
   } catch (e) {

@@ -22,6 +22,11 @@ export function renderPage(c: Context, page: Page, status = 200, options: PageOp
   return c.html(String(html), status as ContentfulStatusCode);
 }
 
+/** The page for a form larger than the body limit (413). */
+export function formTooLarge(c: Context): Response {
+  return renderErrorPage(c, { title: "Request too large", message: "That form was too large.", status: 413 });
+}
+
 /** An ErrorPage with its status: for bad links and refused requests (never a redirect). */
 export function renderErrorPage(c: Context, props: ErrorPageProps & { status: number }): Response {
   return renderPage(c, ErrorPage(props), props.status);

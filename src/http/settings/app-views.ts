@@ -8,8 +8,8 @@ import { renderErrorPage } from "../../pages/render";
 import type { AppFormValues } from "../../pages/settings/app-form";
 import type { AppSummary } from "../../pages/settings/app-list";
 import type { ClientRow } from "../../store/clients";
+import type { FormFields } from "../form-fields";
 import type { SettingsContext } from "./access";
-import type { FormFields } from "./form-fields";
 
 export function summaryOf(client: ClientRow): AppSummary {
   return {
