@@ -5,10 +5,10 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../src/http/context";
-import { contentSecurityPolicy, formActionSource } from "../src/http/page-headers";
 import { ConsentPage, type ConsentPageProps } from "../src/pages/consent";
 import { ErrorPage } from "../src/pages/error";
 import { renderPage } from "../src/pages/render";
+import { contentSecurityPolicy, formActionSource } from "../src/pages/security-headers";
 
 const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
 

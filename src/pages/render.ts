@@ -4,8 +4,8 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type PageOptions, pageSecurityHeaders } from "../http/page-headers";
 import { ErrorPage, type ErrorPageProps } from "./error";
+import { type PageOptions, pageSecurityHeaders } from "./security-headers";
 
 /** A rendered hono/jsx element (our page components are synchronous). */
 type Page = { toString(): string | Promise<string> };
