@@ -16,6 +16,7 @@ import {
   fetchMetadataDocument,
   isMetadataDocumentClientId,
   MetadataDocumentError,
+  MIN_CACHE_SECONDS,
   parseMetadataDocument,
 } from "./client-metadata-document";
 
@@ -31,6 +32,29 @@ const EXPIRES_KEY = "document_expires_at";
  * themselves (see SharedWork for why a shared fetch may never settle).
  */
 const documentFetches = new SharedWork<ClientResolution>(5000);
+
+/**
+ * Documents that could not be fetched or used, remembered in this isolate for MIN_CACHE_SECONDS, so
+ * anonymous callers naming a failing URL cannot make the worker fetch it again and again.
+ */
+const failures = new Map<string, { until: number; problem: string }>();
+const MAX_REMEMBERED_FAILURES = 10_000;
+
+function rememberFailure(clientId: string, problem: string, now: number): void {
+  // Map keeps insertion order: dropping the first key forgets the oldest failure.
+  if (failures.size >= MAX_REMEMBERED_FAILURES) failures.delete(failures.keys().next().value as string);
+  failures.set(clientId, { until: now + MIN_CACHE_SECONDS * 1000, problem });
+}
+
+async function fetchOnce(env: Env, url: URL, clientId: string): Promise<ClientResolution> {
+  const now = Date.now();
+  const failed = failures.get(clientId);
+  if (failed && failed.until > now) return { problem: failed.problem };
+  const resolution = await refreshFromDocument(env, url, clientId);
+  if (resolution.problem !== undefined) rememberFailure(clientId, resolution.problem, now);
+  else failures.delete(clientId);
+  return resolution;
+}
 
 function isFresh(row: ClientRow, now: number): boolean {
   const expires = row.metadata[EXPIRES_KEY];
@@ -77,7 +101,7 @@ async function resolveMetadataDocumentClient(
   const stored = await getClientCached(dbOf(env.DB), settings, clientId);
   if (stored && stored.origin !== "metadata_document") return { client: stored };
   if (stored && isFresh(stored, Date.now())) return { client: stored };
-  return documentFetches.run(clientId, () => refreshFromDocument(env, url, clientId));
+  return documentFetches.run(clientId, () => fetchOnce(env, url, clientId));
 }
 
 /** The client named by `clientId`, or why there is none (safe to show the client's developer). */
