@@ -43,7 +43,7 @@ describe("concurrency", () => {
 });
 
 describe("registration rate limit under a burst", () => {
-  it("50 parallel registrations from one IP: at most 10 succeed, the rest get 429 (CONTRACT: 10/hour/IP)", async () => {
+  it("50 parallel registrations from one IP: at most 10 succeed, the rest get 429 (README 'Configuration': 10/hour/IP)", async () => {
     const register = () =>
       call("/oauth/register", {
         method: "POST",

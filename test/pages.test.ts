@@ -77,7 +77,7 @@ async function textOf(html: string, selector: string): Promise<string> {
 
 const render = (page: { toString(): unknown }) => String(page.toString());
 
-describe("ConsentPage (CONTRACT: Authorization — the consent page)", () => {
+describe("ConsentPage (RFC 6749 §4.1.1 step 2: the consent page)", () => {
   it("escapes a hostile client name, redirect host, client id, scope text and hidden values", async () => {
     const html = render(
       ConsentPage(

@@ -27,7 +27,7 @@ function setCookieNamed(res: Response, name: string): string {
   return last;
 }
 
-describe("dev sign-in (CONTRACT: Sign-in)", () => {
+describe("dev sign-in (README 'Two commands': dev sign-in)", () => {
   it("signs a seeded user in as themselves with an HttpOnly, SameSite=Lax session cookie, not Secure on loopback http", async () => {
     const browser = new TestBrowser();
     const res = await devSignIn(browser, "Admin@Example.com");
@@ -129,7 +129,7 @@ describe("dev sign-in (CONTRACT: Sign-in)", () => {
   });
 });
 
-describe("CSRF on every form (CONTRACT: Sign-in — forms carry CSRF protection)", () => {
+describe("CSRF on every form (docs/security.md: forms carry CSRF protection)", () => {
   it("refuses a dev sign-in without, or with a wrong, CSRF token (403 page, no session)", async () => {
     const browser = new TestBrowser();
     const csrf = hiddenField(await (await browser.fetch("/signin")).text(), "csrf");
@@ -282,7 +282,7 @@ describe("sessions and sign-out", () => {
   });
 });
 
-describe("audit (CONTRACT: Administration — sign-in is a security event)", () => {
+describe("audit (README 'Administration': sign-in is a security event)", () => {
   it("records sign-in (method, team, actor, ip) and sign-out", async () => {
     const browser = new TestBrowser();
     const page = await browser.fetch("/signin");
@@ -304,7 +304,7 @@ describe("audit (CONTRACT: Administration — sign-in is a security event)", () 
   });
 });
 
-describe("page security headers (CONTRACT: pages send frame-ancestors 'none'; never CORS)", () => {
+describe("page security headers (README 'Endpoints': pages send frame-ancestors 'none'; never CORS)", () => {
   // The sign-in page, a redirect (/ signed out) and an error page (/signin/callback without upstream).
   it.each(["/signin", "/", "/signin/callback"])(
     "%s carries CSP, nosniff, a same-origin referrer policy, no-store and no CORS",
