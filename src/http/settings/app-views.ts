@@ -93,6 +93,17 @@ export async function pageTeam(c: SettingsContext, requested: string | undefined
   };
 }
 
+export type PageTeam = Awaited<ReturnType<typeof pageTeam>>;
+
+/** pageTeam, or the error page when the person may not act in the team asked for. */
+export async function pageTeamOrError(c: SettingsContext, requested: string | undefined): Promise<PageTeam | Response> {
+  try {
+    return await pageTeam(c, requested);
+  } catch (e) {
+    return errorPage(c, e);
+  }
+}
+
 /** An OAuthError from findApp/actingTeam as the page a person sees (404 no such app, 403 not theirs). */
 export function errorPage(c: SettingsContext, error: unknown): Response {
   if (!(error instanceof OAuthError) || error.status >= 500) throw error;

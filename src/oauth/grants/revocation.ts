@@ -53,16 +53,10 @@ async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: st
   const revoked = await grants.revokeFamilies({ familyIds: [route.familyId] }, "revoked", Date.now());
   if (revoked.length > 0) {
     await markFamiliesRevoked(ctx.db, revoked, Date.now());
-    ctx.defer(
-      recordAudit(ctx.db, {
-        kind: "token.revoked",
-        teamId: route.teamId,
-        actorUserId: route.userId,
-        clientId,
-        ip: ctx.ip,
-        detail: { token_type: "refresh_token", family_id: route.familyId },
-      }),
-    );
+    auditRevocation(ctx, route.teamId, route.userId, clientId, {
+      token_type: "refresh_token",
+      family_id: route.familyId,
+    });
   }
   return true;
 }
@@ -72,17 +66,19 @@ async function revokeAccessToken(ctx: GrantContext, clientId: string, token: str
   const claims = await readAccessToken(ctx, token);
   if (!claims || claims.client_id !== clientId) return false;
   await userGrants(ctx.env, claims.sub).revokeAccessToken(claims.jti, claims.exp * 1000);
-  ctx.defer(
-    recordAudit(ctx.db, {
-      kind: "token.revoked",
-      teamId: claims.team_id,
-      actorUserId: claims.sub,
-      clientId,
-      ip: ctx.ip,
-      detail: { token_type: "access_token", jti: claims.jti },
-    }),
-  );
+  auditRevocation(ctx, claims.team_id, claims.sub, clientId, { token_type: "access_token", jti: claims.jti });
   return true;
+}
+
+/** The token.revoked event, written after the response (it need not delay the client). */
+function auditRevocation(
+  ctx: GrantContext,
+  teamId: string,
+  userId: string,
+  clientId: string,
+  detail: Record<string, unknown>,
+): void {
+  ctx.defer(recordAudit(ctx.db, { kind: "token.revoked", teamId, actorUserId: userId, clientId, ip: ctx.ip, detail }));
 }
 
 /**
