@@ -216,3 +216,27 @@ describe("a client-credentials app created with the operator CLI", () => {
     expect(after.active).toBe(false);
   });
 });
+
+describe("the operator CLI follows the app-change policy (RFC 7592: a registered client is its registrant's)", () => {
+  const admin = (...args: string[]) =>
+    promisify(execFile)("npm", ["run", "--silent", "admin", "--", ...args, "--url", setup.worker.baseUrl], {
+      env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken },
+    });
+
+  it("refuses to edit or reset the secret of a self-registered client, but revokes its tokens", async () => {
+    const { client } = await register("client_secret_basic");
+    for (const args of [
+      ["update-app", client.client_id, "--redirect-uri", "https://attacker.example/cb"],
+      ["reset-secret", client.client_id],
+    ]) {
+      const refused = await admin(...args).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused?.code, args[0]).toBe(1);
+      expect(refused?.stderr).toContain("HTTP 403 access_denied");
+    }
+    const { stdout } = await admin("revoke-tokens", client.client_id, "--json");
+    expect(JSON.parse(stdout)).toMatchObject({ client_id: client.client_id, origin: "registered" });
+  });
+});
