@@ -123,6 +123,15 @@ export function codeExchangeBody(f, code) {
   }).toString();
 }
 
+/** A refresh request of a public client (RFC 6749 §6): the client_id identifies it. */
+export function refreshBody(f, refreshToken) {
+  return new URLSearchParams({
+    grant_type: "refresh_token",
+    refresh_token: refreshToken,
+    client_id: f.webClientId,
+  }).toString();
+}
+
 export async function mintTokens(ctx) {
   const f = await fixturesOf(ctx);
   const res = await fetch(`${ctx.baseUrl}/oauth/token`, {

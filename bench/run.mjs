@@ -81,6 +81,7 @@ import {
   REFERENCE_BEARER,
   REFERENCE_CC_FORM,
   REFERENCE_CODE_FORM,
+  refreshBody,
 } from "./fixtures.mjs";
 import { markdown, summarize, summaryTable, targetTable } from "./report.mjs";
 import { startServers } from "./servers.mjs";
@@ -137,11 +138,7 @@ const TARGETS = [
       // Each use rotates the token (a reuse would revoke its family), so one token per request.
       const f = await fixturesOf(ctx);
       const tokens = await mintRefreshTokens(ctx, poolSize(ctx, 3000));
-      return singleUse(
-        "/oauth/token",
-        tokens,
-        (t) => `grant_type=refresh_token&refresh_token=${t}&client_id=${f.webClientId}`,
-      );
+      return singleUse("/oauth/token", tokens, (t) => refreshBody(f, t));
     },
   },
   {
@@ -243,11 +240,7 @@ const TARGETS = [
     async setup(ctx) {
       const f = await peerFixturesOf(ctx);
       const tokens = await mintPeerRefreshTokens(ctx, poolSize(ctx, 3000));
-      return singleUse(
-        "/oauth/token",
-        tokens,
-        (t) => `grant_type=refresh_token&refresh_token=${t}&client_id=${f.webClientId}`,
-      );
+      return singleUse("/oauth/token", tokens, (t) => refreshBody(f, t));
     },
   },
   {
