@@ -603,6 +603,86 @@ describe("oidcc-login-hint (OIDC Core §3.1.2.1 login_hint)", () => {
   });
 });
 
+// ---- further modules of the Basic OP plan -----------------------------------------------------------
+
+describe("oidcc-server (OIDC Core §3.1: the authorization code flow)", () => {
+  it("code → tokens: an RS256 ID token for the client with iss, sub, aud, exp, iat, auth_time, nonce, at_hash", async () => {
+    const client = await createTestClient();
+    const tokens = await codeFlow(client, await signedInBrowser(DEMO.member), { scope: "openid", nonce: "n-1" });
+    expect(tokens.token_type).toBe("Bearer");
+    const id = await verifiedIdToken(tokens.id_token, client);
+    for (const claim of ["iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash"])
+      expect(id, claim).toHaveProperty(claim);
+    expect(id.nonce).toBe("n-1");
+  });
+});
+
+describe("oidcc-prompt-none-logged-in (OIDC Core §3.1.2.1 prompt=none)", () => {
+  it("prompt=none with a session and the app already approved → a code, no page", async () => {
+    const client = await createTestClient(); // automatic consent, as after a first approval
+    await codeFlow(client, await signedInBrowser(DEMO.member), { scope: "openid", prompt: "none" });
+  });
+});
+
+describe("oidcc-codereuse (RFC 6749 §4.1.2)", () => {
+  it("a code redeemed a second time at once → invalid_grant, and the first access token dies", async () => {
+    const client = await createTestClient();
+    const { verifier, challenge } = await pkcePair();
+    const browser = await signedInBrowser(DEMO.member);
+    const code = expectCode(await authorize(browser, authorizeUrl(client, challenge, { scope: "openid" })), client);
+    const first = await redeem(client, code, verifier);
+    const replay = await exchangeCode(client, code, verifier);
+    expect(((await replay.json()) as { error: string }).error).toBe("invalid_grant");
+    expect((await userinfo({ headers: bearer(first.access_token) })).status).toBe(401);
+  });
+});
+
+describe("oidcc-ensure-request-with-unknown-parameter-succeeds (RFC 6749 §3.1: unknown parameters are ignored)", () => {
+  it("an unknown parameter does not change the answer", async () => {
+    const client = await createTestClient();
+    await codeFlow(client, await signedInBrowser(DEMO.member), { scope: "openid", extra_param: "foobar" });
+  });
+});
+
+describe("oidcc-ensure-request-with-acr-values-succeeds (OIDC Core §3.1.2.1 acr_values is voluntary)", () => {
+  it("acr_values is accepted and ignored: a code, an ID token without acr", async () => {
+    const client = await createTestClient();
+    const tokens = await codeFlow(client, await signedInBrowser(DEMO.member), { scope: "openid", acr_values: "1 2" });
+    expect(await verifiedIdToken(tokens.id_token, client)).not.toHaveProperty("acr");
+  });
+});
+
+describe("oidcc-claims-locales (OIDC Core §5.2: claims_locales may be ignored)", () => {
+  it("claims_locales=se is accepted", async () => {
+    const client = await createTestClient();
+    await codeFlow(client, await signedInBrowser(DEMO.member), { scope: "openid", claims_locales: "se" });
+  });
+});
+
+describe("oidcc-scope-profile and oidcc-scope-email (OIDC Core §5.4)", () => {
+  it("profile → name at userinfo; email → email and email_verified", async () => {
+    const client = await createTestClient();
+    const tokens = await codeFlow(client, await signedInBrowser(DEMO.member), { scope: "openid profile email" });
+    const body = (await (await userinfo({ headers: bearer(tokens.access_token) })).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      sub: DEMO.member,
+      name: "Demo Member",
+      email: "member@example.com",
+      email_verified: true,
+    });
+  });
+
+  it("address and phone are not offered: scopes_supported omits them, and asking is invalid_scope", async () => {
+    const md = (await (await call("/.well-known/openid-configuration")).json()) as { scopes_supported: string[] };
+    expect(md.scopes_supported).not.toContain("address");
+    expect(md.scopes_supported).not.toContain("phone");
+    const client = await createTestClient();
+    const { challenge } = await pkcePair();
+    const url = authorizeUrl(client, challenge, { scope: "openid address phone" });
+    expectError(await authorize(await signedInBrowser(DEMO.member), url), client, "invalid_scope");
+  });
+});
+
 // ---- Config OP -----------------------------------------------------------------------------------------
 
 describe("oidcc-discovery-endpoint-verification (Config OP; OIDC Discovery 1.0 §3, §4)", () => {
