@@ -377,6 +377,14 @@ describe("oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsup
   });
 });
 
+describe("empty request, request_uri and id_token_hint are omitted parameters (RFC 6749 §3.1)", () => {
+  it("request=, request_uri= and id_token_hint= with no value → a code, as without them", async () => {
+    const client = await createTestClient();
+    const browser = await signedInBrowser(DEMO.member);
+    await codeFlow(client, browser, { scope: "openid", request: "", request_uri: "", id_token_hint: "" });
+  });
+});
+
 describe("oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported (OIDC Core §6.2)", () => {
   for (const method of ["GET", "POST"] as const) {
     it(`${method}: request_uri=… → request_uri_not_supported with state and iss, the URI never fetched`, async () => {

@@ -196,7 +196,8 @@ export function checkAuthorizationRequest(
     prompt,
     maxAge,
     loginHint: params.login_hint,
-    idTokenHint: params.id_token_hint,
+    // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+    idTokenHint: params.id_token_hint || undefined,
     audience,
     resource: resource === null ? null : audience,
     authAfter,

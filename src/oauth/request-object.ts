@@ -9,12 +9,13 @@
 import { OAuthError } from "./errors";
 
 export function refuseRequestObject(params: { request?: string; request_uri?: string }): void {
+  // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
   // OIDC Core §6.1: "request_not_supported — the OP does not support use of the request parameter".
-  if (params.request !== undefined) {
+  if (params.request) {
     throw new OAuthError("request_not_supported", "request objects are not supported (OIDC Core §6.1)");
   }
   // OIDC Core §6.2: "request_uri_not_supported — the OP does not support use of the request_uri parameter".
-  if (params.request_uri !== undefined) {
+  if (params.request_uri) {
     throw new OAuthError("request_uri_not_supported", "request_uri is not supported (OIDC Core §6.2)");
   }
 }
