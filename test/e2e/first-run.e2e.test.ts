@@ -95,6 +95,8 @@ async function stopDev(): Promise<void> {
 }
 
 function expectShortUsefulSummary(screen: string): void {
+  // Short: wrangler's bindings table, its hotkeys, a few request lines and the summary; no more.
+  expect(screen.split("\n").length).toBeLessThan(60);
   expect(screen).toContain(baseUrl);
   for (const account of DEMO_ACCOUNTS) {
     expect(screen).toMatch(new RegExp(`${account.email.replace(/\./g, "\\.")}\\s+${account.role}\\b`));
@@ -106,6 +108,15 @@ function expectShortUsefulSummary(screen: string): void {
   expect(screen).not.toContain("Migrations to be applied");
   expect(screen).not.toContain("0000_init.sql");
 }
+
+it("the accounts npm run dev prints are the ones seed/demo.sql creates", async () => {
+  const seed = await readFile(join(PROJECT_ROOT, "seed", "demo.sql"), "utf8");
+  const seeded = [...seed.matchAll(/\('(usr_[\w]+)', 'human', '([^']+)'/g)].map(([, id, email]) => {
+    const membership = new RegExp(`\\('${id}', 'team_demo', '(\\w+)', '(\\w+)'\\)`).exec(seed);
+    return { email, role: membership?.[1], onCallRole: membership?.[2] };
+  });
+  expect(seeded).toEqual(DEMO_ACCOUNTS);
+});
 
 describe("npm run dev in a terminal, stdin open and never written to", () => {
   it(
