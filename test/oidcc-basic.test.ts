@@ -280,8 +280,7 @@ describe("oidcc-id-token-hint (OIDC Core §3.1.2.1 id_token_hint)", () => {
 
   it("without prompt=none, another user's hint sends the person to sign in as that user (email prefilled)", async () => {
     const client = await createTestClient();
-    const hint = (await codeFlow(client, await signedInBrowser(DEMO.observer), { scope: "openid" })).id_token;
-    expect(decodeJwt(hint).email).toBeUndefined(); // the prefilled email comes from the user record
+    const hint = (await codeFlow(client, await signedInBrowser(DEMO.observer), { scope: "openid email" })).id_token;
     const browser = await signedInBrowser(DEMO.member);
     const { verifier, challenge } = await pkcePair();
     const url = authorizeUrl(client, challenge, { scope: "openid", id_token_hint: hint });
@@ -307,6 +306,22 @@ describe("oidcc-id-token-hint (OIDC Core §3.1.2.1 id_token_hint)", () => {
     expect(expectSignIn(await authorize(new TestBrowser(), url)).searchParams.get("login_hint")).toBe(
       "observer@example.com",
     );
+  });
+
+  it("never reveals an email the client was not granted (OIDC Core §5.4): no email claim, no email prefilled", async () => {
+    const client = await createTestClient();
+    const hint = (await codeFlow(client, await signedInBrowser(DEMO.observer), { scope: "openid" })).id_token;
+    expect(decodeJwt(hint).email).toBeUndefined();
+    const { challenge } = await pkcePair();
+    for (const [browser, extra] of [
+      [new TestBrowser(), {}],
+      [await signedInBrowser(DEMO.member), { login_hint: "x@example.com" }],
+    ] as const) {
+      const url = authorizeUrl(client, challenge, { scope: "openid", id_token_hint: hint, ...extra });
+      const signIn = expectSignIn(await authorize(browser, url));
+      expect(signIn.href).not.toContain("observer");
+      expect(signIn.searchParams.get("login_hint")).toBe("login_hint" in extra ? "x@example.com" : null);
+    }
   });
 
   it("the consent decision re-checks the hint: posted by another signed-in user → sign-in, no code", async () => {

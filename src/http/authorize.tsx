@@ -85,7 +85,7 @@ function redirectError(c: Ctx, redirectUri: string, error: OAuthError, state: st
 }
 
 /** Sends the user to sign in, coming back to the same request (minus prompt=login, so no loop). */
-async function redirectToSignIn(
+function redirectToSignIn(
   c: Ctx,
   params: AuthorizationParams,
   request: AuthorizationRequest,
@@ -101,7 +101,7 @@ async function redirectToSignIn(
   if (prompt) back.set("prompt", prompt);
   if (fresh) back.set("auth_after", String(Math.floor(Date.now() / 1000)));
   const target = new URLSearchParams({ return_to: `/oauth/authorize?${back}` });
-  const loginHint = await signInLoginHint(dbOf(c.env.DB), request, hinted);
+  const loginHint = signInLoginHint(request, hinted);
   if (loginHint) target.set("login_hint", loginHint);
   if (fresh) target.set("prompt", "login");
   return c.redirect(`/signin?${target}`, 302);
@@ -262,11 +262,11 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
   if (!request) return redirectError(c, redirectUri, checked.error!, params.state);
   try {
     const session = await currentSession(c);
-    if (!session) return await redirectToSignIn(c, params, request, false);
+    if (!session) return redirectToSignIn(c, params, request, false);
     // The session may have changed since the consent page was shown: still never for someone else.
     const hinted = await readIdTokenHint(dbOf(c.env.DB), c.get("settings"), request);
     if (signedInAsOtherUser(request, hinted, session.user.id)) {
-      return await redirectToSignIn(c, params, request, true, hinted);
+      return redirectToSignIn(c, params, request, true, hinted);
     }
     const membership = await teamOf(c, session, request);
     const db = dbOf(c.env.DB);

@@ -6,7 +6,6 @@
  */
 import type { Settings } from "../config";
 import type { Db } from "../store/db";
-import { getUser } from "../store/users";
 import { verifyIssuedIdToken } from "../tokens/id-token";
 import { keysetOf } from "../tokens/signing-keys";
 import type { AuthorizationRequest } from "./authorization-request";
@@ -55,12 +54,11 @@ export function signedInAsOtherUser(
   return true;
 }
 
-/** What to prefill on the sign-in page: the hinted user's email, else the client's login_hint. */
-export async function signInLoginHint(
-  db: Db,
-  request: AuthorizationRequest,
-  hinted: HintedUser | undefined,
-): Promise<string | undefined> {
-  if (!hinted) return request.loginHint;
-  return hinted.email ?? (await getUser(db, hinted.subject))?.email ?? request.loginHint;
+/**
+ * What to prefill on the sign-in page: the hint's own email claim, else the client's login_hint.
+ * Never the hinted user's email from our records: a client not granted `email` (OIDC Core §5.4)
+ * could otherwise read it from the sign-in redirect.
+ */
+export function signInLoginHint(request: AuthorizationRequest, hinted: HintedUser | undefined): string | undefined {
+  return hinted?.email ?? request.loginHint;
 }
