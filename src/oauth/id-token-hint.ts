@@ -49,7 +49,7 @@ export function signedInAsOtherUser(
 ): boolean {
   if (!hinted || hinted.subject === signedInUserId) return false;
   if (request.prompt.has("none")) {
-    throw new OAuthError("login_required", "the signed-in user is not the one id_token_hint names");
+    throw new OAuthError("login_required", "the end-user id_token_hint names is not signed in");
   }
   return true;
 }
