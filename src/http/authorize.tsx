@@ -61,7 +61,13 @@ async function checked(
 }
 
 /** Sends the user to sign in, coming back to the same request (minus prompt=login, so no loop). */
-function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: AuthorizationRequest, fresh: boolean) {
+function redirectToSignIn(
+  c: Ctx,
+  params: AuthorizationParams,
+  request: AuthorizationRequest,
+  signIn: { fresh: boolean; loginHint: string | undefined },
+) {
+  const { fresh } = signIn;
   const back = new URLSearchParams();
   for (const name of AUTHORIZATION_PARAMETERS) {
     const value = params[name];
@@ -71,7 +77,7 @@ function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: Authoriz
   if (prompt) back.set("prompt", prompt);
   if (fresh) back.set("auth_after", String(Math.floor(Date.now() / 1000)));
   const target = new URLSearchParams({ return_to: `/oauth/authorize?${back}` });
-  if (request.loginHint) target.set("login_hint", request.loginHint);
+  if (signIn.loginHint) target.set("login_hint", signIn.loginHint);
   if (fresh) target.set("prompt", "login");
   return c.redirect(`/signin?${target}`, 302);
 }
@@ -86,7 +92,7 @@ export async function handleAuthorize(c: Ctx): Promise<Response> {
     const outcome = await authorize(useCaseContext(c), session, request);
     switch (outcome.kind) {
       case "sign_in":
-        return redirectToSignIn(c, params, request, outcome.fresh);
+        return redirectToSignIn(c, params, request, outcome);
       case "code":
         return c.redirect(outcome.location, 302);
       case "consent":
@@ -157,13 +163,14 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
   const { params, request } = found;
   try {
     const session = await currentSession(c);
-    if (!session) return redirectToSignIn(c, params, request, false);
+    if (!session) return redirectToSignIn(c, params, request, { fresh: false, loginHint: request.loginHint });
     const decision =
       form.get("decision") === "approve"
         ? { approve: true as const, ticked: form.getAll("scope") }
         : { approve: false as const };
-    const { location } = await decideConsent(useCaseContext(c), session, request, decision);
-    return c.redirect(location, 302);
+    const outcome = await decideConsent(useCaseContext(c), session, request, decision);
+    if (outcome.kind === "sign_in") return redirectToSignIn(c, params, request, outcome);
+    return c.redirect(outcome.location, 302);
   } catch (e) {
     if (e instanceof OAuthError) return redirectError(c, request.redirectUri, e, request.state);
     throw e;

@@ -25,6 +25,7 @@ import { resolveClient } from "./client-lookup";
 import { OAuthError } from "./errors";
 import type { GrantContext } from "./grants/context";
 import { issueAuthorizationCode } from "./grants/issue-code";
+import { readIdTokenHint, signedInAsOtherUser, signInLoginHint } from "./id-token-hint";
 import { intersectScopes } from "./scopes";
 
 /** Who is signed in, as the browser session says. */
@@ -75,9 +76,15 @@ export async function checkRequest(
   }
 }
 
+/**
+ * Off to sign in: `fresh` when someone is signed in already (a newer sign-in is needed), with what
+ * to prefill (id-token-hint.ts).
+ */
+export type SignInNeeded = { kind: "sign_in"; fresh: boolean; loginHint: string | undefined };
+
 /** What a request leads to for a person (or nobody) signed in. OAuthErrors go back to the client. */
 export type AuthorizationOutcome =
-  | { kind: "sign_in"; fresh: boolean }
+  | SignInNeeded
   | { kind: "code"; location: string }
   | { kind: "consent"; membership: Membership; consented: Set<string>; grantable: Set<string> };
 
@@ -86,15 +93,17 @@ export async function authorize(
   person: SignedInPerson | null,
   request: AuthorizationRequest,
 ): Promise<AuthorizationOutcome> {
+  const hinted = await readIdTokenHint(ctx.db, ctx.settings, request);
   const now = Math.floor(Date.now() / 1000);
   const tooOld =
     person !== null &&
     ((request.maxAge !== undefined && now - person.authTime > request.maxAge) ||
       (request.authAfter !== undefined && person.authTime < request.authAfter));
-  if (!person || request.prompt.has("login") || tooOld) {
+  const otherUser = person !== null && signedInAsOtherUser(request, hinted, person.user.id);
+  if (!person || request.prompt.has("login") || tooOld || otherUser) {
     // OIDC Core §3.1.2.6: prompt=none must not show anything.
     if (request.prompt.has("none")) throw new OAuthError("login_required", "the user is not signed in");
-    return { kind: "sign_in", fresh: person !== null };
+    return { kind: "sign_in", fresh: person !== null, loginHint: signInLoginHint(request, hinted) };
   }
 
   const membership = await teamOf(ctx, person, request);
@@ -126,7 +135,12 @@ export async function decideConsent(
   person: SignedInPerson,
   request: AuthorizationRequest,
   decision: { approve: false } | { approve: true; ticked: readonly string[] },
-): Promise<{ kind: "code"; location: string }> {
+): Promise<{ kind: "code"; location: string } | SignInNeeded> {
+  // The session may have changed since the consent page was shown: still never for someone else.
+  const hinted = await readIdTokenHint(ctx.db, ctx.settings, request);
+  if (signedInAsOtherUser(request, hinted, person.user.id)) {
+    return { kind: "sign_in", fresh: true, loginHint: signInLoginHint(request, hinted) };
+  }
   const membership = await teamOf(ctx, person, request);
   const audit = { teamId: membership.teamId, actorUserId: person.user.id, clientId: request.client.id, ip: ctx.ip };
   if (!decision.approve) {
