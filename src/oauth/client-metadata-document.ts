@@ -254,7 +254,7 @@ function documentScope(value: unknown): string | undefined {
   const parsed = parseScope(value);
   if (!Array.isArray(parsed)) refuse(parsed.invalid);
   const known = expandMetaScopes(parsed.filter(isKnownScope));
-  // Nothing we serve: the OIDC scopes only (always allowed), never the default set.
+  // Nothing we serve: openid alone (the app's scope is its ceiling, README "Scopes"), never the default set.
   return known.length > 0 ? known.join(" ") : "openid";
 }
 
