@@ -56,8 +56,6 @@ export async function refreshTokens(
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "refresh.reuse_detected");
     throw new OAuthError(result.error, result.description);
   }
-  // A retry inside the grace window gets the successor the first call issued: the derived one again.
-  const refreshToken = successor;
   const { grant } = result;
   if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
 
@@ -73,7 +71,8 @@ export async function refreshTokens(
     audience,
     scopes,
     familyId: grant.familyId,
-    refreshToken,
+    // A retry inside the grace window gets what the first call issued: the same derived successor.
+    refreshToken: successor,
     // OIDC Core §12.2: the refresh response "might not contain an id_token". It does not: the
     // client already has one from the code exchange, and an RSA signature per refresh is the
     // largest single cost on this path (userinfo serves current claims).
