@@ -185,7 +185,7 @@ ${targetTable(rows)}
   figure on a shared machine: other work slows the server down but does not add to its CPU time.
 - Equal histories: a \`wrangler dev\` server's latency tail depends on how many requests it has
   already answered (both of its workerd processes grow by tens of kilobytes per request for the first
-  few tens of thousands). Measured here: after 9,000 requests more than the static reference, the
+  few tens of thousands). Measured on the benchmark machine: after 9,000 requests more than the static reference, the
   discovery document's p99 was 56 ms against the reference's 27–34 ms; at equal histories the two
   were alike (36–62 ms against 34–55 ms, between 14,500 and 72,500 requests each). edge-oidc answers
   far more requests than any reference (ten targets, and the minting of every single-use pool). The
@@ -196,7 +196,7 @@ ${targetTable(rows)}
   every row is measured on a used server against used references.
 - A weakness of the order: in the first repeat, each reference's first run comes after that server
   sat idle through edge-oidc's warm-ups, and an idle \`wrangler dev\` server answers its first second
-  or two more slowly (measured here: stalls adding 60–80 ms in the first 1.5 s of a run). That raises
+  or two more slowly (measured on the benchmark machine: stalls adding 60–80 ms in the first 1.5 s of a run). That raises
   the references' pooled p99, in the endpoints' favour. The raw results keep every run's own p99, so
   the p99 ratio can also be read pair by pair.
 - Any non-2xx or error count other than 0 means the run did not measure what it claims: fix that first.

@@ -3,7 +3,7 @@
  *
  * Each server runs in its own process group (detached), so stopping signals the whole group: npm (or
  * wrangler), wrangler and its workerd processes. Killing only the top process would orphan workerd
- * with the port still bound (docs in /work/shared/TOOLCHAIN.md). Output goes to a log file, never to
+ * with the port still bound. Output goes to a log file, never to
  * the caller's terminal, and readiness is an HTTP 200 on `readyPath`.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -17,7 +17,7 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..
 
 /** Quiet, offline wrangler (no telemetry, update check, banner or Request.cf download). */
 export function quietEnv(extra = {}) {
-  // node_modules/.bin first: wrangler needs the Node 22 of the `node` devDependency (TOOLCHAIN.md).
+  // node_modules/.bin first: wrangler needs the Node 22 of the `node` devDependency (README "Two commands").
   const bin = join(PROJECT_ROOT, "node_modules", ".bin");
   return {
     ...process.env,

@@ -1,4 +1,4 @@
--- Local development seed: the Demo team and its three users (CONTRACT.md "Sign-in").
+-- Local development seed: the Demo team and its three users (README "Two commands").
 -- Idempotent: safe to run on every `npm run dev`. Never applied to a deployed database.
 INSERT OR IGNORE INTO teams (id, name, primary_domain) VALUES ('team_demo', 'Demo', 'example.com');
 INSERT OR IGNORE INTO users (id, kind, email, name) VALUES

@@ -1,5 +1,8 @@
-/** The route table, nothing else. */
-import { Hono } from "hono";
+/**
+ * The route table: every endpoint, with its CORS or page-header middleware. Before any route, the
+ * settings are parsed (once per isolate) and put on the context; errors go to one handler.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
 import { settingsOf } from "./config";
 import { adminApi } from "./http/admin-api";
 import { handleAuthorize, handleConsentDecision } from "./http/authorize";
@@ -26,22 +29,16 @@ app.use("*", async (c, next) => {
   await next();
 });
 
-// Every well-known form of each document (root, path-inserted, path-appended) is registered at
-// startup from the configured issuer; the handler never looks at the Host header.
-app.on(["GET", "OPTIONS"], "/.well-known/*", machineCors, async (c, next) => {
+// Metadata documents at every well-known form (root, path-inserted, path-appended, RFC 8414 §3):
+// the paths come from the configured issuer, never from the Host header.
+const wellKnown: MiddlewareHandler<AppEnv> = async (c, next) => {
   const settings = c.get("settings");
   const path = new URL(c.req.url).pathname;
   if (wellKnownPaths(settings, "oauth-authorization-server").includes(path)) return serveAuthorizationServerMetadata(c);
   if (wellKnownPaths(settings, "openid-configuration").includes(path)) return serveOpenIdConfiguration(c);
   await next();
-});
-app.on(["GET", "OPTIONS"], "/:prefix{.+}/.well-known/*", machineCors, async (c, next) => {
-  const settings = c.get("settings");
-  const path = new URL(c.req.url).pathname;
-  if (wellKnownPaths(settings, "oauth-authorization-server").includes(path)) return serveAuthorizationServerMetadata(c);
-  if (wellKnownPaths(settings, "openid-configuration").includes(path)) return serveOpenIdConfiguration(c);
-  await next();
-});
+};
+app.on(["GET", "OPTIONS"], ["/.well-known/*", "/:prefix{.+}/.well-known/*"], machineCors, wellKnown);
 app.on(["GET", "OPTIONS"], "/oauth/discovery/keys", machineCors, serveJwks);
 
 // Clients: dynamic registration (RFC 7591 §3), its RFC 7592 §2.1 read, and the admin JSON API.

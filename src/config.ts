@@ -6,7 +6,8 @@
 export interface Env {
   DB: D1Database;
   RATE_LIMIT: KVNamespace;
-  USER_GRANTS: DurableObjectNamespace<import("./durable/user-grants").UserGrants>;
+  /** UserGrants objects; durable/stub.ts is the one typed way to reach one. */
+  USER_GRANTS: DurableObjectNamespace;
   ISSUER?: string;
   DEV_SIGNIN?: string;
   KEY_ENCRYPTION_SECRET?: string;
@@ -69,10 +70,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The loopback hosts, and no others (127.0.0.2 is loopback too, but not one of them): where http is
+ * allowed for the issuer, redirect URIs (RFC 8252 §7.3) and test-only metadata documents.
+ */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return LOOPBACK_HOSTS.has(hostname);
 }
 
 function parseIssuer(raw: string | undefined): URL {

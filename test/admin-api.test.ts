@@ -408,4 +408,59 @@ describe("admin API with a team admin's browser session", () => {
     await expectError(await admin("POST", "/apps", { ...WEB_APP, team_id: "team_other" }), 403, "access_denied");
     expect(await getClient(db, foreign.client_id as string)).toBeDefined();
   });
+
+  it("refuses a team admin's session key rotation: keys serve every team (403, nothing rotated)", async () => {
+    const admin = await browser("usr_demo_admin");
+    const before = await env.DB.prepare("SELECT kid, status FROM signing_keys ORDER BY kid").all();
+    await expectError(await admin("POST", "/keys/rotate"), 403, "access_denied");
+    const after = await env.DB.prepare("SELECT kid, status FROM signing_keys ORDER BY kid").all();
+    expect(after.results).toEqual(before.results);
+  });
+});
+
+describe("a self-registered app belongs to its registrant (RFC 7592): the team may only revoke or delete it", () => {
+  /** A client registered through RFC 7591 and bound to the Demo team by a first authorization. */
+  async function registeredApp(): Promise<string> {
+    const res = await call("/oauth/register", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.77" },
+      body: JSON.stringify({
+        client_name: "Registered",
+        redirect_uris: ["https://registered.example/cb"],
+        token_endpoint_auth_method: "client_secret_basic",
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { client_id } = (await res.json()) as { client_id: string };
+    await env.DB.prepare("UPDATE clients SET team_id = 'team_demo' WHERE id = ?").bind(client_id).run();
+    return client_id;
+  }
+
+  for (const [who, caller] of [
+    ["a team admin's session", () => browser("usr_demo_admin")],
+    ["the operator token", async () => operator],
+  ] as const) {
+    it(`refuses ${who} edits and secret resets with 403, changing nothing`, async () => {
+      const id = await registeredApp();
+      const as = await caller();
+      const stored = await getClient(db, id);
+      await expectError(
+        await as("PATCH", `/apps/${id}`, { redirect_uris: ["https://attacker.example/cb"], automatic_consent: true }),
+        403,
+        "access_denied",
+      );
+      await expectError(await as("PATCH", `/apps/${id}`, { name: "Renamed" }), 403, "access_denied");
+      await expectError(await as("POST", `/apps/${id}/reset-secret`), 403, "access_denied");
+      expect(await getClient(db, id)).toEqual(stored);
+    });
+
+    it(`lets ${who} revoke its tokens and delete it`, async () => {
+      const id = await registeredApp();
+      const as = await caller();
+      expect((await as("POST", `/apps/${id}/revoke-tokens`)).status).toBe(200);
+      expect((await getClient(db, id))?.revokedBefore).toBeGreaterThan(0);
+      expect((await as("DELETE", `/apps/${id}`)).status).toBe(204);
+      expect(await getClient(db, id)).toBeUndefined();
+    });
+  }
 });

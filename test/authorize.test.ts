@@ -473,11 +473,15 @@ describe("successful authorization response (RFC 6749 §4.1.2, RFC 9207 §2)", (
     const client = await createTestClient();
     const { url, verifier } = await request(client, { resource: "https://api.example/mcp" });
     const code = expectCode(await get(url, await sessionCookie(DEMO.admin)), client);
-    expect(decodeJwt((await tokenScope(client, code, verifier)).access_token).aud).toBe("https://api.example/mcp");
+    // With openid granted the token is for UserInfo too: aud = [resource, issuer] (README "Audiences").
+    expect(decodeJwt((await tokenScope(client, code, verifier)).access_token).aud).toEqual([
+      "https://api.example/mcp",
+      ORIGIN,
+    ]);
   });
 
-  it("meta scope all means only what the client registered (CONTRACT: Scopes)", async () => {
-    const client = await createTestClient({ scopes: ["ir.incidents:read", "oc.alerts:read"] });
+  it("meta scope all means only what the client registered (README: Scopes)", async () => {
+    const client = await createTestClient({ scopes: ["openid", "ir.incidents:read", "oc.alerts:read"] });
     const { url, verifier } = await request(client, { scope: "openid all" });
     const code = expectCode(await get(url, await sessionCookie(DEMO.admin)), client);
     expect((await tokenScope(client, code, verifier)).scope.split(" ").sort()).toEqual(
@@ -504,7 +508,7 @@ describe("successful authorization response (RFC 6749 §4.1.2, RFC 9207 §2)", (
 
 // ---- consent ------------------------------------------------------------------------------------------
 
-describe("consent page (CONTRACT: Authorization; RFC 6749 §4.1.1 step 2)", () => {
+describe("consent page (RFC 6749 §4.1.1 step 2)", () => {
   it("shows the escaped client name, the redirect host and each scope in plain words", async () => {
     const client = await consentClient({ redirectUri: "https://cb.app.example/return" });
     await env.DB.prepare("UPDATE clients SET name = ? WHERE id = ?").bind("<script>alert(1)</script>", client.id).run();
@@ -701,7 +705,7 @@ describe("consent page (CONTRACT: Authorization; RFC 6749 §4.1.1 step 2)", () =
 
 // ---- the team of a self-registered client -------------------------------------------------------------
 
-describe("a registered client's team is fixed by its first user (CONTRACT: Dynamic client registration)", () => {
+describe("a registered client's team is fixed by its first user (README 'MCP clients and resource servers')", () => {
   async function otherTeamUser(): Promise<string> {
     const suffix = crypto.randomUUID().slice(0, 8);
     const team = `team_other_${suffix}`;
@@ -776,7 +780,7 @@ describe("a registered client's team is fixed by its first user (CONTRACT: Dynam
 
 // ---- hostile input ------------------------------------------------------------------------------------
 
-describe("hostile input (RFC 9700 §4.1, §4.11; CONTRACT: Bad input)", () => {
+describe("hostile input (RFC 9700 §4.1, §4.11; docs/security.md 'Hostile input')", () => {
   it.each([
     "https://evil.example/cb",
     "//evil.example",

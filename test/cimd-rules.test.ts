@@ -100,6 +100,20 @@ describe("which client_id URLs may be fetched (draft §3, SSRF)", () => {
     }
   });
 
+  it("fetches only the https port: an explicit other port is refused before any traffic", () => {
+    for (const url of [
+      "https://app.example.com:8443/client.json",
+      "https://app.example.com:22/client.json",
+      "https://93.184.215.14:6379/client.json",
+      "https://app.example.com:80/client.json",
+    ]) {
+      expect(refusal(url)).toMatch(/must not name a port/);
+    }
+    // The default port written out is not canonical (the URL would print without it).
+    expect(refusal("https://app.example.com:443/client.json")).toMatch(/canonical/);
+    expect(() => checkMetadataDocumentUrl("https://app.example.com:8443/c.json", TESTING)).toThrow(/port/);
+  });
+
   it("the test-only allowance opens loopback (http or https) and nothing else", () => {
     expect(checkMetadataDocumentUrl("http://127.0.0.1:9999/c.json", TESTING).port).toBe("9999");
     expect(checkMetadataDocumentUrl("https://[::1]/c.json", TESTING).hostname).toBe("[::1]");

@@ -1,4 +1,5 @@
 /** grant_type=client_credentials (RFC 6749 §4.4) for admin-created apps and their service users. */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
@@ -84,5 +85,41 @@ describe("client_credentials", () => {
     expect(payload.aud).toBe("https://api.example/mcp");
     const bad = await tokenRequest(app, { grant_type: "client_credentials", resource: "ftp://x.example/#frag" });
     expect(((await bad.json()) as { error: string }).error).toBe("invalid_target");
+  });
+});
+
+describe("a service user's revocations are purged when they expire (UserGrants alarm)", () => {
+  async function alarmOf(userId: string): Promise<number | null> {
+    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(userId));
+    return runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+  }
+
+  it("revoking one access token (RFC 7009) schedules the purge", async () => {
+    const app = await createServiceApp(["ir.incidents:read"]);
+    const { access_token } = (await (await tokenRequest(app, { grant_type: "client_credentials" })).json()) as {
+      access_token: string;
+    };
+    expect(await alarmOf(app.serviceUserId)).toBeNull();
+    const res = await call("/oauth/revoke", {
+      method: "POST",
+      headers: {
+        Authorization: `Basic ${btoa(`${app.id}:${app.secret}`)}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ token: access_token }),
+    });
+    expect(res.status).toBe(200);
+    expect(await alarmOf(app.serviceUserId)).toBeGreaterThan(Date.now());
+  });
+
+  it("revoking every token of the app schedules the purge too", async () => {
+    const app = await createServiceApp(["ir.incidents:read"]);
+    expect(await alarmOf(app.serviceUserId)).toBeNull();
+    const res = await call(`/api/admin/apps/${app.id}/revoke-tokens`, {
+      method: "POST",
+      headers: { Authorization: "Bearer test-admin-token-0123456789abcdefghijklmnop" },
+    });
+    expect(res.status).toBe(200);
+    expect(await alarmOf(app.serviceUserId)).toBeGreaterThan(Date.now());
   });
 });

@@ -14,7 +14,7 @@ function errorOf(env: Partial<Env>): ConfigError {
 }
 
 describe("settings", () => {
-  it("has the contract's defaults", () => {
+  it("has the defaults README 'Configuration' lists", () => {
     const s = loadSettings(base);
     expect(s.issuer).toBe("http://127.0.0.1:8787");
     expect(s.accessTokenTtl).toBe(3600);

@@ -2,10 +2,11 @@
 import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { expect } from "vitest";
+import type { Env } from "../src/config";
 import { insertClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { randomToken, sha256 } from "../src/tokens/secrets";
-import { call } from "./helpers";
+import { callWith } from "./helpers";
 
 export const DEMO = {
   team: "team_demo",
@@ -45,7 +46,15 @@ export async function createTestClient(
     secretHash: secret ? await sha256(secret) : null,
     redirectUris: [redirectUri],
     grantTypes: ["authorization_code", "refresh_token"],
-    scopes: options.scopes ?? ["ir.incidents:read", "ir.incidents:write", "oc.alerts:read"],
+    scopes: options.scopes ?? [
+      "openid",
+      "profile",
+      "email",
+      "offline_access",
+      "ir.incidents:read",
+      "ir.incidents:write",
+      "oc.alerts:read",
+    ],
     automaticConsent: options.automaticConsent ?? true,
     idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
   });
@@ -87,9 +96,11 @@ export async function obtainCode(
   client: TestClient,
   userId: string = DEMO.admin,
   extra: Record<string, string> = {},
+  bindings?: Env,
 ): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = await pkcePair();
-  const res = await call(
+  const res = await callWith(
+    bindings,
     authorizeUrl(client, challenge, { scope: "openid profile email ir.incidents:read", ...extra }),
     {
       headers: { Cookie: await sessionCookie(userId) },
@@ -103,7 +114,13 @@ export async function obtainCode(
   return { code: code!, verifier };
 }
 
-export function tokenRequest(client: TestClient, params: Record<string, string>, headers: Record<string, string> = {}) {
+/** A token request authenticated as `client`; `bindings` other settings than the default ones. */
+export function tokenRequest(
+  client: TestClient,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+  bindings?: Env,
+) {
   const body = new URLSearchParams(params);
   const h: Record<string, string> = { "Content-Type": "application/x-www-form-urlencoded", ...headers };
   if (client.method === "client_secret_basic") {
@@ -112,7 +129,7 @@ export function tokenRequest(client: TestClient, params: Record<string, string>,
     body.set("client_id", client.id);
     if (client.method === "client_secret_post") body.set("client_secret", client.secret!);
   }
-  return call("/oauth/token", { method: "POST", headers: h, body });
+  return callWith(bindings, "/oauth/token", { method: "POST", headers: h, body });
 }
 
 export async function exchangeCode(
@@ -121,10 +138,12 @@ export async function exchangeCode(
   verifier: string,
   extra: Record<string, string> = {},
   headers: Record<string, string> = {},
+  bindings?: Env,
 ) {
   return tokenRequest(
     client,
     { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: client.redirectUri, ...extra },
     headers,
+    bindings,
   );
 }

@@ -5,10 +5,10 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../src/http/context";
-import { contentSecurityPolicy, formActionSource } from "../src/http/page-headers";
 import { ConsentPage, type ConsentPageProps } from "../src/pages/consent";
 import { ErrorPage } from "../src/pages/error";
 import { renderPage } from "../src/pages/render";
+import { contentSecurityPolicy, formActionSource } from "../src/pages/security-headers";
 
 const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
 
@@ -77,7 +77,7 @@ async function textOf(html: string, selector: string): Promise<string> {
 
 const render = (page: { toString(): unknown }) => String(page.toString());
 
-describe("ConsentPage (CONTRACT: Authorization — the consent page)", () => {
+describe("ConsentPage (RFC 6749 §4.1.1 step 2: the consent page)", () => {
   it("escapes a hostile client name, redirect host, client id, scope text and hidden values", async () => {
     const html = render(
       ConsentPage(

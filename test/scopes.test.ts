@@ -10,7 +10,7 @@ import {
 } from "../src/oauth/scopes";
 
 describe("scope catalog", () => {
-  it("has the 46 granular scopes of the contract, each with :read and :write", () => {
+  it("has the 46 granular scopes README 'Scopes' names, each with :read and :write", () => {
     expect(GRANULAR_SCOPES).toHaveLength(46);
     expect(IR_SCOPES).toHaveLength(30);
     expect(OC_SCOPES).toHaveLength(16);

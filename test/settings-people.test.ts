@@ -1,6 +1,7 @@
 /**
  * /settings/connected-apps (every signed-in person sees and revokes the apps they allowed) and
- * /settings/audit (team admins read the security events). CONTRACT.md "Administration". Revocation
+ * /settings/audit (team admins read the security events), and "Sign out everywhere" on the account
+ * page (README "Administration"). Revocation
  * is checked where it matters: /oauth/userinfo (RFC 6750 §3.1) and the refresh grant (RFC 6749 §5.2).
  */
 import { env } from "cloudflare:workers";
@@ -137,6 +138,24 @@ describe("connected apps", () => {
     expect(await auditOf("no-such-client")).toEqual([]);
   });
 
+  it("answers another team's app exactly like an unknown one, and writes nothing into that team's log", async () => {
+    const foreign = await createTestClient({ teamId: "team_other" });
+    const theirs = await member.post(CONNECTED, { client_id: foreign.id });
+    const unknown = await member.post(CONNECTED, { client_id: "no-such-client-either" });
+    expect(theirs.status).toBe(404);
+    expect(await theirs.text()).toBe(await unknown.text());
+    expect(await auditOf(foreign.id)).toEqual([]);
+  });
+
+  it("does not revoke an app of the team the person never connected, nor other people's grants of it", async () => {
+    const client = await namedClient("Not Mine", false);
+    const theirs = await allowThroughConsentPage(admin, client);
+    await page(await member.post(CONNECTED, { client_id: client.id }), 404);
+    expect((await userinfo(theirs.access_token)).status).toBe(200);
+    expect(await consentRow(DEMO.admin, client.id)).not.toBeNull();
+    expect((await auditOf(client.id)).map((e) => e.kind)).not.toContain("consent.revoked");
+  });
+
   it("is for every signed-in person; admin links only for admins; signed out → sign-in", async () => {
     const html = await page(await observer.get(CONNECTED), 200);
     const links = (await elements(html, "nav.settings-nav a")).map((a) => a.href);
@@ -204,5 +223,52 @@ describe("audit log", () => {
     expect(text).toContain("Access revoked by the person");
     expect(text).toContain("Audited App");
     expect(await elements(html, "ol.events > li")).toHaveLength(await teamEvents("consent.revoked"));
+  });
+});
+
+describe("sign out everywhere (the account page)", () => {
+  it("ends every browser session of the person, is audited, and leaves app tokens alone", async () => {
+    const here = await signedIn(DEMO.observer);
+    const elsewhere = await signedIn(DEMO.observer);
+    const client = await createTestClient({ teamId: DEMO.team });
+    const { code, verifier } = await obtainCode(client, DEMO.observer);
+    const tokens = (await (await exchangeCode(client, code, verifier)).json()) as { access_token: string };
+
+    const home = await page(await here.get("/"), 200);
+    expect(await elements(home, 'form[action="/signout/everywhere"] input')).toContainEqual({
+      type: "hidden",
+      name: "csrf",
+      value: here.csrf,
+    });
+    expect(await textOf(home, 'form[action="/signout/everywhere"] button')).toBe("Sign out everywhere");
+    expect((await elsewhere.get(CONNECTED)).status).toBe(200);
+
+    const res = await here.post("/signout/everywhere", {});
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/signin");
+    // The other browser's session no longer opens settings pages: off to sign in.
+    for (const person of [elsewhere, here]) {
+      const out = await person.get(CONNECTED);
+      expect(out.status).toBe(303);
+      expect(out.headers.get("location")).toContain("/signin");
+    }
+    const sessions = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?")
+      .bind(DEMO.observer)
+      .first<{ n: number }>();
+    expect(sessions?.n).toBe(0);
+    const event = await env.DB.prepare(
+      "SELECT detail FROM audit_events WHERE kind = 'signout' AND actor_user_id = ? ORDER BY id DESC LIMIT 1",
+    )
+      .bind(DEMO.observer)
+      .first<{ detail: string }>();
+    expect(JSON.parse(event!.detail)).toEqual({ everywhere: true });
+    // Tokens issued to apps are not touched (connected apps revokes those).
+    expect((await userinfo(tokens.access_token)).status).toBe(200);
+  });
+
+  it("refuses the form without the CSRF token and ends nothing", async () => {
+    const person = await signedIn(DEMO.observer);
+    await page(await person.post("/signout/everywhere", {}, { csrf: null }), 403);
+    expect((await person.get(CONNECTED)).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * /settings/oauth-applications: team admins manage apps through plain HTML forms (CONTRACT.md
+ * /settings/oauth-applications: team admins manage apps through plain HTML forms (README
  * "Administration", "Clients"). Each action goes through the real worker (D1, Durable Objects) and is
  * checked where it matters: at /oauth/token (RFC 6749 §2.3.1, §5.2 invalid_client) and /oauth/userinfo
  * (RFC 6750 §3.1 invalid_token).
@@ -146,7 +146,7 @@ describe("creating apps (the secret is shown exactly once)", () => {
       origin: "admin",
       created_by: DEMO.admin,
     });
-    // oc.all is stored expanded (CONTRACT.md "Scopes").
+    // oc.all is stored expanded (README "Scopes").
     expect(JSON.parse(String((await storedClient(confidential.clientId))?.scopes))).toHaveLength(1 + 16);
 
     const pub = await createThroughForm([
@@ -364,7 +364,7 @@ describe("who may do it", () => {
   });
 });
 
-describe('bad input (CONTRACT.md "Bad input": never a 500, never a stack trace)', () => {
+describe("bad input (docs/security.md 'Hostile input': never a 500, never a stack trace)", () => {
   it.each([
     ["a malformed percent-encoding in the app id", `${APPS}/%E0%A4%A`, 404],
     ["an app id of 5000 characters", `${APPS}/${"a".repeat(5000)}`, 404],

@@ -27,7 +27,7 @@ function setCookieNamed(res: Response, name: string): string {
   return last;
 }
 
-describe("dev sign-in (CONTRACT: Sign-in)", () => {
+describe("dev sign-in (README 'Two commands': dev sign-in)", () => {
   it("signs a seeded user in as themselves with an HttpOnly, SameSite=Lax session cookie, not Secure on loopback http", async () => {
     const browser = new TestBrowser();
     const res = await devSignIn(browser, "Admin@Example.com");
@@ -129,7 +129,7 @@ describe("dev sign-in (CONTRACT: Sign-in)", () => {
   });
 });
 
-describe("CSRF on every form (CONTRACT: Sign-in — forms carry CSRF protection)", () => {
+describe("CSRF on every form (docs/security.md: forms carry CSRF protection)", () => {
   it("refuses a dev sign-in without, or with a wrong, CSRF token (403 page, no session)", async () => {
     const browser = new TestBrowser();
     const csrf = hiddenField(await (await browser.fetch("/signin")).text(), "csrf");
@@ -174,6 +174,17 @@ describe("return_to is a same-origin path only (RFC 9700 §4.11: no open redirec
     "/\t/evil.example",
     "evil.example",
     "",
+    // Dot segments, encoded dots and slashes, backslashes and tabs that normalise to "//evil.example".
+    "/.//evil.example/x",
+    "/..//evil.example/x",
+    "/%2e//evil.example/x",
+    "/%2E%2E//evil.example/x",
+    "/./%2f/evil.example/x",
+    "/%2f%2fevil.example/x",
+    "/%5c/evil.example/x",
+    "/./\\/evil.example/x",
+    "/.\t//evil.example/x",
+    "/a/../..//evil.example/x",
   ];
   for (const attempt of attempts) {
     it(`sends ${JSON.stringify(attempt)} to "/"`, async () => {
@@ -204,6 +215,22 @@ describe("return_to is a same-origin path only (RFC 9700 §4.11: no open redirec
   it("replaces an off-site return_to in the sign-in link with /", async () => {
     const html = await (await new TestBrowser().fetch("/signin?return_to=https%3A%2F%2Fevil.example%2F")).text();
     expect(hiddenField(html, "return_to")).toBe("/");
+  });
+
+  for (const attempt of attempts.filter((a) => a.startsWith("/"))) {
+    it(`renders neither a form field nor a 'continue' link to ${JSON.stringify(attempt)} on /signin`, async () => {
+      const browser = new TestBrowser();
+      await devSignIn(browser, "member@example.com");
+      const html = await (await browser.fetch(`/signin?return_to=${encodeURIComponent(attempt)}`)).text();
+      expect(hiddenField(html, "return_to")).toBe("/");
+      expect(html).toContain('href="/"');
+      expect(html).not.toContain("evil.example");
+    });
+  }
+
+  it("keeps a harmless dot segment's normalised path", async () => {
+    const res = await devSignIn(new TestBrowser(), "member@example.com", { return_to: "/settings/./connected-apps" });
+    expect(res.headers.get("location")).toBe("/settings/connected-apps");
   });
 });
 
@@ -255,7 +282,7 @@ describe("sessions and sign-out", () => {
   });
 });
 
-describe("audit (CONTRACT: Administration — sign-in is a security event)", () => {
+describe("audit (README 'Administration': sign-in is a security event)", () => {
   it("records sign-in (method, team, actor, ip) and sign-out", async () => {
     const browser = new TestBrowser();
     const page = await browser.fetch("/signin");
@@ -277,7 +304,7 @@ describe("audit (CONTRACT: Administration — sign-in is a security event)", () 
   });
 });
 
-describe("page security headers (CONTRACT: pages send frame-ancestors 'none'; never CORS)", () => {
+describe("page security headers (README 'Endpoints': pages send frame-ancestors 'none'; never CORS)", () => {
   // The sign-in page, a redirect (/ signed out) and an error page (/signin/callback without upstream).
   it.each(["/signin", "/", "/signin/callback"])(
     "%s carries CSP, nosniff, a same-origin referrer policy, no-store and no CORS",

@@ -1,12 +1,10 @@
 /** Revocation (RFC 7009 §2.1–2.2), introspection (RFC 7662 §2.1–2.2), userinfo (OIDC Core §5.3–5.4, RFC 6750 §3). */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-  revokeAllTokensOfClient,
-  revokeEverythingOfUser,
-  revokeUserClientTokens,
-} from "../src/oauth/grants/revocation";
+import { revokeAllTokensOfClient, revokeUserClientTokens } from "../src/oauth/grants/revocation";
+import { endEverySession } from "../src/signin/sign-out";
 import { forgetClient } from "../src/store/clients";
+import { dbOf } from "../src/store/db";
 import { call, ORIGIN } from "./helpers";
 import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
 
@@ -195,10 +193,10 @@ describe("revocation reaches everywhere", () => {
     expect((await userinfo(b.tokens.access_token)).status).toBe(200);
   });
 
-  it("sign out everywhere kills every token issued before it", async () => {
+  it("sign out everywhere ends sessions, not the tokens apps hold (connected apps revokes those)", async () => {
     const { tokens } = await grant(undefined, DEMO.observer);
-    await revokeEverythingOfUser(env, DEMO.observer);
-    expect((await userinfo(tokens.access_token)).status).toBe(401);
+    await endEverySession(dbOf(env.DB), DEMO.observer, null);
+    expect((await userinfo(tokens.access_token)).status).toBe(200);
   });
 
   it("refresh-token reuse detection kills the access tokens of the family too", async () => {

@@ -7,7 +7,6 @@
  * runs in this object while it executes.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../config";
 
 export interface FamilyGrant {
   familyId: string;
@@ -34,6 +33,8 @@ export interface HolderSnapshot {
 
 export interface IssueCodeInput extends FamilyGrant {
   holder: HolderSnapshot;
+  /** The authorization request named redirect_uri, so the token request must repeat it (RFC 6749 §4.1.3). */
+  redirectUriRequired: boolean;
   codeHash: string;
   codeChallenge: string;
   expiresAt: number;
@@ -51,6 +52,7 @@ export interface GrantRequest {
 export interface RedeemCodeInput extends GrantRequest {
   codeHash: string;
   clientId: string;
+  /** The token request's redirect_uri; null when it sent none. */
   redirectUri: string | null;
   /** BASE64URL(SHA256(code_verifier)), computed by the caller (RFC 7636 §4.6). */
   verifierChallenge: string;
@@ -62,6 +64,12 @@ export interface RedeemCodeInput extends GrantRequest {
 export interface RotateInput extends GrantRequest {
   /** A narrower scope for this access token; every one must have been granted (RFC 6749 §6). */
   requestedScopes: string[];
+  /**
+   * Scopes named through a meta scope (`ir.all`…): the granted ones among them are kept, the others
+   * dropped, so a client resending its original scope never widens the grant. When nothing else is
+   * requested, at least one must have been granted.
+   */
+  scopesWithinMeta: string[];
   tokenHash: string;
   clientId: string;
   /** SHA-256 of the successor, which the caller derives from the presented token (grant-tokens.ts). */
@@ -80,14 +88,9 @@ export type GrantFailure = {
   revokedFamily?: { familyId: string; clientId: string; teamId: string; reason: string };
 };
 
-/** `holder` is null only for codes issued before codes carried it. */
-export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot | null } | GrantFailure;
-export type RotateResult =
-  | { ok: true; grant: FamilyGrant; rotated: true }
-  /** A grace-window retry: the caller answers with the same derived successor (or, for a rotation
-   * stored before successors were derived, the sealed one). */
-  | { ok: true; grant: FamilyGrant; rotated: false; successorSealed: string | null }
-  | GrantFailure;
+export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot } | GrantFailure;
+/** `rotated: false` is a grace-window retry: the caller answers with the same derived successor. */
+export type RotateResult = { ok: true; grant: FamilyGrant; rotated: boolean } | GrantFailure;
 
 export interface AccessCheck {
   familyId?: string;
@@ -106,20 +109,21 @@ CREATE TABLE IF NOT EXISTS families (
 CREATE INDEX IF NOT EXISTS families_client ON families (client_id);
 CREATE TABLE IF NOT EXISTS codes (
   hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, code_challenge TEXT NOT NULL,
-  expires_at INTEGER NOT NULL, redeemed_at INTEGER);
+  expires_at INTEGER NOT NULL, redeemed_at INTEGER, holder TEXT NOT NULL,
+  redirect_uri_required INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-  rotated_at INTEGER, successor_hash TEXT, successor_sealed TEXT);
+  rotated_at INTEGER, successor_hash TEXT);
 CREATE INDEX IF NOT EXISTS refresh_family ON refresh_tokens (family_id);
 CREATE TABLE IF NOT EXISTS revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
-/** Changes to SCHEMA's tables, applied in order once per object; the count done is `schema_version`. */
-const MIGRATIONS = [
-  // 1: codes carry the holder snapshot taken at authorization.
-  "ALTER TABLE codes ADD COLUMN holder TEXT",
-];
+/**
+ * Changes to SCHEMA's tables once objects exist in a deployment, applied in order once per object;
+ * the count done is `schema_version`. Append; never edit or reorder a statement that has shipped.
+ */
+const MIGRATIONS: readonly string[] = [];
 
 /**
  * A code or refresh token (the named columns) with its family's columns, in one statement (each exec
@@ -129,21 +133,23 @@ function withLiveFamily(table: "codes" | "refresh_tokens", columns: string[]): s
   return `SELECT ${columns.map((c) => `t.${c}`).join(", ")}, f.* FROM ${table} t
     JOIN families f ON f.id = t.family_id WHERE t.hash = ? AND f.revoked_at IS NULL`;
 }
-const LIVE_CODE = withLiveFamily("codes", ["code_challenge", "expires_at", "redeemed_at", "holder"]);
-const LIVE_REFRESH = withLiveFamily("refresh_tokens", [
+const LIVE_CODE = withLiveFamily("codes", [
+  "code_challenge",
   "expires_at",
-  "rotated_at",
-  "successor_hash",
-  "successor_sealed",
+  "redeemed_at",
+  "holder",
+  "redirect_uri_required",
 ]);
+const LIVE_REFRESH = withLiveFamily("refresh_tokens", ["expires_at", "rotated_at", "successor_hash"]);
 
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
 
-export class UserGrants extends DurableObject<Env> {
+/** It reads no binding, so it needs no Env (and durable/ imports nothing from config.ts). */
+export class UserGrants extends DurableObject<unknown> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.storage.transactionSync(() => {
@@ -176,12 +182,14 @@ export class UserGrants extends DurableObject<Env> {
         input.now,
       );
       this.sql.exec(
-        "INSERT INTO codes (hash, family_id, code_challenge, expires_at, holder) VALUES (?, ?, ?, ?, ?)",
+        `INSERT INTO codes (hash, family_id, code_challenge, expires_at, holder, redirect_uri_required)
+         VALUES (?, ?, ?, ?, ?, ?)`,
         input.codeHash,
         input.familyId,
         input.codeChallenge,
         input.expiresAt,
         JSON.stringify(input.holder),
+        input.redirectUriRequired ? 1 : 0,
       );
     });
     await this.schedulePurge();
@@ -200,10 +208,15 @@ export class UserGrants extends DurableObject<Env> {
         return this.revokeFamilyFailure(grant, "code_replay", "authorization code was already used", input.now);
       }
       if (Number(code.expires_at) <= input.now) return fail("authorization code has expired");
-      // RFC 6749 §4.1.3: bound to the client it was issued to and to the redirect_uri used.
+      // RFC 6749 §4.1.3: bound to the client it was issued to; redirect_uri is required when the
+      // authorization request had one, and when sent must be the one the code went to.
       if (grant.clientId !== input.clientId) return fail("authorization code was issued to another client");
-      if (input.redirectUri === null) return fail("redirect_uri is required (RFC 6749 §4.1.3)");
-      if (input.redirectUri !== grant.redirectUri) return fail("redirect_uri does not match the authorization request");
+      if (input.redirectUri === null && Number(code.redirect_uri_required) === 1) {
+        return fail("redirect_uri is required: the authorization request had one (RFC 6749 §4.1.3)");
+      }
+      if (input.redirectUri !== null && input.redirectUri !== grant.redirectUri) {
+        return fail("redirect_uri does not match the authorization request");
+      }
       // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge.
       if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
       const refused = refusedRequest(grant, input);
@@ -216,15 +229,15 @@ export class UserGrants extends DurableObject<Env> {
         input.now,
         input.refreshExpiresAt,
       );
-      const holder = code.holder === null ? null : (JSON.parse(String(code.holder)) as HolderSnapshot);
-      return { ok: true, grant, holder };
+      return { ok: true, grant, holder: JSON.parse(String(code.holder)) as HolderSnapshot };
     });
   }
 
   /**
    * Rotates a refresh token (RFC 9700 §4.14.2). The first use stores the caller's successor; a retry
-   * inside the grace window gets the same successor back (sealed; only the presented token opens
-   * it), so a lost response is harmless and concurrent refreshes never make two live successors. A
+   * inside the grace window is answered with the same successor (the caller derives it again from
+   * the presented token), so a lost response is harmless and concurrent refreshes never make two
+   * live successors. A
    * use after the window, or of an already-superseded successor chain, revokes the family.
    */
   rotateRefresh(input: RotateInput): RotateResult {
@@ -242,6 +255,14 @@ export class UserGrants extends DurableObject<Env> {
       if (refused) return refused;
       if (input.requestedScopes.some((s) => !grant.scopes.includes(s))) {
         return fail("scope exceeds what was granted (RFC 6749 §6)", "invalid_scope");
+      }
+      const withinMeta = input.scopesWithinMeta;
+      if (
+        input.requestedScopes.length === 0 &&
+        withinMeta.length > 0 &&
+        !withinMeta.some((s) => grant.scopes.includes(s))
+      ) {
+        return fail("the requested meta scope names nothing that was granted (RFC 6749 §6)", "invalid_scope");
       }
       if (token.rotated_at === null) {
         this.sql.exec(
@@ -262,10 +283,9 @@ export class UserGrants extends DurableObject<Env> {
       const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
       const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
       if (withinGrace && successor && successor.rotated_at === null) {
-        const sealed = token.successor_sealed === null ? null : String(token.successor_sealed);
         // A derived successor is the one stored, unless the server key changed since (then refuse, keep the family).
-        if (sealed === null && token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
-        return { ok: true, grant, rotated: false, successorSealed: sealed };
+        if (token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
+        return { ok: true, grant, rotated: false };
       }
       return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
     });
@@ -338,13 +358,14 @@ export class UserGrants extends DurableObject<Env> {
     });
   }
 
-  /** RFC 7009: revoke one access token by its jti until it would have expired anyway. */
-  revokeAccessToken(jti: string, expiresAt: number): void {
+  /** RFC 7009: revoke one access token by its jti until it would have expired anyway (then purged). */
+  async revokeAccessToken(jti: string, expiresAt: number): Promise<void> {
     this.sql.exec("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", jti, expiresAt);
+    await this.schedulePurge();
   }
 
-  /** Everything issued to this user before `instant` dies ("sign out everywhere", app deletion). */
-  revokeAllBefore(instant: number): void {
+  /** Everything issued to this user before `instant` dies (revoking every token of a client-credentials app). */
+  async revokeAllBefore(instant: number): Promise<void> {
     this.sql.exec(
       `INSERT INTO user_state (key, value) VALUES ('revoked_before', ?)
        ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
@@ -354,6 +375,7 @@ export class UserGrants extends DurableObject<Env> {
       "UPDATE families SET revoked_at = ?, revoked_reason = 'revoke_all' WHERE revoked_at IS NULL",
       instant,
     );
+    await this.schedulePurge();
   }
 
   override async alarm(): Promise<void> {
@@ -367,7 +389,10 @@ export class UserGrants extends DurableObject<Env> {
            AND NOT EXISTS (SELECT 1 FROM codes c WHERE c.family_id = families.id)`,
       );
     });
-    const remaining = this.one("SELECT count(*) AS n FROM families");
+    // Families, and revocations of access tokens that are not yet expired (a service user has no families).
+    const remaining = this.one(
+      "SELECT (SELECT count(*) FROM families) + (SELECT count(*) FROM revoked_access_tokens) AS n",
+    );
     if (remaining && Number(remaining.n) > 0) await this.ctx.storage.setAlarm(now + PURGE_INTERVAL_MS);
   }
 

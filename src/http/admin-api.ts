@@ -18,15 +18,14 @@ import {
   teamAudit,
   updateApp,
 } from "../oauth/admin-apps";
-import { MAX_METADATA_BYTES, parseJsonObject } from "../oauth/client-metadata";
+import { parseJsonObject } from "../oauth/client-metadata";
 import { OAuthError } from "../oauth/errors";
 import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
 import { sha256, timingSafeEqual } from "../tokens/secrets";
 import { KEY_ALGS, rotateSigningKey } from "../tokens/signing-keys";
-import type { AppEnv } from "./context";
-import { readBoundedText } from "./form";
+import { type AppEnv, clientIp, readJsonBody } from "./context";
 import { currentSession, isCsrfValid } from "./session";
 
 export const adminApi = new Hono<AppEnv>();
@@ -97,7 +96,7 @@ adminApi.post("/keys/rotate", async (c) => {
   for (const alg of KEY_ALGS) rotated[alg] = await rotateSigningKey(db, c.get("settings"), alg);
   await recordAudit(db, {
     kind: "keys.rotated",
-    ip: c.req.header("CF-Connecting-IP") ?? null,
+    ip: clientIp(c),
     detail: { kids: rotated },
   });
   return c.json({ current: rotated });
@@ -137,8 +136,5 @@ async function authenticateAdmin(c: Context<AppEnv>): Promise<AdminActor> {
 }
 
 async function readJson(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
-    throw new OAuthError("invalid_request", "the body must be application/json", { status: 415 });
-  }
-  return parseJsonObject(await readBoundedText(c, MAX_METADATA_BYTES), "invalid_request");
+  return parseJsonObject(await readJsonBody(c, "invalid_request"), "invalid_request");
 }

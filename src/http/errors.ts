@@ -9,9 +9,10 @@ import type { AppEnv } from "./context";
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof OAuthError) return renderOAuthError(err);
   if (err instanceof HTTPException) {
-    // Hono's own refusals (e.g. body-limit) become OAuth-shaped errors with the same status.
-    const code = err.status === 413 ? "invalid_request" : "invalid_request";
-    return renderOAuthError(new OAuthError(code, err.message || "request refused", { status: err.status }));
+    // Hono's own refusals become OAuth-shaped errors with the same status.
+    return renderOAuthError(
+      new OAuthError("invalid_request", err.message || "request refused", { status: err.status }),
+    );
   }
   if (err instanceof ConfigError || err instanceof MissingSecretError) {
     console.error(err.message);

@@ -4,49 +4,14 @@
  * expired, revoked, malformed, foreign — is `{"active": false}` with no detail (RFC 7662 §2.2).
  */
 import type { Context } from "hono";
-import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
-import { clientResolver } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
-import { formatScope } from "../oauth/scopes";
-import { tokenStatus } from "../oauth/token-status";
-import type { AppEnv } from "./context";
-import { readForm } from "./form";
-import { grantContext } from "./token";
-
-const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
+import { introspectionResponse } from "../oauth/token-status";
+import { type AppEnv, authenticatedClient, readForm, useCaseContext } from "./context";
 
 export async function handleIntrospect(c: Context<AppEnv>): Promise<Response> {
   const form = await readForm(c);
-  const ctx = grantContext(c);
-  const caller = await authenticateClient(
-    ctx.db,
-    ctx.settings,
-    readClientCredentials(c.req.header("Authorization"), form),
-    clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
-  );
+  const caller = await authenticatedClient(c, form);
   if (!form.token) throw new OAuthError("invalid_request", "token is required");
-  const status = await tokenStatus(ctx, form.token, form.token_type_hint);
-  const visible =
-    status !== null &&
-    (status.clientId === caller.id || (caller.tokenEndpointAuthMethod !== "none" && caller.teamId === status.teamId));
-  if (!status || !visible) return c.json({ active: false }, 200, NO_STORE);
-  return c.json(
-    {
-      active: true,
-      scope: formatScope(status.scopes),
-      client_id: status.clientId,
-      sub: status.sub,
-      ...(status.user.email && status.scopes.includes("email")
-        ? { username: status.user.email, email: status.user.email }
-        : {}),
-      exp: status.exp,
-      iat: status.iat,
-      iss: ctx.settings.issuer,
-      aud: status.aud,
-      token_type: status.kind === "access_token" ? "Bearer" : "refresh_token",
-      team_id: status.teamId,
-    },
-    200,
-    NO_STORE,
-  );
+  const body = await introspectionResponse(useCaseContext(c), caller, form.token, form.token_type_hint);
+  return c.json(body, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });
 }

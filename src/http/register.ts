@@ -3,22 +3,12 @@
  * CORS is applied in app.ts.
  */
 import type { Context } from "hono";
-import { MAX_METADATA_BYTES, parseJsonObject } from "../oauth/client-metadata";
+import { parseJsonObject } from "../oauth/client-metadata";
 import { OAuthError } from "../oauth/errors";
 import { consumeRegistrationQuota, rateLimitSubject } from "../oauth/rate-limit";
 import { readRegisteredClient, registerClient } from "../oauth/registration";
 import { dbOf } from "../store/db";
-import type { AppEnv } from "./context";
-import { readBoundedText } from "./form";
-
-/**
- * The caller's address. Cloudflare's edge always sets CF-Connecting-IP (a client cannot forge it
- * there), and so does `wrangler dev`; X-Forwarded-For is never trusted. Without the header every
- * caller shares the "unknown-ip" bucket.
- */
-export function clientIp(c: Context<AppEnv>): string {
-  return c.req.header("CF-Connecting-IP")?.trim().slice(0, 64) || "unknown-ip";
-}
+import { type AppEnv, clientIp, readJsonBody } from "./context";
 
 export async function handleRegister(c: Context<AppEnv>): Promise<Response> {
   const settings = c.get("settings");
@@ -26,7 +16,7 @@ export async function handleRegister(c: Context<AppEnv>): Promise<Response> {
   // Counted before anything else is looked at: malformed and refused requests count too.
   const quota = await consumeRegistrationQuota(
     c.env.RATE_LIMIT,
-    rateLimitSubject(ip),
+    rateLimitSubject(ip ?? undefined),
     settings.registrationLimitPerHour,
   );
   if (!quota.allowed) {
@@ -36,11 +26,8 @@ export async function handleRegister(c: Context<AppEnv>): Promise<Response> {
     });
   }
   // RFC 7591 §3.1: the request is a JSON document.
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
-    throw new OAuthError("invalid_client_metadata", "the registration request must be application/json");
-  }
-  const body = parseJsonObject(await readBoundedText(c, MAX_METADATA_BYTES), "invalid_client_metadata");
-  const registered = await registerClient(dbOf(c.env.DB), settings, body, ip);
+  const body = parseJsonObject(await readJsonBody(c, "invalid_client_metadata"), "invalid_client_metadata");
+  const registered = await registerClient(dbOf(c.env.DB), settings, body, ip ?? "unknown-ip");
   return c.json(registered, 201, { "Cache-Control": "no-store", Pragma: "no-cache" });
 }
 

@@ -4,75 +4,14 @@
  * (RFC 7009 §2.2), so the endpoint tells nobody anything about a token they do not own.
  */
 import type { Context } from "hono";
-import { userGrants } from "../durable/stub";
-import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
-import { clientResolver } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
-import type { GrantContext } from "../oauth/grants/context";
-import { readAccessToken } from "../oauth/token-status";
-import { recordAudit } from "../store/audit";
-import { markFamiliesRevoked } from "../store/token-families";
-import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
-import { sha256 } from "../tokens/secrets";
-import type { AppEnv } from "./context";
-import { readForm } from "./form";
-import { grantContext } from "./token";
-
-async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
-  const route = await readGrantToken(ctx.settings, "refresh", token);
-  if (!route) return false;
-  const grants = userGrants(ctx.env, route.userId);
-  const found = await grants.inspectRefresh(await sha256(token), Date.now());
-  if (!found || found.grant.clientId !== clientId) return false;
-  // Revoking a refresh token ends its whole family, and the access tokens minted from it.
-  const revoked = await grants.revokeFamilies({ familyIds: [route.familyId] }, "revoked", Date.now());
-  if (revoked.length > 0) {
-    await markFamiliesRevoked(ctx.db, revoked, Date.now());
-    ctx.defer(
-      recordAudit(ctx.db, {
-        kind: "token.revoked",
-        teamId: route.teamId,
-        actorUserId: route.userId,
-        clientId,
-        ip: ctx.ip,
-        detail: { token_type: "refresh_token", family_id: route.familyId },
-      }),
-    );
-  }
-  return true;
-}
-
-async function revokeAccessToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
-  const claims = await readAccessToken(ctx, token);
-  if (!claims || claims.client_id !== clientId) return false;
-  await userGrants(ctx.env, claims.sub).revokeAccessToken(claims.jti, claims.exp * 1000);
-  ctx.defer(
-    recordAudit(ctx.db, {
-      kind: "token.revoked",
-      teamId: claims.team_id,
-      actorUserId: claims.sub,
-      clientId,
-      ip: ctx.ip,
-      detail: { token_type: "access_token", jti: claims.jti },
-    }),
-  );
-  return true;
-}
+import { revokePresentedToken } from "../oauth/grants/revocation";
+import { type AppEnv, authenticatedClient, readForm, useCaseContext } from "./context";
 
 export async function handleRevoke(c: Context<AppEnv>): Promise<Response> {
   const form = await readForm(c);
-  const ctx = grantContext(c);
-  const client = await authenticateClient(
-    ctx.db,
-    ctx.settings,
-    readClientCredentials(c.req.header("Authorization"), form),
-    clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
-  );
-  const token = form.token;
-  if (!token) throw new OAuthError("invalid_request", "token is required");
-  const order = refreshTokenFirst(token, form.token_type_hint)
-    ? [revokeRefreshToken, revokeAccessToken]
-    : [revokeAccessToken, revokeRefreshToken];
-  for (const revoke of order) if (await revoke(ctx, client.id, token)) break;
+  const client = await authenticatedClient(c, form);
+  if (!form.token) throw new OAuthError("invalid_request", "token is required");
+  await revokePresentedToken(useCaseContext(c), client.id, form.token, form.token_type_hint);
   return c.body(null, 200, { "Cache-Control": "no-store" });
 }

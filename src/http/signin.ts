@@ -8,11 +8,11 @@
  * Every form carries a CSRF token; every answer carries the page security headers and never CORS.
  */
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { renderErrorPage, renderPage } from "../pages/render";
+import { formTooLarge, renderErrorPage, renderPage } from "../pages/render";
 import { SignInPage, type SignInPageProps } from "../pages/signin";
 import { safeReturnTo } from "../signin/return-to";
+import { endEverySession, recordSignOut } from "../signin/sign-out";
 import { provisionDevUser, provisionUpstreamUser, type SignedInPerson } from "../signin/teams";
 import {
   beginUpstreamSignIn,
@@ -23,20 +23,14 @@ import {
 } from "../signin/upstream";
 import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
-import { listMemberships } from "../store/users";
-import type { AppEnv } from "./context";
+import { type AppEnv, clientIp, readPageForm } from "./context";
+import type { FormFields } from "./form-fields";
 import { pageHeaders } from "./page-headers";
 import { csrfToken, currentSession, endSession, isCsrfValid, startSession } from "./session";
 
 export const signInRoutes = new Hono<AppEnv>();
 
 type PageContext = Context<AppEnv>;
-
-const formLimit = bodyLimit({
-  maxSize: 16 * 1024,
-  onError: (c) =>
-    renderErrorPage(c as PageContext, { title: "Request too large", message: "That form was too large.", status: 413 }),
-});
 
 const notFound = (c: PageContext) =>
   renderErrorPage(c, { title: "Page not found", message: "There is no page at this address.", status: 404 });
@@ -49,17 +43,16 @@ const csrfRefused = (c: PageContext) =>
     status: 403,
   });
 
-/** Form fields as strings; null when the body cannot be parsed. */
-async function readForm(c: PageContext): Promise<Record<string, string> | null> {
-  try {
-    const body = await c.req.parseBody();
-    const fields: Record<string, string> = {};
-    for (const [name, value] of Object.entries(body)) if (typeof value === "string") fields[name] = value;
-    return fields;
-  } catch {
-    return null;
-  }
+/** A posted form with a valid CSRF token, or the error page to answer instead. */
+async function checkedForm(c: PageContext): Promise<{ ok: true; form: FormFields } | { ok: false; page: Response }> {
+  const read = await readPageForm(c);
+  if (!read.ok) return { ok: false, page: read.status === 413 ? formTooLarge(c) : badForm(c) };
+  if (!isCsrfValid(c, read.form.get("csrf"))) return { ok: false, page: csrfRefused(c) };
+  return read;
 }
+
+const badForm = (c: PageContext) =>
+  renderErrorPage(c, { title: "Bad request", message: "The form could not be read.", status: 400 });
 
 /** Printable, trimmed, bounded: what may come back into a page or a stored name. */
 function cleanText(value: unknown, max: number): string | undefined {
@@ -95,20 +88,24 @@ signInRoutes.get("/signin", pageHeaders, async (c) => {
   return renderPage(c, SignInPage({ ...props, signedInAs: session?.user.email ?? undefined }));
 });
 
-signInRoutes.post("/signin/dev", pageHeaders, formLimit, async (c) => {
+signInRoutes.post("/signin/dev", pageHeaders, async (c) => {
   if (!c.get("settings").devSignIn) return notFound(c);
-  const form = await readForm(c);
-  if (!form) return renderErrorPage(c, { title: "Bad request", message: "The form could not be read.", status: 400 });
-  if (!isCsrfValid(c, form.csrf)) return csrfRefused(c);
-  const email = (form.email ?? "").trim().toLowerCase();
-  const name = cleanText(form.name, 100) ?? null;
+  const checked = await checkedForm(c);
+  if (!checked.ok) return checked.page;
+  const { form } = checked;
+  const email = (form.get("email") ?? "").trim().toLowerCase();
+  const name = cleanText(form.get("name"), 100) ?? null;
   if (!isEmail(email)) {
-    const props = signInPageProps(c, { return_to: form.return_to });
+    const props = signInPageProps(c, { return_to: form.get("return_to") });
     const error = "Enter an email address such as name@example.com.";
-    return renderPage(c, SignInPage({ ...props, loginHint: cleanText(form.email, 254), name: name ?? "", error }), 400);
+    return renderPage(
+      c,
+      SignInPage({ ...props, loginHint: cleanText(form.get("email"), 254), name: name ?? "", error }),
+      400,
+    );
   }
   const person = await provisionDevUser(dbOf(c.env.DB), { email, name });
-  return finishSignIn(c, person, "dev", safeReturnTo(form.return_to));
+  return finishSignIn(c, person, "dev", safeReturnTo(form.get("return_to")));
 });
 
 signInRoutes.get("/signin/upstream", pageHeaders, async (c) => {
@@ -169,20 +166,26 @@ signInRoutes.get("/signin/callback", pageHeaders, async (c) => {
   return finishSignIn(c, person, "upstream", returnTo);
 });
 
-signInRoutes.post("/signout", pageHeaders, formLimit, async (c) => {
-  const form = await readForm(c);
-  if (!form || !isCsrfValid(c, form.csrf)) return csrfRefused(c);
+signInRoutes.post("/signout", pageHeaders, async (c) => {
+  const checked = await checkedForm(c);
+  if (!checked.ok) return checked.page;
   const session = await currentSession(c);
   await endSession(c);
+  if (session) await recordSignOut(dbOf(c.env.DB), session.user.id, clientIp(c), "this_browser");
+  return c.redirect("/signin", 303);
+});
+
+/**
+ * "Sign out everywhere": every browser session of the person ends, this one included (README
+ * "Administration"). Tokens already issued to apps are not touched; connected apps revokes those.
+ */
+signInRoutes.post("/signout/everywhere", pageHeaders, async (c) => {
+  const checked = await checkedForm(c);
+  if (!checked.ok) return checked.page;
+  const session = await currentSession(c);
   if (session) {
-    const db = dbOf(c.env.DB);
-    const [team] = await listMemberships(db, session.user.id);
-    await recordAudit(db, {
-      kind: "signout",
-      teamId: team?.teamId ?? null,
-      actorUserId: session.user.id,
-      ip: c.req.header("CF-Connecting-IP") ?? null,
-    });
+    await endEverySession(dbOf(c.env.DB), session.user.id, clientIp(c));
+    await endSession(c);
   }
   return c.redirect("/signin", 303);
 });
@@ -195,7 +198,7 @@ async function finishSignIn(c: PageContext, person: SignedInPerson, method: "dev
     kind: "signin",
     teamId: person.teamId,
     actorUserId: person.user.id,
-    ip: c.req.header("CF-Connecting-IP") ?? null,
+    ip: clientIp(c),
     detail: { method, ...(person.created ? { newUser: true } : {}) },
   });
   return c.redirect(returnTo, 303);

@@ -1,15 +1,8 @@
-/**
- * GET/POST /oauth/userinfo (OIDC Core §5.3). Gateways call it on every request, so its path is:
- * verify the JWT locally, then in parallel one revocation check in the user's UserGrants object and
- * one D1 read of the user's current role. Errors per RFC 6750 §3 with WWW-Authenticate.
- */
+/** GET/POST /oauth/userinfo (OIDC Core §5.3; use case in oauth/userinfo.ts). Errors per RFC 6750 §3. */
 import type { Context } from "hono";
-import { identityClaims } from "../oauth/claims";
 import { OAuthError } from "../oauth/errors";
-import { accessTokenStatus } from "../oauth/token-status";
-import type { AppEnv } from "./context";
-import { MAX_FORM_BYTES, parseForm, readBoundedText } from "./form";
-import { grantContext } from "./token";
+import { userinfoClaims } from "../oauth/userinfo";
+import { type AppEnv, readFormParams, uniqueParameters, useCaseContext } from "./context";
 
 const bearerError = (code: "invalid_request" | "invalid_token" | "insufficient_scope", description: string) =>
   new OAuthError(code, description, { bearer: true });
@@ -17,10 +10,7 @@ const bearerError = (code: "invalid_request" | "invalid_token" | "insufficient_s
 /** RFC 6750 §2.1 (header) and §2.2 (form body, POST only); never both, never the query string. */
 async function bearerToken(c: Context<AppEnv>): Promise<string> {
   const header = c.req.header("Authorization");
-  let fromBody: string | undefined;
-  if (c.req.method === "POST" && /^application\/x-www-form-urlencoded/i.test(c.req.header("Content-Type") ?? "")) {
-    fromBody = parseForm(await readBoundedText(c, MAX_FORM_BYTES)).access_token;
-  }
+  const fromBody = c.req.method === "POST" ? uniqueParameters(await readFormParams(c)).access_token : undefined;
   if (header && fromBody) throw bearerError("invalid_request", "send the token in one place only (RFC 6750 §2)");
   if (header) {
     const match = /^Bearer +([\w\-.~+/]+=*) *$/i.exec(header);
@@ -33,15 +23,7 @@ async function bearerToken(c: Context<AppEnv>): Promise<string> {
 }
 
 export async function handleUserinfo(c: Context<AppEnv>): Promise<Response> {
-  const token = await bearerToken(c);
-  const status = await accessTokenStatus(grantContext(c), token);
-  if (!status) throw bearerError("invalid_token", "the access token is invalid, expired or revoked");
-  // OIDC Core §5.3: userinfo is for tokens that carry the openid scope.
-  if (!status.scopes.includes("openid")) {
-    throw bearerError("insufficient_scope", "the access token lacks the openid scope");
-  }
-  return c.json({ sub: status.sub, ...identityClaims(status.user, status.membership, status.scopes) }, 200, {
-    "Cache-Control": "no-store",
-    Pragma: "no-cache",
-  });
+  const result = await userinfoClaims(useCaseContext(c), await bearerToken(c));
+  if (!result.ok) throw bearerError(result.error, result.description);
+  return c.json(result.claims, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });
 }

@@ -4,6 +4,7 @@
  * HTTP here: the caller says who is acting (`AdminActor`).
  */
 import type { Env } from "../config";
+import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { type AuditRow, listAudit, recordAudit } from "../store/audit";
 import {
   type ClientChanges,
@@ -19,6 +20,7 @@ import {
 import { dbOf } from "../store/db";
 import { getTeam } from "../store/users";
 import { randomToken } from "../tokens/secrets";
+import { type AppChange, type AppType, appChangeRefusal } from "./app-policy";
 import { newClientId, newClientSecret } from "./client-auth";
 import { adminAppScopes, allLoopback, cleanClientName, validateRedirectUris } from "./client-metadata";
 import { OAuthError } from "./errors";
@@ -31,7 +33,7 @@ import { formatScope } from "./scopes";
  */
 export type AdminActor = { userId: null; teams: "all" } | { userId: string; teams: readonly string[] };
 
-export type AppType = "public" | "confidential" | "client_credentials";
+export type { AppType } from "./app-policy";
 
 export function appType(client: ClientRow): AppType {
   if (client.grantTypes.includes("client_credentials")) return "client_credentials";
@@ -87,9 +89,20 @@ export async function actingTeam(env: Env, actor: AdminActor, requested: unknown
 
 /** The app, if the actor may manage it; otherwise 404 (never reveal another team's apps). */
 export async function findApp(env: Env, actor: AdminActor, clientId: string): Promise<ClientRow> {
-  const client = clientId.length <= 512 ? await getClient(dbOf(env.DB), clientId) : undefined;
+  const client =
+    clientId.length <= MAX_REGISTERED_CLIENT_ID_LENGTH ? await getClient(dbOf(env.DB), clientId) : undefined;
   const allowed = client && (actor.teams === "all" || (client.teamId !== null && actor.teams.includes(client.teamId)));
   if (!client || !allowed) throw new OAuthError("not_found", "no such app");
+  return client;
+}
+
+/** findApp, then the ownership rule of app-policy.ts for `change` (403 when the team may not). */
+async function findAppFor(env: Env, actor: AdminActor, clientId: string, change: AppChange): Promise<ClientRow> {
+  const client = await findApp(env, actor, clientId);
+  const refusal = appChangeRefusal({ origin: client.origin, type: appType(client) }, change);
+  if (refusal?.reason === "registrant_owned")
+    throw new OAuthError("access_denied", refusal.description, { status: 403 });
+  if (refusal) throw new OAuthError("invalid_request", refusal.description);
   return client;
 }
 
@@ -199,7 +212,7 @@ export async function updateApp(
   clientId: string,
   input: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const client = await findApp(env, actor, clientId);
+  const client = await findAppFor(env, actor, clientId, "edit");
   refuseUnknownFields(input, UPDATE_FIELDS);
   const clientCredentials = appType(client) === "client_credentials";
   const changes: ClientChanges = {};
@@ -230,10 +243,7 @@ export async function resetAppSecret(
   actor: AdminActor,
   clientId: string,
 ): Promise<{ client_id: string; client_secret: string; client_secret_expires_at: 0 }> {
-  const client = await findApp(env, actor, clientId);
-  if (client.tokenEndpointAuthMethod === "none") {
-    throw new OAuthError("invalid_request", "a public client has no secret to reset");
-  }
+  const client = await findAppFor(env, actor, clientId, "reset_secret");
   const secret = await newClientSecret();
   await updateClient(dbOf(env.DB), client.id, { secretHash: secret.hash });
   await audit(env, actor, "client.secret_reset", client, {});
@@ -242,7 +252,7 @@ export async function resetAppSecret(
 
 /** Every token of the app dies now: refresh token families in the users' objects and access tokens. */
 export async function revokeAppTokens(env: Env, actor: AdminActor, clientId: string): Promise<Record<string, unknown>> {
-  const client = await findApp(env, actor, clientId);
+  const client = await findAppFor(env, actor, clientId, "revoke_tokens");
   // It also moves clients.revoked_before, which is what kills access tokens already handed out.
   await revokeAllTokensOfClient(env, client.id);
   forgetClient(client.id);
@@ -252,7 +262,7 @@ export async function revokeAppTokens(env: Env, actor: AdminActor, clientId: str
 
 /** Deletes the app after revoking everything it holds; its consents and service user go with it. */
 export async function deleteApp(env: Env, actor: AdminActor, clientId: string): Promise<void> {
-  const client = await findApp(env, actor, clientId);
+  const client = await findAppFor(env, actor, clientId, "delete");
   await revokeAllTokensOfClient(env, client.id);
   await deleteClient(dbOf(env.DB), client);
   await audit(env, actor, "client.deleted", client, { name: client.name });

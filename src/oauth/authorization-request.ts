@@ -4,13 +4,14 @@
  * redirect (RFC 6749 §4.1.2.1) — then everything else, whose failures go back to the client.
  */
 import type { Settings } from "../config";
+import { MAX_PARAMETER_LENGTH } from "../limits";
 import type { ClientRow } from "../store/clients";
 import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
 import { matchesRegisteredRedirectUri } from "./redirect-uri";
 import { refuseRequestObject } from "./request-object";
 import { resolveResource } from "./resource";
-import { expandMetaScopes, isMetaScope, isOidcScope, parseRequestedScopes, sortScopes } from "./scopes";
+import { expandMetaScopes, isMetaScope, parseRequestedScopes, sortScopes } from "./scopes";
 
 /** The request parameters we read; everything else is ignored (RFC 6749 §3.1). */
 export const AUTHORIZATION_PARAMETERS = [
@@ -39,7 +40,9 @@ export type AuthorizationParams = Partial<Record<(typeof AUTHORIZATION_PARAMETER
 export interface AuthorizationRequest {
   client: ClientRow;
   redirectUri: string;
-  /** Requested scopes, meta scopes expanded, restricted to what the client registered. */
+  /** The request named redirect_uri, so the token request must repeat it (RFC 6749 §4.1.3). */
+  redirectUriInRequest: boolean;
+  /** Requested scopes, meta scopes expanded, restricted to what the client registered (OIDC scopes too). */
   scopes: string[];
   state: string | undefined;
   codeChallenge: string;
@@ -64,8 +67,6 @@ export class UntrustedRequestError extends Error {
     super(message);
   }
 }
-
-export const MAX_PARAMETER_LENGTH = 2048;
 
 /** Reads the parameters; a repeated parameter is an error (RFC 6749 §3.1). */
 export function readAuthorizationParams(source: URLSearchParams): { params: AuthorizationParams; repeated?: string } {
@@ -152,13 +153,13 @@ export function checkAuthorizationRequest(
   }
 
   const parsed = parseRequestedScopes(params.scope);
-  // Meta scopes are shorthand for what the client registered; granular ones must be registered.
+  // Meta scopes are shorthand for what the client registered; every other scope, OIDC scopes
+  // included, must be registered (the app's scope is its ceiling, README "Scopes").
   const registered = new Set(client.scopes);
   const requested = parsed.length === 0 ? [...client.scopes] : expandMetaScopes(parsed);
   const scopes: string[] = [];
   for (const s of requested) {
-    if (isOidcScope(s)) scopes.push(s);
-    else if (registered.has(s)) scopes.push(s);
+    if (registered.has(s)) scopes.push(s);
     else if (!parsed.some(isMetaScope) || parsed.includes(s)) {
       throw new OAuthError("invalid_scope", `scope ${s} is not registered for this client`);
     }
@@ -189,6 +190,7 @@ export function checkAuthorizationRequest(
   return {
     client,
     redirectUri,
+    redirectUriInRequest: params.redirect_uri !== undefined,
     scopes: sortScopes(scopes),
     state: params.state,
     codeChallenge: params.code_challenge,

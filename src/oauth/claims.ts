@@ -7,17 +7,21 @@ import type { MembershipRow, UserRow } from "../store/users";
 import { isOnCallRole, isRole, roleCeiling } from "./scopes";
 
 /**
- * The scopes a member can hold now. A service user (client_credentials) has no roles: its ceiling
- * is exactly its app's scopes (plus nothing else).
+ * What a token of this holder, issued to an app with `appScopes`, may carry now: the app's current
+ * scopes ∩ the holder's current role ceiling. A service user (client_credentials) has no roles: its
+ * ceiling is exactly its app's scopes. Every point that issues or reports a scope (authorization,
+ * code exchange, refresh, introspection, UserInfo) intersects the granted scope with this, so
+ * narrowing an app or a role takes effect at once.
  */
 export function ceilingOf(
   membership: Pick<MembershipRow, "role" | "onCallRole">,
-  appScopes?: readonly string[],
+  appScopes: readonly string[],
 ): Set<string> {
-  if (membership.role === "service") return new Set(appScopes ?? []);
+  if (membership.role === "service") return new Set(appScopes);
   const role = isRole(membership.role) ? membership.role : "none";
   const onCall = isOnCallRole(membership.onCallRole) ? membership.onCallRole : "none";
-  return roleCeiling(role, onCall);
+  const roles = roleCeiling(role, onCall);
+  return new Set(appScopes.filter((s) => roles.has(s)));
 }
 
 /** Claims released by the granted scopes: email (email); name, team_id, role, on_call_role (profile). */

@@ -4,6 +4,7 @@
  * secret is stored.
  */
 import type { Settings } from "../config";
+import { MAX_CLIENT_ID_LENGTH } from "../limits";
 import { decodeUtf8 } from "../platform/utf8";
 import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
@@ -21,8 +22,6 @@ export interface ClientCredentials {
 
 /** Prefixed so secret scanners can recognise a leaked client secret. */
 const SECRET_PREFIX = "eoidc_cs_";
-/** The longest metadata-document URL (client-metadata-document.ts); refused before any lookup. */
-const MAX_CLIENT_ID_LENGTH = 2048;
 
 /** 128 random bits, URL-safe (the id appears in the RFC 7592 registration_client_uri). */
 export function newClientId(): string {

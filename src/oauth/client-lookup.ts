@@ -6,25 +6,23 @@
  * clamped to 60 s … 24 h) has passed; a document that can no longer be fetched or validated makes
  * the client unusable (fail closed) until it can.
  */
-import { eq } from "drizzle-orm";
 import type { Env, Settings } from "../config";
+import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { SharedWork } from "../platform/shared-work";
-import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
+import { type ClientRow, getClientCached, upsertMetadataDocumentClient } from "../store/clients";
 import { dbOf } from "../store/db";
-import { clients } from "../store/schema";
 import {
   checkMetadataDocumentUrl,
   fetchMetadataDocument,
   isMetadataDocumentClientId,
   MetadataDocumentError,
+  MIN_CACHE_SECONDS,
   parseMetadataDocument,
 } from "./client-metadata-document";
 
 export type ClientResolution = { client: ClientRow; problem?: undefined } | { client?: undefined; problem: string };
 export type ClientResolver = (clientId: string) => Promise<ClientResolution>;
 
-/** Registered ids are short random tokens; metadata-document URLs are capped at 2 KB separately. */
-const MAX_REGISTERED_ID_LENGTH = 512;
 /** Metadata key holding when the stored copy of the document goes stale (Unix ms). */
 const EXPIRES_KEY = "document_expires_at";
 
@@ -34,6 +32,29 @@ const EXPIRES_KEY = "document_expires_at";
  * themselves (see SharedWork for why a shared fetch may never settle).
  */
 const documentFetches = new SharedWork<ClientResolution>(5000);
+
+/**
+ * Documents that could not be fetched or used, remembered in this isolate for MIN_CACHE_SECONDS, so
+ * anonymous callers naming a failing URL cannot make the worker fetch it again and again.
+ */
+const failures = new Map<string, { until: number; problem: string }>();
+const MAX_REMEMBERED_FAILURES = 10_000;
+
+function rememberFailure(clientId: string, problem: string, now: number): void {
+  // Map keeps insertion order: dropping the first key forgets the oldest failure.
+  if (failures.size >= MAX_REMEMBERED_FAILURES) failures.delete(failures.keys().next().value as string);
+  failures.set(clientId, { until: now + MIN_CACHE_SECONDS * 1000, problem });
+}
+
+async function fetchOnce(env: Env, url: URL, clientId: string): Promise<ClientResolution> {
+  const now = Date.now();
+  const failed = failures.get(clientId);
+  if (failed && failed.until > now) return { problem: failed.problem };
+  const resolution = await refreshFromDocument(env, url, clientId);
+  if (resolution.problem !== undefined) rememberFailure(clientId, resolution.problem, now);
+  else failures.delete(clientId);
+  return resolution;
+}
 
 function isFresh(row: ClientRow, now: number): boolean {
   const expires = row.metadata[EXPIRES_KEY];
@@ -56,16 +77,7 @@ async function refreshFromDocument(env: Env, url: URL, clientId: string): Promis
       metadata: { ...parsed.metadata, [EXPIRES_KEY]: now + fetched.maxAgeSeconds * 1000 },
       updatedAt: now,
     };
-    // Upsert: team binding, revocation time and creation time of an existing row are kept. Only a
-    // metadata_document row is ever overwritten.
-    const db = dbOf(env.DB);
-    const row = await db
-      .insert(clients)
-      .values({ id: clientId, teamId: null, origin: "metadata_document", secretHash: null, ...fields, createdAt: now })
-      .onConflictDoUpdate({ target: clients.id, set: fields, setWhere: eq(clients.origin, "metadata_document") })
-      .returning()
-      .get();
-    forgetClient(clientId);
+    const row = await upsertMetadataDocumentClient(dbOf(env.DB), clientId, fields);
     if (!row) return { problem: "this client_id belongs to another client" };
     return { client: row };
   } catch (e) {
@@ -89,13 +101,13 @@ async function resolveMetadataDocumentClient(
   const stored = await getClientCached(dbOf(env.DB), settings, clientId);
   if (stored && stored.origin !== "metadata_document") return { client: stored };
   if (stored && isFresh(stored, Date.now())) return { client: stored };
-  return documentFetches.run(clientId, () => refreshFromDocument(env, url, clientId));
+  return documentFetches.run(clientId, () => fetchOnce(env, url, clientId));
 }
 
 /** The client named by `clientId`, or why there is none (safe to show the client's developer). */
 export async function resolveClient(env: Env, settings: Settings, clientId: string): Promise<ClientResolution> {
   if (isMetadataDocumentClientId(clientId)) return resolveMetadataDocumentClient(env, settings, clientId);
-  if (clientId.length === 0 || clientId.length > MAX_REGISTERED_ID_LENGTH) return { problem: "unknown client" };
+  if (clientId.length === 0 || clientId.length > MAX_REGISTERED_CLIENT_ID_LENGTH) return { problem: "unknown client" };
   const client = await getClientCached(dbOf(env.DB), settings, clientId);
   return client ? { client } : { problem: "unknown client" };
 }

@@ -10,20 +10,20 @@
  * address (DNS rebinding) is not caught here: on Cloudflare the backstop is the platform, whose
  * fetch() goes out through Cloudflare's edge to the public Internet and cannot reach the operator's
  * private networks (those need an explicit Tunnel or VPC binding, which this worker does not have).
- * Redirects are never followed, so a public URL cannot bounce the fetch elsewhere.
+ * Redirects are never followed, so a public URL cannot bounce the fetch elsewhere. Only the https
+ * port is fetched, and every fetch failure (status, redirect, timeout, size, type) looks the same to
+ * the caller — "could not be fetched" — so the fetch is no oracle for ports or services; the detailed
+ * reason goes to the log.
  */
 
 import { isLoopbackHost } from "../config";
+import { MAX_CLIENT_ID_LENGTH, MAX_METADATA_DOCUMENT_BYTES } from "../limits";
 import { readAtMost } from "../platform/bounded-read";
 import { decodeUtf8 } from "../platform/utf8";
 import { parseRegistrationRequest, type RegistrationMetadata } from "./client-metadata";
 import { OAuthError } from "./errors";
 import { expandMetaScopes, isKnownScope, parseScope } from "./scopes";
 
-/** draft §3: the document is small; 5 KB is plenty and bounds memory per request. */
-export const MAX_DOCUMENT_BYTES = 5 * 1024;
-/** A client_id URL longer than this is refused before anything else (draft §3 suggests a bound). */
-export const MAX_CLIENT_ID_URL_LENGTH = 2048;
 export const FETCH_TIMEOUT_MS = 3000;
 /** Cache lifetime bounds: never refetch more often than the floor, never trust longer than the ceiling. */
 export const MIN_CACHE_SECONDS = 60;
@@ -39,6 +39,15 @@ export class MetadataDocumentError extends Error {
 
 function refuse(reason: string): never {
   throw new MetadataDocumentError(reason);
+}
+
+/** The one text a caller sees for any failed fetch. */
+export const FETCH_FAILED = "the metadata document could not be fetched";
+
+/** A failed fetch: the reason is logged, the caller sees FETCH_FAILED. */
+function fetchFailed(url: URL, reason: string): never {
+  console.warn(`metadata document ${url.href}: ${reason}`);
+  throw new MetadataDocumentError(FETCH_FAILED);
 }
 
 /** A client_id that names a metadata document rather than a registered client. */
@@ -136,8 +145,7 @@ function hostProblem(hostname: string, allowLoopback: boolean): string | undefin
  * `allowLoopback` (tests only, see config.ts) lets http and https reach 127.0.0.1, [::1], localhost.
  */
 export function checkMetadataDocumentUrl(clientId: string, options: { allowLoopback: boolean }): URL {
-  if (clientId.length > MAX_CLIENT_ID_URL_LENGTH)
-    refuse(`the client_id URL is longer than ${MAX_CLIENT_ID_URL_LENGTH}`);
+  if (clientId.length > MAX_CLIENT_ID_LENGTH) refuse(`the client_id URL is longer than ${MAX_CLIENT_ID_LENGTH}`);
   if (!/^[\x21-\x7e]+$/.test(clientId)) refuse("the client_id URL must be printable ASCII");
   if (clientId.includes("#")) refuse("the client_id URL must not have a fragment");
   let url: URL;
@@ -150,6 +158,8 @@ export function checkMetadataDocumentUrl(clientId: string, options: { allowLoopb
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopbackTest))
     refuse("the client_id URL must be https");
   if (url.username || url.password) refuse("the client_id URL must not contain userinfo");
+  // https on its own port only: a client_id cannot point the fetch at another service of a host.
+  if (url.port !== "" && !loopbackTest) refuse("the client_id URL must not name a port");
   if (url.pathname === "/") refuse("the client_id URL must have a path (e.g. https://app.example/client.json)");
   if (url.href !== clientId || /\/\.\.?(\/|$)/.test(url.pathname)) {
     refuse("the client_id URL must be in canonical form without dot segments");
@@ -170,15 +180,15 @@ export function cacheLifetimeSeconds(cacheControl: string | null): number {
   return Math.min(MAX_CACHE_SECONDS, Math.max(MIN_CACHE_SECONDS, seconds));
 }
 
-async function readCapped(response: Response): Promise<Uint8Array> {
+async function readCapped(url: URL, response: Response): Promise<Uint8Array> {
   const declared = response.headers.get("Content-Length");
-  if (declared !== null && Number(declared) > MAX_DOCUMENT_BYTES) {
+  if (declared !== null && Number(declared) > MAX_METADATA_DOCUMENT_BYTES) {
     await response.body?.cancel();
-    refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    fetchFailed(url, `larger than ${MAX_METADATA_DOCUMENT_BYTES} bytes (declared)`);
   }
-  const bytes = await readAtMost(response, MAX_DOCUMENT_BYTES);
+  const bytes = await readAtMost(response, MAX_METADATA_DOCUMENT_BYTES);
   // Reading stops at the cap: the rest of an oversized (or endless) body is never downloaded.
-  if (bytes === "too_large") refuse(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+  if (bytes === "too_large") fetchFailed(url, `larger than ${MAX_METADATA_DOCUMENT_BYTES} bytes`);
   return bytes;
 }
 
@@ -201,24 +211,20 @@ export async function fetchMetadataDocument(url: URL): Promise<FetchedDocument> 
       redirect: "manual",
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     });
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel();
-      refuse(`the metadata document URL answered a redirect (${response.status}), which is not followed`);
-    }
     if (response.status !== 200) {
       await response.body?.cancel();
-      refuse(`the metadata document URL answered HTTP ${response.status}`);
+      fetchFailed(url, `answered HTTP ${response.status} (redirects are not followed)`);
     }
     const type = response.headers.get("Content-Type") ?? "";
     if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) {
       await response.body?.cancel();
-      refuse("the metadata document is not served as application/json");
+      fetchFailed(url, `served as ${JSON.stringify(type.slice(0, 60))}, not application/json`);
     }
-    bytes = await readCapped(response);
+    bytes = await readCapped(url, response);
   } catch (e) {
     if (e instanceof MetadataDocumentError) throw e;
     const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-    refuse(timedOut ? "the metadata document did not arrive in time" : "the metadata document could not be fetched");
+    fetchFailed(url, timedOut ? `no answer within ${FETCH_TIMEOUT_MS} ms` : `fetch failed: ${String(e).slice(0, 200)}`);
   }
   let document: unknown;
   try {
@@ -248,7 +254,7 @@ function documentScope(value: unknown): string | undefined {
   const parsed = parseScope(value);
   if (!Array.isArray(parsed)) refuse(parsed.invalid);
   const known = expandMetaScopes(parsed.filter(isKnownScope));
-  // Nothing we serve: the OIDC scopes only (always allowed), never the default set.
+  // Nothing we serve: openid alone (the app's scope is its ceiling, README "Scopes"), never the default set.
   return known.length > 0 ? known.join(" ") : "openid";
 }
 

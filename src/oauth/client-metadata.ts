@@ -14,14 +14,12 @@ import {
   parseScope,
 } from "./scopes";
 
-/** Registration and admin bodies are small; anything bigger is refused before it is parsed. */
-export const MAX_METADATA_BYTES = 16 * 1024;
 export const MAX_REDIRECT_URIS = 20;
 export const MAX_CLIENT_NAME_LENGTH = 100;
 const MAX_TEXT_LENGTH = 200;
 const MAX_CONTACTS = 10;
 
-/** A client that registers no scope gets the OIDC scopes and every granular scope (CONTRACT.md). */
+/** A client that registers no scope gets the OIDC scopes and every granular scope (README "Scopes"). */
 export const DEFAULT_CLIENT_SCOPES: readonly string[] = [...OIDC_SCOPES, ...GRANULAR_SCOPES];
 
 export type TokenEndpointAuthMethod = "none" | "client_secret_basic" | "client_secret_post";

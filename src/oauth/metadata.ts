@@ -17,7 +17,7 @@ export const ENDPOINT_PATHS = {
 
 export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
 
-/** Endpoints live at the issuer's origin plus the contract's fixed paths. */
+/** Endpoints live at the issuer's origin plus the fixed paths README "Endpoints" lists. */
 export function endpointUrl(settings: Settings, path: string): string {
   return `${settings.issuerUrl.origin}${path}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Per-IP fixed-window counter in KV for open dynamic registration (CONTRACT.md: 10 per hour per IP).
+ * Per-IP fixed-window counter in KV for open dynamic registration (README "Configuration": REGISTRATION_LIMIT_PER_HOUR, 10 per hour per IP).
  *
  * Exact within one isolate (it also counts in memory), approximate across isolates: KV is eventually
  * consistent, so requests that arrive in several locations at once can each read the same count

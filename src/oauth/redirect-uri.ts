@@ -3,10 +3,8 @@
  * https only, except http on the loopback hosts (RFC 8252 §7.3); no fragment (RFC 6749 §3.1.2);
  * exact string matching (RFC 9700 §4.1.3), where only a loopback redirect URI's port may vary.
  */
+import { isLoopbackHost } from "../config";
 import { OAuthError } from "./errors";
-
-/** The contract's three loopback hosts, and no others (127.0.0.2 is loopback too, but not allowed). */
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
 /** Lower-case DNS labels or an IPv4 address; `*` and other characters WHATWG tolerates are refused. */
 const HOSTNAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/;
@@ -40,7 +38,7 @@ export function validateRedirectUri(uri: string): string {
   }
   if (url.username || url.password) refuse("must not contain userinfo (user@host)");
   if (url.protocol === "http:") {
-    if (!LOOPBACK_HOSTS.has(url.hostname)) {
+    if (!isLoopbackHost(url.hostname)) {
       refuse("must use https; http is allowed only on 127.0.0.1, [::1] and localhost (RFC 8252 §7.3)");
     }
   } else if (url.protocol !== "https:") {
@@ -58,7 +56,7 @@ export function validateRedirectUri(uri: string): string {
 export function isLoopbackRedirectUri(uri: string): boolean {
   try {
     const url = new URL(uri);
-    return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+    return url.protocol === "http:" && isLoopbackHost(url.hostname);
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@
  * Use cases: validated metadata in, stored client and the response document out; no HTTP here.
  */
 import type { Settings } from "../config";
+import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { recordAudit } from "../store/audit";
 import { type ClientRow, getClient, insertClient } from "../store/clients";
 import type { Db } from "../store/db";
@@ -96,7 +97,8 @@ export async function readRegisteredClient(
   clientId: string,
   token: string | undefined,
 ): Promise<Record<string, unknown>> {
-  const client = token && clientId.length <= 512 ? await getClient(db, clientId) : undefined;
+  const client =
+    token && clientId.length <= MAX_REGISTERED_CLIENT_ID_LENGTH ? await getClient(db, clientId) : undefined;
   const matches =
     !!token && !!client?.registrationTokenHash && timingSafeEqual(await sha256(token), client.registrationTokenHash);
   if (!client || !matches) {

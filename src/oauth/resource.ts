@@ -1,5 +1,6 @@
 /** Resource indicators (RFC 8707): which audience a token is for. */
 import { isLoopbackHost, type Settings } from "../config";
+import { MAX_PARAMETER_LENGTH } from "../limits";
 import { OAuthError } from "./errors";
 
 /**
@@ -10,13 +11,16 @@ import { OAuthError } from "./errors";
 export function resolveResource(settings: Settings, requested: string | undefined): string {
   if (requested === undefined || requested === "") return settings.defaultAudience;
   if (requested === settings.defaultAudience) return requested;
+  if (requested.length > MAX_PARAMETER_LENGTH) {
+    throw new OAuthError("invalid_target", `resource is too long (at most ${MAX_PARAMETER_LENGTH} characters)`);
+  }
   let url: URL;
   try {
     url = new URL(requested);
   } catch {
     throw new OAuthError("invalid_target", "resource must be an absolute URI (RFC 8707 §2)");
   }
-  if (requested.includes("#") || requested.length > 2048) {
+  if (requested.includes("#")) {
     throw new OAuthError("invalid_target", "resource must not contain a fragment (RFC 8707 §2)");
   }
   if (settings.resourceAllowList) {
@@ -33,4 +37,24 @@ export function resolveResource(settings: Settings, requested: string | undefine
     throw new OAuthError("invalid_target", "resource must be an https URI");
   }
   return requested;
+}
+
+/**
+ * The `aud` of an access token (RFC 9068 §3, RFC 8707 §2): the audience it is for, plus the issuer
+ * when `openid` is granted, because such a token is also for our UserInfo endpoint (OIDC Core §5.3) —
+ * gateways that validate tokens by calling UserInfo keep working. Without `openid` it is the
+ * audience alone, and UserInfo refuses it.
+ */
+export function accessTokenAudience(
+  settings: Settings,
+  audience: string,
+  scopes: readonly string[],
+): string | string[] {
+  if (audience === settings.issuer || !scopes.includes("openid")) return audience;
+  return [audience, settings.issuer];
+}
+
+/** RFC 9068 §4: a resource accepts a token only when its `aud` names it; UserInfo's name is the issuer. */
+export function isAudienceOf(aud: string | readonly string[], audience: string): boolean {
+  return typeof aud === "string" ? aud === audience : aud.includes(audience);
 }

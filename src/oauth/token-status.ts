@@ -6,7 +6,7 @@
  */
 import type { Env, Settings } from "../config";
 import { userGrants } from "../durable/stub";
-import { getClientCached } from "../store/clients";
+import { type ClientRow, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { getUserInTeam, type UserInTeam } from "../store/users";
 import { type VerifiedAccessToken, verifyAccessToken } from "../tokens/access-token";
@@ -14,7 +14,7 @@ import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
 import { keysetOf } from "../tokens/signing-keys";
 import { ceilingOf } from "./claims";
-import { effectiveScopes, parseScope } from "./scopes";
+import { effectiveScopes, formatScope, parseScope } from "./scopes";
 
 export interface LiveToken {
   kind: "access_token" | "refresh_token";
@@ -23,7 +23,8 @@ export interface LiveToken {
   teamId: string;
   /** Effective now: granted ∩ the holder's current ceiling. */
   scopes: string[];
-  aud: string;
+  /** As issued: an access token's may name several audiences (resource.ts). */
+  aud: string | string[];
   /** Unix seconds. */
   iat: number;
   exp: number;
@@ -108,4 +109,36 @@ export async function tokenStatus(
     if (status) return status;
   }
   return null;
+}
+
+/**
+ * The RFC 7662 §2.2 answer for `caller`: a confidential client sees tokens of its own team
+ * (resource servers), a public client only its own; anything else is `{"active": false}`.
+ */
+export async function introspectionResponse(
+  ctx: StatusContext,
+  caller: ClientRow,
+  token: string,
+  hint: string | undefined,
+): Promise<Record<string, unknown>> {
+  const status = await tokenStatus(ctx, token, hint);
+  const visible =
+    status !== null &&
+    (status.clientId === caller.id || (caller.tokenEndpointAuthMethod !== "none" && caller.teamId === status.teamId));
+  if (!status || !visible) return { active: false };
+  return {
+    active: true,
+    scope: formatScope(status.scopes),
+    client_id: status.clientId,
+    sub: status.sub,
+    ...(status.user.email && status.scopes.includes("email")
+      ? { username: status.user.email, email: status.user.email }
+      : {}),
+    exp: status.exp,
+    iat: status.iat,
+    iss: ctx.settings.issuer,
+    aud: status.aud,
+    token_type: status.kind === "access_token" ? "Bearer" : "refresh_token",
+    team_id: status.teamId,
+  };
 }

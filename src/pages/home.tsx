@@ -50,6 +50,11 @@ export function HomePage(props: HomePageProps) {
         <input type="hidden" name="csrf" value={props.csrf} />
         <button type="submit">Sign out</button>
       </form>
+      <form method="post" action="/signout/everywhere">
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <p class="field-hint">Ends your sessions in every browser. Apps you connected keep their access.</p>
+        <button type="submit">Sign out everywhere</button>
+      </form>
     </Layout>
   );
 }

@@ -4,8 +4,8 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type PageOptions, pageSecurityHeaders } from "../http/page-headers";
 import { ErrorPage, type ErrorPageProps } from "./error";
+import { type PageOptions, pageSecurityHeaders } from "./security-headers";
 
 /** A rendered hono/jsx element (our page components are synchronous). */
 type Page = { toString(): string | Promise<string> };
@@ -20,6 +20,11 @@ export function renderPage(c: Context, page: Page, status = 200, options: PageOp
   if (html instanceof Promise) throw new Error("page components must be synchronous");
   for (const [name, value] of Object.entries(pageSecurityHeaders(options))) c.header(name, value);
   return c.html(String(html), status as ContentfulStatusCode);
+}
+
+/** The page for a form larger than the body limit (413). */
+export function formTooLarge(c: Context): Response {
+  return renderErrorPage(c, { title: "Request too large", message: "That form was too large.", status: 413 });
 }
 
 /** An ErrorPage with its status: for bad links and refused requests (never a redirect). */

@@ -4,20 +4,26 @@
  */
 
 const MAX_RETURN_TO = 4096;
+const BASE = "https://return-to.invalid";
 
-/** A same-origin relative path ("/…", not "//…" or "/\…", no scheme, no control characters), else "/". */
+/**
+ * A same-origin relative path, else "/". The value is checked after it has been normalised (dot
+ * segments removed, as the browser will), because "/.//evil.example" normalises to
+ * "//evil.example", a network-path reference to another origin (RFC 3986 §4.2, §5.2.4).
+ */
 export function safeReturnTo(raw: unknown): string {
   if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_RETURN_TO) return "/";
-  if (!raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
   // Browsers drop tabs and newlines inside URLs and treat "\" as "/", so "/\t/evil" is "//evil".
-  if (/[\x00-\x20\x7f\\]/.test(raw)) return "/";
-  // Resolving against a dummy origin must keep the origin: catches anything the checks above missed.
-  const base = "https://return-to.invalid";
+  if (!raw.startsWith("/") || /[\x00-\x20\x7f\\]/.test(raw)) return "/";
+  let url: URL;
   try {
-    const url = new URL(raw, base);
-    if (url.origin !== base) return "/";
-    return `${url.pathname}${url.search}${url.hash}`;
+    url = new URL(raw, BASE);
   } catch {
     return "/";
   }
+  const path = url.pathname;
+  // Encoded dots, slashes and backslashes in the path have no use in our own links, and a later
+  // decoding step could turn them into dot segments or "//".
+  if (url.origin !== BASE || path.startsWith("//") || /%(2e|2f|5c)/i.test(path)) return "/";
+  return `${path}${url.search}${url.hash}`;
 }

@@ -5,16 +5,13 @@
  * as member/responder. A person with no organization gets a personal team of their own. Dev sign-in
  * puts every new email in the Demo team. Only email and name are kept.
  */
-import type { BatchItem } from "drizzle-orm/batch";
 import type { OnCallRole, Role } from "../oauth/scopes";
 import type { Db } from "../store/db";
 import {
   findTeamByUpstreamOrg,
   getTeam,
   getUserByEmail,
-  insertHumanUser,
-  insertMembership,
-  insertTeam,
+  insertPersonInTeam,
   listMemberships,
   type NewTeam,
   type UserRow,
@@ -116,13 +113,11 @@ async function provisionOnce(
   }
   const placement = await place();
   const userId = user?.id ?? newId("usr");
-  const statements: BatchItem<"sqlite">[] = [];
-  if (placement.newTeam) statements.push(insertTeam(db, placement.newTeam));
-  if (!user) statements.push(insertHumanUser(db, { id: userId, email: person.email, name: person.name }));
-  statements.push(
-    insertMembership(db, { userId, teamId: placement.teamId, role: placement.role, onCallRole: placement.onCallRole }),
-  );
-  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  await insertPersonInTeam(db, {
+    newTeam: placement.newTeam,
+    newUser: user ? undefined : { id: userId, email: person.email, name: person.name },
+    membership: { userId, teamId: placement.teamId, role: placement.role, onCallRole: placement.onCallRole },
+  });
   const created = !user;
   user ??= await getUserByEmail(db, person.email);
   if (!user) throw new Error("user vanished right after it was created");

@@ -97,6 +97,60 @@ export async function deleteClient(db: Db, client: Pick<ClientRow, "id" | "servi
   forgetClient(client.id);
 }
 
+/**
+ * Every token of the client issued before `now` is dead (access tokens are checked against it);
+ * returns the client's service user, whose own tokens the caller revokes.
+ */
+export async function markClientTokensRevoked(db: Db, id: string, now: number): Promise<string | null> {
+  const row = await db
+    .update(clients)
+    .set({ revokedBefore: now })
+    .where(eq(clients.id, id))
+    .returning({ serviceUserId: clients.serviceUserId })
+    .get();
+  forgetClient(id);
+  return row?.serviceUserId ?? null;
+}
+
+/** A Client ID Metadata Document's client as last fetched. */
+export type MetadataDocumentFields = Pick<
+  NewClientRow,
+  | "name"
+  | "applicationType"
+  | "tokenEndpointAuthMethod"
+  | "redirectUris"
+  | "grantTypes"
+  | "scopes"
+  | "idTokenSignedResponseAlg"
+  | "metadata"
+  | "updatedAt"
+>;
+
+/**
+ * Inserts or refreshes a metadata-document client (id = the document URL). Team binding, revocation
+ * time and creation time of an existing row are kept; a row of another origin is never overwritten
+ * (then undefined).
+ */
+export async function upsertMetadataDocumentClient(
+  db: Db,
+  id: string,
+  fields: MetadataDocumentFields,
+): Promise<ClientRow | undefined> {
+  const row = await db
+    .insert(clients)
+    .values({ id, teamId: null, origin: "metadata_document", secretHash: null, ...fields, createdAt: Date.now() })
+    .onConflictDoUpdate({ target: clients.id, set: fields, setWhere: eq(clients.origin, "metadata_document") })
+    .returning()
+    .get();
+  forgetClient(id);
+  return row;
+}
+
+/** A client's "last used" stamp (throttled by the caller). */
+export async function touchClient(db: Db, id: string, at: number): Promise<void> {
+  await db.update(clients).set({ lastUsedAt: at }).where(eq(clients.id, id));
+}
+
 export function listClientsOfTeam(db: Db, teamId: string): Promise<ClientRow[]> {
   return db.select().from(clients).where(eq(clients.teamId, teamId)).orderBy(asc(clients.createdAt)).all();
 }

@@ -23,6 +23,13 @@ export async function deleteSession(db: Db, idHash: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export async function deleteSessionsOfUser(db: Db, userId: string): Promise<void> {
-  await db.delete(sessions).where(eq(sessions.userId, userId));
+/**
+ * Every session of the user ends: the rows go, and users.revoked_before moves to `now`, so a
+ * session created by a request already in flight is refused too (http/session.ts).
+ */
+export async function endAllSessionsOfUser(db: Db, userId: string, now: number): Promise<void> {
+  await db.batch([
+    db.update(users).set({ revokedBefore: now }).where(eq(users.id, userId)),
+    db.delete(sessions).where(eq(sessions.userId, userId)),
+  ]);
 }

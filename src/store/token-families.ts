@@ -2,7 +2,7 @@
  * The D1 index of token families: lists and bulk revocation by client or user. The authoritative
  * state of each family is in its user's UserGrants object.
  */
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { clients, tokenFamilies } from "./schema";
 
@@ -57,4 +57,15 @@ export function liveFamilyScopesOfUser(db: Db, userId: string) {
     .from(tokenFamilies)
     .where(and(eq(tokenFamilies.userId, userId), isNull(tokenFamilies.revokedAt)))
     .all();
+}
+
+/** The newest of the user's families with this client (any state), with the client's name; or undefined. */
+export function latestFamilyOfUserWithClient(db: Db, userId: string, clientId: string) {
+  return db
+    .select({ teamId: tokenFamilies.teamId, clientName: clients.name })
+    .from(tokenFamilies)
+    .innerJoin(clients, eq(clients.id, tokenFamilies.clientId))
+    .where(and(eq(tokenFamilies.userId, userId), eq(tokenFamilies.clientId, clientId)))
+    .orderBy(desc(tokenFamilies.createdAt))
+    .get();
 }

@@ -1,5 +1,6 @@
 /** Users, teams and memberships. */
 import { and, eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./db";
 import { memberships, teams, users } from "./schema";
 
@@ -91,17 +92,24 @@ export function findTeamByUpstreamOrg(db: Db, upstreamIssuer: string, orgId: str
 }
 
 /** Fails on a duplicate (upstream issuer, org id): the caller then joins the team that won. */
-export function insertTeam(db: Db, team: NewTeam) {
-  return db.insert(teams).values(team);
-}
-
-/** A person; the email is stored lower-cased. Fails on a duplicate email. */
-export function insertHumanUser(db: Db, user: { id: string; email: string; name: string | null }) {
-  return db.insert(users).values({ id: user.id, kind: "human", email: user.email.toLowerCase(), name: user.name });
-}
-
-export function insertMembership(db: Db, membership: NewMembership) {
-  return db.insert(memberships).values(membership).onConflictDoNothing();
+/**
+ * In one D1 batch (a transaction): a new team if any, a new person if any (email stored
+ * lower-cased; fails on a duplicate email), and the membership (kept if it exists).
+ */
+export async function insertPersonInTeam(
+  db: Db,
+  rows: { newTeam?: NewTeam; newUser?: { id: string; email: string; name: string | null }; membership: NewMembership },
+): Promise<void> {
+  const statements: BatchItem<"sqlite">[] = [];
+  if (rows.newTeam) statements.push(db.insert(teams).values(rows.newTeam));
+  const user = rows.newUser;
+  if (user) {
+    statements.push(
+      db.insert(users).values({ id: user.id, kind: "human", email: user.email.toLowerCase(), name: user.name }),
+    );
+  }
+  statements.push(db.insert(memberships).values(rows.membership).onConflictDoNothing());
+  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
 
 export function updateUserName(db: Db, userId: string, name: string) {

@@ -9,7 +9,8 @@ import type { Keyset } from "./signing-keys";
 
 export interface AccessTokenClaims {
   sub: string;
-  aud: string;
+  /** One audience, or several (a resource and the issuer, resource.ts). */
+  aud: string | string[];
   clientId: string;
   scope: string;
   teamId: string;
@@ -19,7 +20,7 @@ export interface AccessTokenClaims {
 
 export interface VerifiedAccessToken extends JWTPayload {
   sub: string;
-  aud: string;
+  aud: string | string[];
   client_id: string;
   scope: string;
   team_id: string;
@@ -76,7 +77,10 @@ export async function verifyAccessToken(
       algorithms: ["ES256"],
       requiredClaims: ["sub", "aud", "exp", "iat", "jti", "client_id", "scope", "team_id"],
     });
-    if (typeof payload.aud !== "string") return null;
+    const aud = payload.aud;
+    if (typeof aud !== "string" && !(Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === "string"))) {
+      return null;
+    }
     return payload as VerifiedAccessToken;
   } catch {
     return null;

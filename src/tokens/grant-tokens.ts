@@ -6,7 +6,7 @@
  */
 import { base64url } from "jose";
 import type { Settings } from "../config";
-import { hkdfAesKey, purposeKey, purposeMacKey, randomToken } from "./secrets";
+import { purposeKey, purposeMacKey, randomToken } from "./secrets";
 
 export const CODE_PREFIX = "eoidc_ac_";
 export const REFRESH_PREFIX = "eoidc_rt_";
@@ -101,12 +101,4 @@ export async function readGrantToken(
   } catch {
     return null;
   }
-}
-
-/**
- * Rotations made before successors were derived stored the successor sealed under a key derived
- * from its predecessor; a grace-window retry of one of those opens it with this key.
- */
-export function legacySuccessorKey(predecessor: string): Promise<CryptoKey> {
-  return hkdfAesKey(predecessor, "refresh-successor v1");
 }

@@ -68,11 +68,6 @@ async function hkdfKey(material: string, info: string, kind: DerivedKeyKind): Pr
   );
 }
 
-/** An AES-256-GCM key derived from `material` with HKDF-SHA256 for one purpose (`info`). */
-export function hkdfAesKey(material: string, info: string): Promise<CryptoKey> {
-  return hkdfKey(material, info, "aes");
-}
-
 const derivedKeys = new Map<string, Promise<CryptoKey>>();
 
 function serverPurposeKey(settings: SecretSettings, info: string, kind: DerivedKeyKind): Promise<CryptoKey> {

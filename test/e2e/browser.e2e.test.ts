@@ -87,7 +87,7 @@ describe("Chromium", () => {
     const { page } = browser;
     const signin = await page.goto(`${worker.baseUrl}/signin`);
     expect(signin?.status()).toBe(200);
-    // Pages never answer CORS and forbid framing (CONTRACT.md "Sign-in").
+    // Pages never answer CORS and forbid framing (README "Endpoints").
     expect(signin?.headers()["access-control-allow-origin"]).toBeUndefined();
     expect(signin?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
     await screenshot(page, "signin");

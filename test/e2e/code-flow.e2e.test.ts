@@ -5,7 +5,7 @@
  * redeeming the code (checking state, iss per RFC 9207 and the ID token) and calling UserInfo.
  * A template for flow tests: copy it, change the scenario.
  */
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
@@ -39,6 +39,32 @@ async function registerPublicClient(): Promise<string> {
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { client_id: string }).client_id;
+}
+
+/** Runs one authorization in Chromium (signing in if needed, approving the consent page); returns the tokens. */
+async function authorizeAndRedeem(
+  config: client.Configuration,
+  parameters: Record<string, string>,
+): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
+  const pkce = await pkcePair();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: callback.redirectUri,
+    code_challenge: pkce.challenge,
+    code_challenge_method: pkce.method,
+    state,
+    ...parameters,
+  });
+  const { page } = browser;
+  await page.goto(url.href);
+  if (new URL(page.url()).pathname === "/signin") {
+    await submitForm(page, { email: "member@example.com" }, { form: 'form[action="/signin/dev"]' });
+  }
+  await submitForm(page, {}, { submit: 'button[name="decision"][value="approve"]' });
+  return client.authorizationCodeGrant(config, await callback.next(), {
+    pkceCodeVerifier: pkce.verifier,
+    expectedState: state,
+  });
 }
 
 describe("authorization code flow with PKCE, in Chromium, redeemed by openid-client", () => {
@@ -88,6 +114,31 @@ describe("authorization code flow with PKCE, in Chromium, redeemed by openid-cli
     expect(payload.sub).toBe(idClaims?.sub);
 
     const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims?.sub as string);
+    expect(userinfo.email).toBe("member@example.com");
+  });
+});
+
+describe("UserInfo takes only tokens for this server (RFC 9068 §4, RFC 8707, OIDC Core §5.3)", () => {
+  const resource = "https://mcp.example.com/mcp";
+
+  it("refuses a token issued for another resource; openid with the resource is also for the issuer", async () => {
+    const clientId = await registerPublicClient();
+    const config = await client.discovery(new URL(worker.issuer), clientId, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    });
+
+    const forResource = await authorizeAndRedeem(config, { scope: "ir.incidents:read", resource });
+    expect(decodeJwt(forResource.access_token).aud).toBe(resource);
+    const refused = await fetch(`${worker.baseUrl}/oauth/userinfo`, {
+      headers: { Authorization: `Bearer ${forResource.access_token}` },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+
+    const withOpenid = await authorizeAndRedeem(config, { scope: "openid email ir.incidents:read", resource });
+    expect(decodeJwt(withOpenid.access_token).aud).toEqual([resource, worker.issuer]);
+    const sub = decodeJwt(withOpenid.access_token).sub as string;
+    const userinfo = await client.fetchUserInfo(config, withOpenid.access_token, sub);
     expect(userinfo.email).toBe("member@example.com");
   });
 });

@@ -33,9 +33,9 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type RunningServer, startServer } from "../../scripts/start-server.mjs";
 import { type RunningDocumentServer, startDocumentServer } from "../metadata-documents/server";
-import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
-import { type CallbackServer, startCallbackServer } from "./harness/callback";
-import { type E2eWorker, RESULTS_DIR, startWorker, stopWorker } from "./harness/server";
+import { screenshot, submitForm } from "./harness/browser";
+import { type E2eWorker, RESULTS_DIR, startWorker } from "./harness/server";
+import { e2eSetup } from "./harness/setup";
 
 /** The SDK's OAuthClientProvider, kept in memory, with the user's part done in Chromium. */
 class BrowserProvider implements OAuthClientProvider {
@@ -75,11 +75,8 @@ class BrowserProvider implements OAuthClientProvider {
 
 let tlsDir: string;
 let documents: RunningDocumentServer;
-let authServer: E2eWorker;
 let mcp: RunningServer;
 let mcpUrl: string;
-let browser: BrowserSession;
-let callback: CallbackServer;
 
 /** A throwaway self-signed certificate for 127.0.0.1 (workerd refuses TLS it cannot verify). */
 function makeCertificate(dir: string): { key: string; cert: string; certFile: string } {
@@ -119,17 +116,24 @@ async function adminApp(worker: E2eWorker): Promise<{ clientId: string; secret: 
   return { clientId: body.client_id, secret: body.client_secret };
 }
 
-beforeAll(async () => {
+/**
+ * The authorization server trusts the document server's certificate: a private worker started
+ * with NODE_EXTRA_CA_CERTS, which miniflare adds to workerd's trusted certificates.
+ */
+const setup = e2eSetup(async () => {
   tlsDir = mkdtempSync(join(tmpdir(), "edge-oidc-mcp-tls-"));
   const tls = makeCertificate(tlsDir);
   documents = await startDocumentServer({ key: tls.key, cert: tls.cert });
-  // Inherited by the wrangler dev started next: miniflare adds it to workerd's trusted certificates.
   process.env.NODE_EXTRA_CA_CERTS = tls.certFile;
   try {
-    authServer = await startWorker({ name: "mcp-auth", vars: { ALLOW_LOOPBACK_METADATA_DOCUMENTS: "true" } });
+    return await startWorker({ name: "mcp-auth", vars: { ALLOW_LOOPBACK_METADATA_DOCUMENTS: "true" } });
   } finally {
     delete process.env.NODE_EXTRA_CA_CERTS;
   }
+});
+
+beforeAll(async () => {
+  const authServer = setup.worker;
   const introspection = await adminApp(authServer);
   const port = await freePort();
   mcpUrl = `http://127.0.0.1:${port}/mcp`;
@@ -152,23 +156,18 @@ beforeAll(async () => {
     logFile: join(RESULTS_DIR, "wrangler-dev-mcp-server.log"),
     readyPath: "/.well-known/oauth-protected-resource/mcp",
   });
-  browser = await openBrowser();
-  callback = await startCallbackServer();
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await callback?.close();
   await mcp?.stop();
-  if (authServer) await stopWorker(authServer);
   await documents?.close();
-  rmSync(tlsDir, { recursive: true, force: true });
+  if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
 });
 
 /** Sign in with the dev sign-in and approve the consent page for the URL the SDK "redirected" to. */
 async function approveInBrowser(provider: BrowserProvider, expectOnConsent: string[], shot: string): Promise<string> {
-  const { page } = browser;
-  await browser.context.clearCookies();
+  const { page } = setup.browser;
+  await setup.browser.context.clearCookies();
   await page.goto(provider.authorizationUrl!.href);
   expect(new URL(page.url()).pathname).toBe("/signin");
   await submitForm(page, { email: "admin@example.com" }, { form: 'form[action="/signin/dev"]' });
@@ -176,10 +175,10 @@ async function approveInBrowser(provider: BrowserProvider, expectOnConsent: stri
   for (const expected of expectOnConsent) expect(text).toContain(expected);
   await screenshot(page, shot);
   await submitForm(page, {}, { submit: 'button[name="decision"][value="approve"]' });
-  let back = await callback.next();
+  let back = await setup.callback.next();
   // Chromium also asks the callback origin for /favicon.ico after a callback page: skip those.
-  while (back.pathname !== new URL(callback.redirectUri).pathname) back = await callback.next();
-  expect(back.searchParams.get("iss")).toBe(authServer.issuer); // RFC 9207
+  while (back.pathname !== new URL(setup.callback.redirectUri).pathname) back = await setup.callback.next();
+  expect(back.searchParams.get("iss")).toBe(setup.worker.issuer); // RFC 9207
   return back.searchParams.get("code")!;
 }
 
@@ -189,7 +188,7 @@ async function authorize(provider: BrowserProvider, expectOnConsent: string[], s
   const client = new Client({ name: "edge-oidc-e2e", version: "1.0.0" });
   await expect(client.connect(transport)).rejects.toBeInstanceOf(UnauthorizedError);
   const url = provider.authorizationUrl!;
-  expect(url.origin).toBe(authServer.baseUrl);
+  expect(url.origin).toBe(setup.worker.baseUrl);
   expect(url.searchParams.get("resource")).toBe(mcpUrl); // RFC 8707
   expect(url.searchParams.get("code_challenge_method")).toBe("S256");
   await transport.finishAuth(await approveInBrowser(provider, expectOnConsent, shot));
@@ -226,9 +225,9 @@ describe("discovery from a 401, as the MCP SDK does it", () => {
 
     const prm = await discoverOAuthProtectedResourceMetadata(mcpUrl);
     expect(prm.resource).toBe(mcpUrl);
-    expect(prm.authorization_servers).toEqual([authServer.issuer]);
+    expect(prm.authorization_servers).toEqual([setup.worker.issuer]);
     const as = await discoverAuthorizationServerMetadata(prm.authorization_servers![0]!);
-    expect(as?.issuer).toBe(authServer.issuer);
+    expect(as?.issuer).toBe(setup.worker.issuer);
     expect(as?.client_id_metadata_document_supported).toBe(true);
     expect(as?.code_challenge_methods_supported).toEqual(["S256"]);
   });
@@ -243,13 +242,13 @@ describe("an MCP client identified by a Client ID Metadata Document", () => {
       body: JSON.stringify({
         client_id: `${documents.origin}${path}`,
         client_name: "Acme MCP (metadata document)",
-        redirect_uris: [callback.redirectUri],
+        redirect_uris: [setup.callback.redirectUri],
         grant_types: ["authorization_code", "refresh_token"],
         response_types: ["code"],
         token_endpoint_auth_method: "none",
       }),
     });
-    const provider = new BrowserProvider(callback.redirectUri, clientId);
+    const provider = new BrowserProvider(setup.callback.redirectUri, clientId);
     await authorize(
       provider,
       ["Acme MCP (metadata document)", "127.0.0.1", "runs on your own computer"],
@@ -277,7 +276,7 @@ describe("an MCP client identified by a Client ID Metadata Document", () => {
     expect((await whoami(provider)).sub).toBe("usr_demo_admin");
 
     // Revoking the refresh token ends its family (RFC 7009 §2.1): the access token stops working at once.
-    const revoked = await fetch(`${authServer.baseUrl}/oauth/revoke`, {
+    const revoked = await fetch(`${setup.worker.baseUrl}/oauth/revoke`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
@@ -296,7 +295,7 @@ describe("an MCP client identified by a Client ID Metadata Document", () => {
 
 describe("an MCP client that registers dynamically (RFC 7591)", () => {
   it("registers, authorizes, calls the tool", async () => {
-    const provider = new BrowserProvider(callback.redirectUri);
+    const provider = new BrowserProvider(setup.callback.redirectUri);
     await authorize(provider, ["E2E MCP client (registered)", "registered itself"], "mcp-dcr-consent");
     expect(provider.info?.client_id).toMatch(/^[\w-]{16,}$/); // a registered id, not a URL
     const who = await whoami(provider);

@@ -4,36 +4,12 @@
  * live in D1 and the Durable Objects, so all of them survive; nothing is held only in memory.
  */
 import * as oauth from "oauth4webapi";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserSession, openBrowser, submitForm } from "./harness/browser";
-import { type CallbackServer, startCallbackServer } from "./harness/callback";
-import { type E2eWorker, restartWorker, startWorker, stopWorker } from "./harness/server";
+import { describe, expect, it } from "vitest";
+import { submitForm } from "./harness/browser";
+import { restartWorker, startWorker } from "./harness/server";
+import { discover, e2eSetup, insecure } from "./harness/setup";
 
-const insecure = { [oauth.allowInsecureRequests]: true } as const;
-
-let worker: E2eWorker;
-let browser: BrowserSession;
-let callback: CallbackServer;
-
-beforeAll(async () => {
-  worker = await startWorker({ name: "restart" });
-  browser = await openBrowser();
-  callback = await startCallbackServer();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await callback?.close();
-  if (worker) await stopWorker(worker);
-});
-
-async function discover(): Promise<oauth.AuthorizationServer> {
-  const issuer = new URL(worker.issuer);
-  return oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...insecure }),
-  );
-}
+const setup = e2eSetup(() => startWorker({ name: "restart" }));
 
 function authorizationUrl(
   as: oauth.AuthorizationServer,
@@ -45,7 +21,7 @@ function authorizationUrl(
   const url = new URL(as.authorization_endpoint!);
   url.search = new URLSearchParams({
     client_id: clientId,
-    redirect_uri: callback.redirectUri,
+    redirect_uri: setup.callback.redirectUri,
     response_type: "code",
     scope: "openid email ir.incidents:read",
     code_challenge: challenge,
@@ -58,7 +34,9 @@ function authorizationUrl(
 
 describe("a restart of wrangler dev between issuing and using tokens", () => {
   it("keeps clients, consents, refresh tokens, keys and revocations", async () => {
-    let as = await discover();
+    const { browser, callback } = setup;
+    let worker = setup.worker;
+    let as = await discover(worker);
     const registered = (await (
       await fetch(as.registration_endpoint!, {
         method: "POST",
@@ -108,7 +86,7 @@ describe("a restart of wrangler dev between issuing and using tokens", () => {
       .sort();
 
     worker = await restartWorker(worker);
-    as = await discover();
+    as = await discover(worker);
 
     // Signing keys survived: same JWKS, and the access token minted before the restart still verifies.
     const kidsAfter = ((await (await fetch(as.jwks_uri!)).json()) as { keys: { kid: string }[] }).keys

@@ -1,5 +1,5 @@
 /**
- * The settings pages in headless Chromium against `wrangler dev` (CONTRACT.md "Administration"):
+ * The settings pages in headless Chromium against `wrangler dev` (README "Administration"):
  * an admin creates apps, copies and downloads a secret, uses it at /oauth/token, resets it, revokes
  * every token, deletes an app; a member revokes an app they allowed on the consent page; a
  * non-admin is refused. Every page is photographed at 375 px and 1280 px and must not scroll sideways.

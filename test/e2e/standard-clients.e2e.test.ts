@@ -9,35 +9,18 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as oauth from "oauth4webapi";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
-import { type CallbackServer, startCallbackServer } from "./harness/callback";
-import { type E2eWorker, startWorker, stopWorker } from "./harness/server";
+import { beforeAll, describe, expect, it } from "vitest";
+import { screenshot, submitForm } from "./harness/browser";
+import { startWorker } from "./harness/server";
+import { discover, e2eSetup, insecure } from "./harness/setup";
 
-const insecure = { [oauth.allowInsecureRequests]: true } as const; // http is loopback-only here
-
-let worker: E2eWorker;
+// A private worker: this file registers several clients, and registration is rate-limited per IP.
+const setup = e2eSetup(() => startWorker({ name: "standard-clients", vars: { REGISTRATION_LIMIT_PER_HOUR: "100" } }));
 let as: oauth.AuthorizationServer;
-let browser: BrowserSession;
-let callback: CallbackServer;
 let signedIn = false;
 
 beforeAll(async () => {
-  // A private worker: this file registers several clients, and registration is rate-limited per IP.
-  worker = await startWorker({ name: "standard-clients", vars: { REGISTRATION_LIMIT_PER_HOUR: "100" } });
-  const issuer = new URL(worker.issuer);
-  as = await oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...insecure }),
-  );
-  browser = await openBrowser();
-  callback = await startCallbackServer();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await callback?.close();
-  if (worker) await stopWorker(worker);
+  as = await discover(setup.worker);
 });
 
 type Method = "none" | "client_secret_basic" | "client_secret_post";
@@ -48,7 +31,7 @@ async function register(method: Method): Promise<{ client: oauth.Client; auth: o
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       client_name: `Standard ${method}`,
-      redirect_uris: [callback.redirectUri],
+      redirect_uris: [setup.callback.redirectUri],
       token_endpoint_auth_method: method,
       grant_types: ["authorization_code", "refresh_token"],
       scope: "openid profile email offline_access ir.incidents:read",
@@ -71,7 +54,7 @@ async function register(method: Method): Promise<{ client: oauth.Client; auth: o
 
 /** The person's part: sign in once (dev sign-in), then approve consent for each new client. */
 async function authorizeInBrowser(url: URL, screenshotName: string): Promise<URL> {
-  const { page } = browser;
+  const { page } = setup.browser;
   await page.goto(url.href);
   if (!signedIn) {
     expect(new URL(page.url()).pathname).toBe("/signin");
@@ -80,7 +63,7 @@ async function authorizeInBrowser(url: URL, screenshotName: string): Promise<URL
   }
   await screenshot(page, screenshotName);
   await submitForm(page, {}, { submit: 'button[name="decision"][value="approve"]' });
-  return callback.next();
+  return setup.callback.next();
 }
 
 describe.each<Method>(["none", "client_secret_basic", "client_secret_post"])(
@@ -94,7 +77,7 @@ describe.each<Method>(["none", "client_secret_basic", "client_secret_post"])(
       const url = new URL(as.authorization_endpoint!);
       url.search = new URLSearchParams({
         client_id: client.client_id,
-        redirect_uri: callback.redirectUri,
+        redirect_uri: setup.callback.redirectUri,
         response_type: "code",
         scope: "openid profile email ir.incidents:read",
         code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
@@ -112,7 +95,7 @@ describe.each<Method>(["none", "client_secret_basic", "client_secret_post"])(
         client,
         auth,
         params,
-        callback.redirectUri,
+        setup.callback.redirectUri,
         verifier,
         insecure,
       );
@@ -128,8 +111,10 @@ describe.each<Method>(["none", "client_secret_basic", "client_secret_post"])(
       // RFC 9068 §4: oauth4webapi validates the JWT access token against our JWKS.
       const claims = await oauth.validateJwtAccessToken(
         as,
-        new Request(`${worker.baseUrl}/resource`, { headers: { authorization: `Bearer ${tokens.access_token}` } }),
-        worker.issuer,
+        new Request(`${setup.worker.baseUrl}/resource`, {
+          headers: { authorization: `Bearer ${tokens.access_token}` },
+        }),
+        setup.worker.issuer,
         insecure,
       );
       expect(claims.client_id).toBe(client.client_id);
@@ -199,9 +184,9 @@ describe("a client-credentials app created with the operator CLI", () => {
         "team_demo",
         "--json",
         "--url",
-        worker.baseUrl,
+        setup.worker.baseUrl,
       ],
-      { env: { ...process.env, ADMIN_API_TOKEN: worker.adminToken } },
+      { env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken } },
     );
     const app = JSON.parse(stdout) as { client_id: string; client_secret: string };
     const client: oauth.Client = { client_id: app.client_id };
@@ -229,5 +214,29 @@ describe("a client-credentials app created with the operator CLI", () => {
       await oauth.introspectionRequest(as, client, auth, tokens.access_token, insecure),
     );
     expect(after.active).toBe(false);
+  });
+});
+
+describe("the operator CLI follows the app-change policy (RFC 7592: a registered client is its registrant's)", () => {
+  const admin = (...args: string[]) =>
+    promisify(execFile)("npm", ["run", "--silent", "admin", "--", ...args, "--url", setup.worker.baseUrl], {
+      env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken },
+    });
+
+  it("refuses to edit or reset the secret of a self-registered client, but revokes its tokens", async () => {
+    const { client } = await register("client_secret_basic");
+    for (const args of [
+      ["update-app", client.client_id, "--redirect-uri", "https://attacker.example/cb"],
+      ["reset-secret", client.client_id],
+    ]) {
+      const refused = await admin(...args).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused?.code, args[0]).toBe(1);
+      expect(refused?.stderr).toContain("HTTP 403 access_denied");
+    }
+    const { stdout } = await admin("revoke-tokens", client.client_id, "--json");
+    expect(JSON.parse(stdout)).toMatchObject({ client_id: client.client_id, origin: "registered" });
   });
 });

@@ -1,26 +1,15 @@
 /**
  * Test side (inside workerd) of the metadata-document server: publish a document, count fetches,
- * and call the worker with the test-only loopback allowance on.
+ * and the bindings with the test-only loopback allowance on (call the worker with callWith).
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { app } from "../../src/app";
 import type { Env } from "../../src/config";
-import { ORIGIN } from "../helpers";
 import type { DocumentSetup } from "./server";
 
 export const DOCUMENT_ORIGIN = env.TEST_METADATA_DOCUMENT_ORIGIN;
 
 /** The worker's bindings plus the test-only flag that lets metadata documents live on 127.0.0.1. */
 export const loopbackEnv: Env = { ...env, ALLOW_LOOPBACK_METADATA_DOCUMENTS: "true" };
-
-/** A request to the worker under test with `bindings` (waits for its background work too). */
-export async function callWith(bindings: Env, path: string, init?: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`${ORIGIN}${path}`, init), bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 let counter = 0;
 

@@ -4,14 +4,13 @@
  * a team admin (else a 403 page — hiding the links is not the protection, this is).
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AdminActor } from "../../oauth/admin-apps";
-import { renderErrorPage } from "../../pages/render";
+import { formTooLarge, renderErrorPage } from "../../pages/render";
 import { dbOf } from "../../store/db";
 import { listMemberships } from "../../store/users";
-import type { AppEnv } from "../context";
+import { type AppEnv, readPageForm } from "../context";
+import type { FormFields } from "../form-fields";
 import { type BrowserSession, currentSession, isCsrfValid } from "../session";
-import { FormFields } from "./form-fields";
 
 export type Membership = Awaited<ReturnType<typeof listMemberships>>[number];
 
@@ -61,20 +60,14 @@ export const teamAdmin: MiddlewareHandler<SettingsEnv> = async (c, next) => {
   await next();
 };
 
-/** Settings forms are small; a bigger body is refused before it is read. */
-export const formLimit = bodyLimit({
-  maxSize: 16 * 1024,
-  onError: (c) =>
-    renderErrorPage(c as SettingsContext, {
-      title: "Request too large",
-      message: "That form was too large.",
-      status: 413,
-    }),
-});
-
-/** A form post carrying the CSRF token (double submit + Origin, session.ts); else 403 and nothing changes. */
+/**
+ * A form post within the body limit (else a 413 page) carrying the CSRF token (double submit +
+ * Origin, session.ts); else 403 and nothing changes.
+ */
 export const checkedForm: MiddlewareHandler<SettingsEnv> = async (c, next) => {
-  const form = await FormFields.read(c);
+  const read = await readPageForm(c);
+  if (!read.ok && read.status === 413) return formTooLarge(c);
+  const form = read.ok ? read.form : undefined;
   if (!form || !isCsrfValid(c, form.get("csrf"))) {
     return renderErrorPage(c, {
       title: "Form expired",

@@ -8,8 +8,8 @@ import { renderErrorPage } from "../../pages/render";
 import type { AppFormValues } from "../../pages/settings/app-form";
 import type { AppSummary } from "../../pages/settings/app-list";
 import type { ClientRow } from "../../store/clients";
+import type { FormFields } from "../form-fields";
 import type { SettingsContext } from "./access";
-import type { FormFields } from "./form-fields";
 
 export function summaryOf(client: ClientRow): AppSummary {
   return {
@@ -91,6 +91,17 @@ export async function pageTeam(c: SettingsContext, requested: string | undefined
     teamName: admin.find((m) => m.teamId === teamId)?.teamName ?? teamId,
     otherTeams: admin.filter((m) => m.teamId !== teamId).map((m) => ({ teamId: m.teamId, teamName: m.teamName })),
   };
+}
+
+export type PageTeam = Awaited<ReturnType<typeof pageTeam>>;
+
+/** pageTeam, or the error page when the person may not act in the team asked for. */
+export async function pageTeamOrError(c: SettingsContext, requested: string | undefined): Promise<PageTeam | Response> {
+  try {
+    return await pageTeam(c, requested);
+  } catch (e) {
+    return errorPage(c, e);
+  }
 }
 
 /** An OAuthError from findApp/actingTeam as the page a person sees (404 no such app, 403 not theirs). */

@@ -5,9 +5,9 @@
  */
 import { ENDPOINT_PATHS, endpointUrl } from "../../oauth/metadata";
 import { renderPage } from "../../pages/render";
+import { contentSecurityPolicy } from "../../pages/security-headers";
 import { AppCredentialsPage } from "../../pages/settings/app-credentials";
 import { randomToken } from "../../tokens/secrets";
-import { contentSecurityPolicy } from "../page-headers";
 import type { SettingsContext } from "./access";
 
 export interface IssuedCredentials {

@@ -57,7 +57,7 @@ export async function showApp(c: SettingsContext): Promise<Response> {
 export async function updateFromForm(c: SettingsContext): Promise<Response> {
   const client = await appOfPath(c);
   if (client instanceof Response) return client;
-  if (!isEditable(client)) return notOurs(c);
+  if (!isEditable(summaryOf(client))) return notOurs(c);
   const values = formValuesFrom(c.get("form"));
   const checked = appInput(summaryOf(client).type, values, false);
   if ("problem" in checked) return appPage(c, client, { values, error: checked.problem });

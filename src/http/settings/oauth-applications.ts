@@ -13,7 +13,7 @@ import { listClientsOfTeam } from "../../store/clients";
 import { dbOf } from "../../store/db";
 import { csrfToken } from "../session";
 import type { SettingsContext } from "./access";
-import { appInput, errorPage, formValuesFrom, pageTeam, parseAppType, refusal, summaryOf } from "./app-views";
+import { appInput, formValuesFrom, pageTeamOrError, parseAppType, refusal, summaryOf } from "./app-views";
 import { renderCredentials } from "./credentials";
 
 const NOTICES: Record<string, string> = {
@@ -21,12 +21,8 @@ const NOTICES: Record<string, string> = {
 };
 
 export async function showAppList(c: SettingsContext): Promise<Response> {
-  let team: Awaited<ReturnType<typeof pageTeam>>;
-  try {
-    team = await pageTeam(c, c.req.query("team"));
-  } catch (e) {
-    return errorPage(c, e);
-  }
+  const team = await pageTeamOrError(c, c.req.query("team"));
+  if (team instanceof Response) return team;
   // Every client bound to the team: the ones admins created and the self-registered ones people allowed.
   const clients = await listClientsOfTeam(dbOf(c.env.DB), team.teamId);
   return renderPage(
@@ -36,12 +32,8 @@ export async function showAppList(c: SettingsContext): Promise<Response> {
 }
 
 export async function showNewApp(c: SettingsContext): Promise<Response> {
-  let team: Awaited<ReturnType<typeof pageTeam>>;
-  try {
-    team = await pageTeam(c, c.req.query("team"));
-  } catch (e) {
-    return errorPage(c, e);
-  }
+  const team = await pageTeamOrError(c, c.req.query("team"));
+  if (team instanceof Response) return team;
   const type = parseAppType(c.req.query("type"));
   if (!type) return renderPage(c, NewAppTypePage(team));
   return renderPage(c, NewAppPage({ ...team, type, values: EMPTY_APP_FORM, csrf: csrfToken(c) }));
@@ -49,12 +41,8 @@ export async function showNewApp(c: SettingsContext): Promise<Response> {
 
 export async function createFromForm(c: SettingsContext): Promise<Response> {
   const form = c.get("form");
-  let team: Awaited<ReturnType<typeof pageTeam>>;
-  try {
-    team = await pageTeam(c, form.get("team"));
-  } catch (e) {
-    return errorPage(c, e);
-  }
+  const team = await pageTeamOrError(c, form.get("team"));
+  if (team instanceof Response) return team;
   const type = parseAppType(form.get("type"));
   if (!type) return renderPage(c, NewAppTypePage(team), 400);
   const values = formValuesFrom(form);

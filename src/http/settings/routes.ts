@@ -5,19 +5,19 @@
 import { Hono } from "hono";
 import { renderErrorPage } from "../../pages/render";
 import { pageHeaders } from "../page-headers";
-import { checkedForm, formLimit, type SettingsEnv, signedIn, teamAdmin } from "./access";
+import { checkedForm, type SettingsEnv, signedIn, teamAdmin } from "./access";
 import { showAudit } from "./audit";
-import { revokeConnectedApp, showConnectedApps } from "./connected-apps";
+import { revokeFromForm, showConnectedApps } from "./connected-apps";
 import { confirmAction, deleteFromForm, resetSecret, revokeTokens, showApp, updateFromForm } from "./oauth-application";
 import { createFromForm, showAppList, showNewApp } from "./oauth-applications";
 
 export const settingsRoutes = new Hono<SettingsEnv>();
 
 settingsRoutes.use("*", pageHeaders, signedIn);
-settingsRoutes.post("*", formLimit, checkedForm);
+settingsRoutes.post("*", checkedForm);
 
 settingsRoutes.get("/connected-apps", showConnectedApps);
-settingsRoutes.post("/connected-apps", revokeConnectedApp);
+settingsRoutes.post("/connected-apps", revokeFromForm);
 
 const apps = "/oauth-applications";
 settingsRoutes.use(`${apps}/*`, teamAdmin);

@@ -1,7 +1,6 @@
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6, OIDC Core §3.1.3). */
 import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
-import { getUserInTeam } from "../../store/users";
 import { mintGrantToken, readGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
 import { ceilingOf, identityClaims } from "../claims";
@@ -38,7 +37,7 @@ export async function exchangeAuthorizationCode(
   const result = await userGrants(ctx.env, route.userId).redeemCode({
     codeHash: await sha256(code),
     clientId: client.id,
-    redirectUri: form.redirect_uri ?? null,
+    redirectUri: form.redirect_uri ?? null, // required only if the authorization request had it
     // RFC 7636 §4.6: S256 challenge = BASE64URL(SHA256(code_verifier)).
     verifierChallenge: await sha256(verifier),
     refreshHash: await sha256(refreshToken),
@@ -53,16 +52,13 @@ export async function exchangeAuthorizationCode(
   }
   const { grant } = result;
   // Who authorized and their role, as /oauth/authorize read them at most codeTtl ago: no D1 read here.
-  const holder = result.holder
-    ? {
-        user: { email: result.holder.email, name: result.holder.name },
-        membership: { teamId: grant.teamId, role: result.holder.role, onCallRole: result.holder.onCallRole },
-      }
-    : await getUserInTeam(ctx.db, route.userId, route.teamId); // a code issued before codes carried it
-  if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
+  const holder = {
+    user: { email: result.holder.email, name: result.holder.name },
+    membership: { teamId: grant.teamId, role: result.holder.role, onCallRole: result.holder.onCallRole },
+  };
 
   touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership));
+  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership, client.scopes));
   return issueTokens(ctx, {
     client,
     sub: route.userId,

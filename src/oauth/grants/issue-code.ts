@@ -46,6 +46,7 @@ export async function issueAuthorizationCode(ctx: GrantContext, grant: CodeGrant
     nonce: grant.request.nonce,
     authTime: grant.authTime,
     redirectUri: grant.request.redirectUri,
+    redirectUriRequired: grant.request.redirectUriInRequest,
     // The code exchange answers from this snapshot (at most codeTtl old) instead of reading D1.
     holder: { email: user.email, name: user.name, role: membership.role, onCallRole: membership.onCallRole },
     codeHash: await sha256(code),

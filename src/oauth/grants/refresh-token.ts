@@ -2,12 +2,12 @@
 import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
 import { getUserInTeam } from "../../store/users";
-import { legacySuccessorKey, readGrantToken, successorGrantToken } from "../../tokens/grant-tokens";
-import { openSealed, sha256 } from "../../tokens/secrets";
+import { readGrantToken, successorGrantToken } from "../../tokens/grant-tokens";
+import { sha256 } from "../../tokens/secrets";
 import { ceilingOf } from "../claims";
 import { OAuthError } from "../errors";
 import { resolveResource } from "../resource";
-import { effectiveScopes, isMetaScope, parseRequestedScopes } from "../scopes";
+import { effectiveScopes, expandMetaScopes, intersectScopes, isMetaScope, parseRequestedScopes } from "../scopes";
 import type { GrantContext } from "./context";
 import { issueTokens, type TokenResponse } from "./token-response";
 import { reportRevokedFamily, touchUsage } from "./usage";
@@ -23,8 +23,10 @@ export async function refreshTokens(
   const presented = form.refresh_token;
   if (!presented) throw new OAuthError("invalid_request", "refresh_token is required");
   const requested = parseRequestedScopes(form.scope);
-  // Meta scopes are authorization-request shorthand only; a refresh names what it narrows to.
-  if (requested.some(isMetaScope)) throw new OAuthError("invalid_scope", "name granular scopes when refreshing");
+  // RFC 6749 §6: a narrower scope, never a wider one. Clients resend the scope they first asked
+  // for, meta scopes included: a meta scope stands for what the grant holds within it.
+  const named = requested.filter((s) => !isMetaScope(s));
+  const withinMeta = expandMetaScopes(requested.filter(isMetaScope));
   const requestedAudience = form.resource === undefined ? undefined : resolveResource(ctx.settings, form.resource);
 
   const route = await readGrantToken(ctx.settings, "refresh", presented);
@@ -42,7 +44,8 @@ export async function refreshTokens(
         successorHash: await sha256(successor),
         successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
         graceMs: ctx.settings.refreshGraceSeconds * 1000,
-        requestedScopes: requested,
+        requestedScopes: named,
+        scopesWithinMeta: withinMeta,
         requestedAudience,
         defaultAudience: ctx.settings.defaultAudience,
         now,
@@ -53,21 +56,14 @@ export async function refreshTokens(
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "refresh.reuse_detected");
     throw new OAuthError(result.error, result.description);
   }
-  // A retry inside the grace window gets the successor the first call issued: the derived one again,
-  // or, for a rotation stored before successors were derived, the one sealed under the presented token.
-  const refreshToken =
-    result.rotated || result.successorSealed === null
-      ? successor
-      : await openSealed(await legacySuccessorKey(presented), result.successorSealed);
-  if (!refreshToken) throw new OAuthError("invalid_grant", "refresh token is invalid");
   const { grant } = result;
   if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
 
   // RFC 6749 §6: a narrower scope (checked by the object) for this access token only.
-  const granted = requested.length > 0 ? requested : grant.scopes;
+  const granted = requested.length > 0 ? intersectScopes(grant.scopes, [...named, ...withinMeta]) : grant.scopes;
   const audience = grant.resource ?? ctx.settings.defaultAudience;
   touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(granted, ceilingOf(holder.membership));
+  const scopes = effectiveScopes(granted, ceilingOf(holder.membership, client.scopes));
   return issueTokens(ctx, {
     client,
     sub: route.userId,
@@ -75,7 +71,8 @@ export async function refreshTokens(
     audience,
     scopes,
     familyId: grant.familyId,
-    refreshToken,
+    // A retry inside the grace window gets what the first call issued: the same derived successor.
+    refreshToken: successor,
     // OIDC Core §12.2: the refresh response "might not contain an id_token". It does not: the
     // client already has one from the code exchange, and an RSA signature per refresh is the
     // largest single cost on this path (userinfo serves current claims).

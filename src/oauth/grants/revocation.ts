@@ -2,13 +2,16 @@
  * Revocation that reaches everywhere at once: every family lives in its user's UserGrants object,
  * so revoking is one call per affected user; the D1 index says which users those are.
  */
-import { eq } from "drizzle-orm";
 import type { Env } from "../../config";
 import { userGrants } from "../../durable/stub";
+import { recordAudit } from "../../store/audit";
+import { markClientTokensRevoked } from "../../store/clients";
 import { dbOf } from "../../store/db";
-import { clients, users } from "../../store/schema";
-import { deleteSessionsOfUser } from "../../store/sessions";
 import { liveFamiliesOfClient, markFamiliesRevoked } from "../../store/token-families";
+import { readGrantToken, refreshTokenFirst } from "../../tokens/grant-tokens";
+import { sha256 } from "../../tokens/secrets";
+import { readAccessToken } from "../token-status";
+import type { GrantContext } from "./context";
 
 async function revokeFamiliesByUser(env: Env, families: { id: string; userId: string }[], reason: string, now: number) {
   const byUser = new Map<string, string[]>();
@@ -26,30 +29,70 @@ async function revokeFamiliesByUser(env: Env, families: { id: string; userId: st
 export async function revokeAllTokensOfClient(env: Env, clientId: string): Promise<void> {
   const db = dbOf(env.DB);
   const now = Date.now();
-  const client = await db
-    .select({ serviceUserId: clients.serviceUserId })
-    .from(clients)
-    .where(eq(clients.id, clientId))
-    .get();
-  await db.update(clients).set({ revokedBefore: now }).where(eq(clients.id, clientId));
+  // It also moves clients.revoked_before, which is what kills access tokens already handed out.
+  const serviceUserId = await markClientTokensRevoked(db, clientId, now);
   await revokeFamiliesByUser(env, await liveFamiliesOfClient(db, clientId), "client_revoked", now);
-  if (client?.serviceUserId) await userGrants(env, client.serviceUserId).revokeAllBefore(now);
+  if (serviceUserId) await userGrants(env, serviceUserId).revokeAllBefore(now);
 }
 
 /** A user revokes one connected app: every family of that user with that client dies. */
 export async function revokeUserClientTokens(env: Env, userId: string, clientId: string): Promise<void> {
   const now = Date.now();
-  const db = dbOf(env.DB);
   // The object returns what it revoked: that is what the D1 index must mark.
   const revoked = await userGrants(env, userId).revokeFamilies({ clientId }, "user_revoked", now);
-  await markFamiliesRevoked(db, revoked, now);
+  await markFamiliesRevoked(dbOf(env.DB), revoked, now);
 }
 
-/** Sign out everywhere: every token and session of the user issued before now dies. */
-export async function revokeEverythingOfUser(env: Env, userId: string): Promise<void> {
-  const now = Date.now();
-  const db = dbOf(env.DB);
-  await userGrants(env, userId).revokeAllBefore(now);
-  await db.update(users).set({ revokedBefore: now }).where(eq(users.id, userId));
-  await deleteSessionsOfUser(db, userId);
+/** RFC 7009 §2.1: a refresh token ends its whole family, and the access tokens minted from it. */
+async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
+  const route = await readGrantToken(ctx.settings, "refresh", token);
+  if (!route) return false;
+  const grants = userGrants(ctx.env, route.userId);
+  const found = await grants.inspectRefresh(await sha256(token), Date.now());
+  if (!found || found.grant.clientId !== clientId) return false;
+  const revoked = await grants.revokeFamilies({ familyIds: [route.familyId] }, "revoked", Date.now());
+  if (revoked.length > 0) {
+    await markFamiliesRevoked(ctx.db, revoked, Date.now());
+    auditRevocation(ctx, route.teamId, route.userId, clientId, {
+      token_type: "refresh_token",
+      family_id: route.familyId,
+    });
+  }
+  return true;
+}
+
+/** RFC 7009 §2.1: an access token is revoked by its jti until it would have expired anyway. */
+async function revokeAccessToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
+  const claims = await readAccessToken(ctx, token);
+  if (!claims || claims.client_id !== clientId) return false;
+  await userGrants(ctx.env, claims.sub).revokeAccessToken(claims.jti, claims.exp * 1000);
+  auditRevocation(ctx, claims.team_id, claims.sub, clientId, { token_type: "access_token", jti: claims.jti });
+  return true;
+}
+
+/** The token.revoked event, written after the response (it need not delay the client). */
+function auditRevocation(
+  ctx: GrantContext,
+  teamId: string,
+  userId: string,
+  clientId: string,
+  detail: Record<string, unknown>,
+): void {
+  ctx.defer(recordAudit(ctx.db, { kind: "token.revoked", teamId, actorUserId: userId, clientId, ip: ctx.ip, detail }));
+}
+
+/**
+ * Revokes `token` if it is one of `clientId`'s; anything else changes nothing and is not reported
+ * (RFC 7009 §2.2). The hint says where to look first, never where to look only (§2.1).
+ */
+export async function revokePresentedToken(
+  ctx: GrantContext,
+  clientId: string,
+  token: string,
+  hint: string | undefined,
+): Promise<void> {
+  const order = refreshTokenFirst(token, hint)
+    ? [revokeRefreshToken, revokeAccessToken]
+    : [revokeAccessToken, revokeRefreshToken];
+  for (const revoke of order) if (await revoke(ctx, clientId, token)) return;
 }

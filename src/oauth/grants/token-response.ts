@@ -3,6 +3,7 @@ import type { ClientRow } from "../../store/clients";
 import { mintAccessToken } from "../../tokens/access-token";
 import { mintIdToken } from "../../tokens/id-token";
 import { keysetOf } from "../../tokens/signing-keys";
+import { accessTokenAudience } from "../resource";
 import { formatScope } from "../scopes";
 import type { GrantContext } from "./context";
 
@@ -33,7 +34,7 @@ export async function issueTokens(ctx: GrantContext, input: IssueInput): Promise
   const scope = formatScope(input.scopes);
   const access = await mintAccessToken(keyset, ctx.settings, {
     sub: input.sub,
-    aud: input.audience,
+    aud: accessTokenAudience(ctx.settings, input.audience, input.scopes),
     clientId: input.client.id,
     scope,
     teamId: input.teamId,

@@ -2,9 +2,8 @@
  * Bookkeeping kept off the critical path: the client's "last used" stamp (throttled per isolate so
  * load does not turn into D1 writes) and the audit trail of families revoked by reuse detection.
  */
-import { eq } from "drizzle-orm";
 import { recordAudit } from "../../store/audit";
-import { clients } from "../../store/schema";
+import { touchClient } from "../../store/clients";
 import { markFamiliesRevoked } from "../../store/token-families";
 import type { GrantContext } from "./context";
 
@@ -22,7 +21,7 @@ function due(key: string, now: number): boolean {
 /** A client's "last used" in D1, at most once a minute per isolate (a family's is kept by UserGrants). */
 export function touchUsage(ctx: GrantContext, clientId: string, now: number): void {
   if (due(clientId, now)) {
-    ctx.defer(ctx.db.update(clients).set({ lastUsedAt: now }).where(eq(clients.id, clientId)).run());
+    ctx.defer(touchClient(ctx.db, clientId, now));
   }
 }
 

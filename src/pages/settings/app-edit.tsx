@@ -2,7 +2,7 @@
  * One app: its facts, the form to change it (apps the team created), and the actions that cannot be
  * undone — each leads to a confirmation page first.
  */
-import type { AppType } from "../../oauth/admin-apps";
+import { type AppOwnership, mayChangeApp } from "../../oauth/app-policy";
 import { AppFields, type AppFormValues } from "./app-form";
 import { type AppSummary, appPath } from "./app-list";
 import { APP_TYPE_LABELS, Moment, ORIGIN_LABELS, ScopeSummary } from "./format";
@@ -17,8 +17,8 @@ export interface AppPageProps {
 }
 
 /** Self-registered apps belong to whoever registered them: the team can cut them off, not rewrite them. */
-export const isEditable = (app: { origin: string }) => app.origin === "admin";
-export const hasSecret = (app: { type: AppType; origin: string }) => isEditable(app) && app.type !== "public";
+export const isEditable = (app: AppOwnership) => mayChangeApp(app, "edit");
+export const hasSecret = (app: AppOwnership) => mayChangeApp(app, "reset_secret");
 
 export function AppPage(props: AppPageProps) {
   const { app } = props;

@@ -1,18 +1,10 @@
 /** The apps a person has allowed to use their account: what each may do, since when, last use; revoke. */
 
+import type { ConnectedApp } from "../../oauth/connected-apps";
 import { Moment, ORIGIN_LABELS, ScopeSummary } from "./format";
 import { SettingsFrame } from "./frame";
 
-export interface ConnectedApp {
-  clientId: string;
-  name: string;
-  origin: "admin" | "registered" | "metadata_document";
-  scopes: readonly string[];
-  allowedAt: number;
-  lastUsedAt: number | null;
-  /** Allowed without a consent screen (the team's admins marked the app as trusted). */
-  automatic: boolean;
-}
+export type { ConnectedApp };
 
 export interface ConnectedAppsPageProps {
   apps: ConnectedApp[];
