@@ -52,6 +52,9 @@ async function allowThroughConsentPage(person: Person, client: Awaited<ReturnTyp
     ...hidden,
     ["scope", "openid"],
     ["scope", "ir.incidents:read"],
+    // The area switches, ticked on the page (scope-groups.ts: an area not posted is refused).
+    ["area", "signin"],
+    ["area", "ir"],
     ["decision", "approve"],
   ]);
   expect(res.status).toBe(302);

@@ -19,6 +19,7 @@ import { ceilingOf } from "../oauth/claims";
 import { resolveClient } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { issueAuthorizationCode } from "../oauth/grants/issue-code";
+import { CONSENT_AREA_FIELD, CONSENT_SCOPE_FIELD, scopesFromConsentForm } from "../oauth/scope-groups";
 import { describeScope, intersectScopes } from "../oauth/scopes";
 import { ConsentPage } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
@@ -215,6 +216,7 @@ function showConsent(
       logoUri={typeof request.client.metadata.logo_uri === "string" ? request.client.metadata.logo_uri : undefined}
       userEmail={session.user.email ?? ""}
       teamName={membership.teamName}
+      roles={membership}
       scopes={request.scopes.map((scope) => ({
         scope,
         description: describeScope(scope),
@@ -265,9 +267,12 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
       await recordAudit(db, { ...audit, kind: "consent.denied", detail: { scopes: request.scopes } });
       throw new OAuthError("access_denied", "the user denied the request");
     }
-    // Only what was both requested and ticked, and only what the user's role can grant.
-    const ticked = form.getAll("scope");
-    const approved = intersectScopes(intersectScopes(request.scopes, ticked), ceilingOf(membership));
+    // Only what was requested and ticked (with its area), and only what the user's role can grant.
+    const approved = scopesFromConsentForm(
+      request.scopes,
+      { scopes: form.getAll(CONSENT_SCOPE_FIELD), areas: form.getAll(CONSENT_AREA_FIELD) },
+      ceilingOf(membership),
+    );
     if (approved.length === 0) throw new OAuthError("access_denied", "the user approved no scope");
     // Bind before recording consent: a user of another team must leave no consent behind.
     await bindTeam(c, request, membership.teamId);

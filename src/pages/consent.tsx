@@ -1,15 +1,27 @@
 /**
  * The consent page the authorization endpoint renders: who is asking, where the answer goes, and
- * each requested scope in plain words, with the ones the user's role cannot grant shown disabled.
- * Everything here comes from clients or users and is escaped by hono/jsx; nothing is raw HTML.
+ * the requested scopes grouped by area (scope-groups.ts), each area one line with its access level
+ * and every permission behind a <details>; what the user's role cannot grant is said once per area.
+ * It works without JavaScript. Everything here comes from clients or users and is escaped by
+ * hono/jsx; nothing is raw HTML.
  */
+import {
+  type AreaId,
+  CONSENT_AREA_FIELD,
+  CONSENT_SCOPE_FIELD,
+  groupScopes,
+  type ResourceRow,
+  resourceName,
+  type ScopeGroup,
+  splitScope,
+} from "../oauth/scope-groups";
 import { Layout } from "./layout";
 
 export interface ConsentScope {
   scope: string;
   /** describeScope(scope) from src/oauth/scopes.ts. */
   description: string;
-  /** False when the user's role ceiling does not include it: shown disabled, never submitted. */
+  /** False when the user's role ceiling does not include it: named once in its area, never offered. */
   grantable: boolean;
   previouslyGranted: boolean;
 }
@@ -27,6 +39,8 @@ export interface ConsentPageProps {
   userEmail: string;
   teamName: string;
   scopes: ConsentScope[];
+  /** The person's roles in the team, to say why a scope cannot be granted. */
+  roles: { role: string; onCallRole: string };
   /** Where the form posts (the authorization endpoint). */
   action: string;
   /** Authorization request parameters and the request id, posted back unchanged. */
@@ -46,6 +60,11 @@ function httpsLogo(uri: string | undefined): string | undefined {
 export function ConsentPage(props: ConsentPageProps) {
   const logo = httpsLogo(props.logoUri);
   const ungrantable = props.scopes.some((s) => !s.grantable);
+  const ceiling = new Set(props.scopes.filter((s) => s.grantable).map((s) => s.scope));
+  const groups = groupScopes(
+    props.scopes.map((s) => s.scope),
+    ceiling,
+  );
   return (
     <Layout title={`Allow ${props.clientName}?`}>
       <div class="client">
@@ -66,20 +85,14 @@ export function ConsentPage(props: ConsentPageProps) {
         <input type="hidden" name="csrf" value={props.csrf} />
         <fieldset>
           <legend>{props.clientName} will be able to:</legend>
-          <ul class="scopes">
-            {props.scopes.map((s, i) => (
-              <ScopeItem scope={s} index={i} />
-            ))}
-          </ul>
+          {groups.map((group) => (
+            <AreaGroup group={group} scopes={props.scopes} roles={props.roles} />
+          ))}
         </fieldset>
-        {ungrantable ? (
-          <p class="muted">
-            Permissions your role cannot grant are shown greyed out; the app will not get them. Untick anything you do
-            not want to allow.
-          </p>
-        ) : (
-          <p class="muted">Untick anything you do not want to allow.</p>
-        )}
+        <p class="muted">
+          Untick an area to refuse all of it, or open it to choose each permission.
+          {ungrantable ? " Permissions your role cannot grant are left out; the app will not get them." : ""}
+        </p>
         <div class="actions">
           <button type="submit" name="decision" value="approve" class="primary">
             Allow
@@ -93,30 +106,112 @@ export function ConsentPage(props: ConsentPageProps) {
   );
 }
 
-function ScopeItem(props: { scope: ConsentScope; index: number }) {
-  const { scope, grantable, previouslyGranted, description } = props.scope;
-  const id = `scope-${props.index}`;
+/** Why a person cannot grant a scope of an area, naming the role that decides it. */
+function roleReason(area: AreaId, roles: ConsentPageProps["roles"]): string {
+  if (area === "ir") return `your incident response role (${roles.role}) does not include`;
+  if (area === "oc") return `your on-call role (${roles.onCallRole}) does not include`;
+  return "your account does not include";
+}
+
+/** An ungrantable scope in a few words: "change services". */
+function shortName(scope: string): string {
+  const split = splitScope(scope);
+  return split ? `${split.access} ${resourceName(split.resource)}` : scope;
+}
+
+/**
+ * One area: its switch (the `area` box, ticked), a one-line summary with the access level, and
+ * every permission in a <details> with its own `scope` box. scope-groups.ts says how the server
+ * reads the two kinds of box.
+ */
+function AreaGroup(props: { group: ScopeGroup; scopes: ConsentScope[]; roles: ConsentPageProps["roles"] }) {
+  const { area, rows, ungrantable, level, summary, scopes } = props.group;
+  const id = `area-${area.id}`;
+  const offered = scopes.length > 0;
   return (
-    <li class={grantable ? undefined : "ungrantable"}>
-      <input
-        type="checkbox"
-        id={id}
-        name="scope"
-        value={scope}
-        checked={grantable}
-        disabled={!grantable}
-        aria-describedby={grantable ? undefined : `${id}-why`}
-      />
-      <label for={id}>
-        {description} <code>{scope}</code>
-        {previouslyGranted ? <span class="tag">allowed before</span> : null}
-        {grantable ? null : (
-          <span id={`${id}-why`} class="muted">
-            {" "}
-            — your role does not allow this
+    <div class="area" id={`${id}-group`} role="group" aria-labelledby={`${id}-title`}>
+      <div class="area-head">
+        {offered ? (
+          <input
+            type="checkbox"
+            class="area-switch"
+            id={id}
+            name={CONSENT_AREA_FIELD}
+            value={area.id}
+            checked
+            aria-describedby={`${id}-summary`}
+          />
+        ) : null}
+        <label for={offered ? id : undefined} id={`${id}-title`}>
+          {area.title}
+          {level ? <span class="tag">{level}</span> : null}
+        </label>
+      </div>
+      <p class="area-summary" id={`${id}-summary`}>
+        {summary}
+        <span class="area-off"> — refused: the app gets nothing of this area</span>
+      </p>
+      {offered ? (
+        <details>
+          <summary>
+            Choose {rows.length === 1 ? "it" : `each of ${rows.length}`}
+            <span class="vh"> {area.title.toLowerCase()} permissions</span>
+          </summary>
+          <ul class="resources">
+            {rows.map((row) => (
+              <ResourceItem area={area.id} row={row} scopes={props.scopes} />
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      {ungrantable.length > 0 ? (
+        <p class="ungrantable" id={`${id}-why`}>
+          Left out, because {roleReason(area.id, props.roles)} them: {ungrantable.map(shortName).join(", ")}.
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function ResourceItem(props: { area: AreaId; row: ResourceRow; scopes: ConsentScope[] }) {
+  const { row } = props;
+  const of = (scope: string | undefined) => props.scopes.find((s) => s.scope === scope);
+  const before = [row.view, row.change].some((s) => of(s)?.previouslyGranted);
+  // Sign-in rows are single scopes in plain words; data rows are a resource with view/change boxes.
+  if (props.area === "signin") {
+    const scope = row.view as string;
+    return (
+      <li>
+        <span class="box">
+          <input type="checkbox" id={`scope-${scope}`} name={CONSENT_SCOPE_FIELD} value={scope} checked />
+          <label for={`scope-${scope}`}>
+            {of(scope)?.description} <code>{scope}</code>
+          </label>
+        </span>
+        {before ? <span class="tag">allowed before</span> : null}
+      </li>
+    );
+  }
+  return (
+    <li>
+      <span class="resource">
+        {row.name}
+        {before ? <span class="tag">allowed before</span> : null}
+      </span>
+      {(["view", "change"] as const).map((access) => {
+        const scope = row[access];
+        if (!scope) return null;
+        return (
+          <span class="box">
+            <input type="checkbox" id={`scope-${scope}`} name={CONSENT_SCOPE_FIELD} value={scope} checked />
+            {/* The name says it in full ("View incident response incidents"); the eye reads the column. */}
+            <label for={`scope-${scope}`}>
+              <span class="vh">{of(scope)?.description ?? scope}</span>
+              <span aria-hidden="true">{access}</span>
+            </label>
           </span>
-        )}
-      </label>
+        );
+      })}
     </li>
   );
 }
