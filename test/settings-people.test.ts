@@ -74,8 +74,9 @@ describe("connected apps", () => {
     const html = await page(await member.get(CONNECTED), 200);
     const card = await textOf(html, "li.card");
     expect(card).toContain("Incident Radar");
-    expect(card).toContain("Sign-in: openid");
-    expect(card).toContain("Incident response: 1 of 30");
+    // Grouped as on the consent page (scope-groups.ts): the area, its level, one line.
+    expect(card).toContain("Sign-in Know who you are (openid)");
+    expect(card).toContain("Incident responseview View incidents");
     expect(card).toContain("UTC");
     const forms = await elements(html, `form[action="${CONNECTED}"] input`);
     expect(forms).toContainEqual({ type: "hidden", name: "client_id", value: client.id });

@@ -65,7 +65,8 @@ describe("the app list", () => {
     expect(cards).toContain("Nightly export");
     expect(cards).toContain(clientId);
     expect(cards).toContain("client_credentials");
-    expect(cards).toContain("Incident response: 1 of 30");
+    // Grouped as on the consent page (scope-groups.ts): the area, its level, one line.
+    expect(cards).toContain("Incident responseview View incidents");
     expect(cards).toContain("Registered itself");
     expect(cards).toContain(registered.id);
     expect(cards).toContain("Created");

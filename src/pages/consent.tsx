@@ -10,12 +10,12 @@ import {
   CONSENT_AREA_FIELD,
   CONSENT_SCOPE_FIELD,
   groupScopes,
-  type ResourceRow,
   resourceName,
   type ScopeGroup,
   splitScope,
 } from "../oauth/scope-groups";
 import { Layout } from "./layout";
+import { ScopeRows } from "./scope-areas";
 
 export interface ConsentScope {
   scope: string;
@@ -61,6 +61,7 @@ export function ConsentPage(props: ConsentPageProps) {
   const logo = httpsLogo(props.logoUri);
   const ungrantable = props.scopes.some((s) => !s.grantable);
   const ceiling = new Set(props.scopes.filter((s) => s.grantable).map((s) => s.scope));
+  const previously = new Set(props.scopes.filter((s) => s.previouslyGranted).map((s) => s.scope));
   const groups = groupScopes(
     props.scopes.map((s) => s.scope),
     ceiling,
@@ -86,7 +87,7 @@ export function ConsentPage(props: ConsentPageProps) {
         <fieldset>
           <legend>{props.clientName} will be able to:</legend>
           {groups.map((group) => (
-            <AreaGroup group={group} scopes={props.scopes} roles={props.roles} />
+            <AreaGroup group={group} previously={previously} roles={props.roles} />
           ))}
         </fieldset>
         <p class="muted">
@@ -124,12 +125,12 @@ function shortName(scope: string): string {
  * every permission in a <details> with its own `scope` box. scope-groups.ts says how the server
  * reads the two kinds of box.
  */
-function AreaGroup(props: { group: ScopeGroup; scopes: ConsentScope[]; roles: ConsentPageProps["roles"] }) {
+function AreaGroup(props: { group: ScopeGroup; previously: ReadonlySet<string>; roles: ConsentPageProps["roles"] }) {
   const { area, rows, ungrantable, level, summary, scopes } = props.group;
   const id = `area-${area.id}`;
   const offered = scopes.length > 0;
   return (
-    <div class="area" id={`${id}-group`} role="group" aria-labelledby={`${id}-title`}>
+    <fieldset class="scope-area" id={`${id}-group`} aria-labelledby={`${id}-title`}>
       <div class="area-head">
         {offered ? (
           <input
@@ -157,11 +158,17 @@ function AreaGroup(props: { group: ScopeGroup; scopes: ConsentScope[]; roles: Co
             Choose {rows.length === 1 ? "it" : `each of ${rows.length}`}
             <span class="vh"> {area.title.toLowerCase()} permissions</span>
           </summary>
-          <ul class="resources">
-            {rows.map((row) => (
-              <ResourceItem area={area.id} row={row} scopes={props.scopes} />
-            ))}
-          </ul>
+          <ScopeRows
+            area={area.id}
+            rows={rows}
+            name={CONSENT_SCOPE_FIELD}
+            checked={() => true}
+            note={(row) =>
+              [row.view, row.change].some((s) => s !== undefined && props.previously.has(s)) ? (
+                <span class="tag">allowed before</span>
+              ) : null
+            }
+          />
         </details>
       ) : null}
       {ungrantable.length > 0 ? (
@@ -169,50 +176,7 @@ function AreaGroup(props: { group: ScopeGroup; scopes: ConsentScope[]; roles: Co
           Left out, because {roleReason(area.id, props.roles)} them: {ungrantable.map(shortName).join(", ")}.
         </p>
       ) : null}
-    </div>
-  );
-}
-
-function ResourceItem(props: { area: AreaId; row: ResourceRow; scopes: ConsentScope[] }) {
-  const { row } = props;
-  const of = (scope: string | undefined) => props.scopes.find((s) => s.scope === scope);
-  const before = [row.view, row.change].some((s) => of(s)?.previouslyGranted);
-  // Sign-in rows are single scopes in plain words; data rows are a resource with view/change boxes.
-  if (props.area === "signin") {
-    const scope = row.view as string;
-    return (
-      <li>
-        <span class="box">
-          <input type="checkbox" id={`scope-${scope}`} name={CONSENT_SCOPE_FIELD} value={scope} checked />
-          <label for={`scope-${scope}`}>
-            {of(scope)?.description} <code>{scope}</code>
-          </label>
-        </span>
-        {before ? <span class="tag">allowed before</span> : null}
-      </li>
-    );
-  }
-  return (
-    <li>
-      <span class="resource">
-        {row.name}
-        {before ? <span class="tag">allowed before</span> : null}
-      </span>
-      {(["view", "change"] as const).map((access) => {
-        const scope = row[access];
-        if (!scope) return null;
-        return (
-          <span class="box">
-            <input type="checkbox" id={`scope-${scope}`} name={CONSENT_SCOPE_FIELD} value={scope} checked />
-            {/* The name says it in full ("View incident response incidents"); the eye reads the column. */}
-            <label for={`scope-${scope}`}>
-              <span class="vh">{of(scope)?.description ?? scope}</span>
-              <span aria-hidden="true">{access}</span>
-            </label>
-          </span>
-        );
-      })}
-    </li>
+    </fieldset>
   );
 }
 

@@ -60,19 +60,24 @@ fieldset { border: 0; margin: 1rem 0 0; padding: 0; }
 legend { font-weight: 600; padding: 0; margin-bottom: .5rem; }
 .vh { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; border: 0; }
 /* ---- scope areas (consent page, connected apps, scope picker): one line per area, rows on demand ---- */
-.area { border-top: 1px solid var(--line); padding: .625rem 0; }
-.area:last-of-type { border-bottom: 1px solid var(--line); }
+fieldset.scope-area { border: 0; border-top: 1px solid var(--line); margin: 0; padding: .625rem 0; min-width: 0; }
+.scope-area:last-of-type { border-bottom: 1px solid var(--line); }
 .area-head { display: flex; gap: .625rem; align-items: center; }
 .area-head input, ul.resources input { width: 1.25rem; height: 1.25rem; margin: 0; flex: none; accent-color: var(--accent); }
 .area-head label { margin: 0; display: flex; flex-wrap: wrap; gap: .25rem .5rem; align-items: center; }
 .area-summary { margin: .125rem 0 0 1.875rem; }
 .area-off { display: none; }
-.area details, .area .ungrantable { margin: .25rem 0 0 1.875rem; }
-.area details summary { margin: 0; }
+.scope-area details, .scope-area .ungrantable { margin: .25rem 0 0 1.875rem; }
+.scope-area details summary { margin: 0; }
 .ungrantable { color: var(--muted); font-size: .875rem; margin-bottom: 0; }
 /* An area switched off refuses all of it (scope-groups.ts): say so and strike its rows, no script. */
-.area:has(.area-switch:not(:checked)) .area-off { display: inline; }
-.area:has(.area-switch:not(:checked)) details { text-decoration: line-through; color: var(--muted); }
+.scope-area:has(.area-switch:not(:checked)) .area-off { display: inline; }
+.scope-area:has(.area-switch:not(:checked)) details { text-decoration: line-through; color: var(--muted); }
+fieldset.scope-area.picker { margin-top: .5rem; }
+fieldset.scope-area legend { font-weight: 600; padding: 0; }
+.scope-area legend .tag, .area-head .tag, ul.area-lines .tag { margin-left: .5rem; font-weight: 400; }
+ul.area-lines { list-style: none; margin: 0; padding: 0; }
+ul.area-lines li { margin: 0 0 .25rem; }
 ul.resources { list-style: none; margin: .375rem 0 0; padding: 0; }
 ul.resources li { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem 1rem; padding: .25rem 0; border-bottom: 1px solid var(--line); }
 ul.resources .resource { flex: 1 1 10rem; min-width: 0; overflow-wrap: anywhere; }

@@ -1,6 +1,7 @@
 /** The apps a person has allowed to use their account: what each may do, since when, last use; revoke. */
 
-import { Moment, ORIGIN_LABELS, ScopeSummary } from "./format";
+import { ScopeAreasSummary } from "../scope-areas";
+import { Moment, ORIGIN_LABELS } from "./format";
 import { SettingsFrame } from "./frame";
 
 export interface ConnectedApp {
@@ -44,7 +45,7 @@ export function ConnectedAppsPage(props: ConnectedAppsPageProps) {
             <dl class="facts">
               <dt>May</dt>
               <dd>
-                <ScopeSummary scopes={app.scopes} />
+                <ScopeAreasSummary scopes={app.scopes} />
               </dd>
               <dt>Allowed</dt>
               <dd>
