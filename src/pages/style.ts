@@ -140,6 +140,13 @@ ol.events li { padding: .75rem 0; border-bottom: 1px solid var(--line); overflow
 ol.events p { margin: 0 0 .25rem; }
 ol.events .event-head { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; }
 code.detail { display: block; color: var(--muted); }
+ol.events p.sentence { font-weight: 600; }
+section.chart svg { display: block; max-width: 100%; height: auto; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; margin: .25rem 0 .5rem; padding: 0; font-size: .875rem; }
+ul.legend li { display: flex; align-items: center; gap: .375rem; }
+table.numbers { border-collapse: collapse; font-size: .875rem; margin-top: .5rem; }
+table.numbers th, table.numbers td { padding: .125rem .75rem .125rem 0; text-align: right; border-bottom: 1px solid var(--line); }
+table.numbers th[scope=row], table.numbers thead th:first-child { text-align: left; font-weight: 400; }
 nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
 /* ---- end of settings pages ---- */
 `.trim();
