@@ -544,7 +544,7 @@ describe("consent page (CONTRACT: Authorization; RFC 6749 §4.1.1 step 2)", () =
     // The write scope is not offered at all; its area names it once, with the role that decides.
     expect(form.scopes).toEqual([{ scope: "ir.incidents:read", checked: true, disabled: false }]);
     expect(form.areas).toEqual(["ir"]);
-    expect(form.html).toContain("your incident response role (observer) does not include them: change incidents");
+    expect(form.html).toContain("Your incident response role (observer) cannot change incidents");
     // A hand-crafted post ticking the unoffered scope gets only what the role allows.
     const code = expectCode(
       await decide(session, form, "approve", ["ir.incidents:read", "ir.incidents:write"]),

@@ -10,6 +10,7 @@ import {
   CONSENT_AREA_FIELD,
   CONSENT_SCOPE_FIELD,
   groupScopes,
+  listWords,
   resourceName,
   type ScopeGroup,
   splitScope,
@@ -59,7 +60,6 @@ function httpsLogo(uri: string | undefined): string | undefined {
 
 export function ConsentPage(props: ConsentPageProps) {
   const logo = httpsLogo(props.logoUri);
-  const ungrantable = props.scopes.some((s) => !s.grantable);
   const ceiling = new Set(props.scopes.filter((s) => s.grantable).map((s) => s.scope));
   const previously = new Set(props.scopes.filter((s) => s.previouslyGranted).map((s) => s.scope));
   const groups = groupScopes(
@@ -90,10 +90,7 @@ export function ConsentPage(props: ConsentPageProps) {
             <AreaGroup group={group} previously={previously} roles={props.roles} />
           ))}
         </fieldset>
-        <p class="muted">
-          Untick an area to refuse all of it, or open it to choose each permission.
-          {ungrantable ? " Permissions your role cannot grant are left out; the app will not get them." : ""}
-        </p>
+        <p class="muted">Untick an area to refuse all of it, or open it to choose each permission.</p>
         <div class="actions">
           <button type="submit" name="decision" value="approve" class="primary">
             Allow
@@ -107,17 +104,24 @@ export function ConsentPage(props: ConsentPageProps) {
   );
 }
 
-/** Why a person cannot grant a scope of an area, naming the role that decides it. */
-function roleReason(area: AreaId, roles: ConsentPageProps["roles"]): string {
-  if (area === "ir") return `your incident response role (${roles.role}) does not include`;
-  if (area === "oc") return `your on-call role (${roles.onCallRole}) does not include`;
-  return "your account does not include";
+/** The role that decides an area's scopes. */
+function roleOf(area: AreaId, roles: ConsentPageProps["roles"]): string {
+  if (area === "ir") return `Your incident response role (${roles.role})`;
+  if (area === "oc") return `Your on-call role (${roles.onCallRole})`;
+  return "Your account";
 }
 
-/** An ungrantable scope in a few words: "change services". */
-function shortName(scope: string): string {
-  const split = splitScope(scope);
-  return split ? `${split.access} ${resourceName(split.resource)}` : scope;
+/** "view schedules and change services, environments and catalogs", for the ungrantable note. */
+function ungrantablePhrase(scopes: readonly string[]): string {
+  const parts = (["view", "change"] as const).flatMap((access) => {
+    const names = scopes.flatMap((s) => {
+      const split = splitScope(s);
+      return split?.access === access ? [resourceName(split.resource)] : [];
+    });
+    return names.length > 0 ? [`${access} ${listWords(names)}`] : [];
+  });
+  const other = scopes.filter((s) => !splitScope(s));
+  return listWords([...parts, ...other]);
 }
 
 /**
@@ -148,15 +152,15 @@ function AreaGroup(props: { group: ScopeGroup; previously: ReadonlySet<string>; 
           {level ? <span class="tag">{level}</span> : null}
         </label>
       </div>
-      <p class="area-summary" id={`${id}-summary`}>
-        {summary}
-        <span class="area-off"> — refused: the app gets nothing of this area</span>
-      </p>
       {offered ? (
         <details>
+          {/* The summary line is the disclosure: one line per area when collapsed. */}
           <summary>
-            Choose {rows.length === 1 ? "it" : `each of ${rows.length}`}
-            <span class="vh"> {area.title.toLowerCase()} permissions</span>
+            <span class="area-summary" id={`${id}-summary`}>
+              {summary}
+              <span class="area-off"> — refused: the app gets nothing of this area</span>
+            </span>
+            <span class="choose"> · choose each</span>
           </summary>
           <ScopeRows
             area={area.id}
@@ -170,10 +174,14 @@ function AreaGroup(props: { group: ScopeGroup; previously: ReadonlySet<string>; 
             }
           />
         </details>
-      ) : null}
+      ) : (
+        <p class="area-summary" id={`${id}-summary`}>
+          {summary}
+        </p>
+      )}
       {ungrantable.length > 0 ? (
         <p class="ungrantable" id={`${id}-why`}>
-          Left out, because {roleReason(area.id, props.roles)} them: {ungrantable.map(shortName).join(", ")}.
+          {roleOf(area.id, props.roles)} cannot {ungrantablePhrase(ungrantable)}: the app will not get that.
         </p>
       ) : null}
     </fieldset>

@@ -65,10 +65,12 @@ fieldset.scope-area { border: 0; border-top: 1px solid var(--line); margin: 0; p
 .area-head { display: flex; gap: .625rem; align-items: center; }
 .area-head input, ul.resources input { width: 1.25rem; height: 1.25rem; margin: 0; flex: none; accent-color: var(--accent); }
 .area-head label { margin: 0; display: flex; flex-wrap: wrap; gap: .25rem .5rem; align-items: center; }
-.area-summary { margin: .125rem 0 0 1.875rem; }
+.area-summary { margin: .125rem 0 0 1.875rem; color: var(--ink); }
+.scope-area details > summary { margin: .125rem 0 0; }
+.scope-area details > summary .area-summary { margin: 0; }
+.choose { white-space: nowrap; }
 .area-off { display: none; }
 .scope-area details, .scope-area .ungrantable { margin: .25rem 0 0 1.875rem; }
-.scope-area details summary { margin: 0; }
 .ungrantable { color: var(--muted); font-size: .875rem; margin-bottom: 0; }
 /* An area switched off refuses all of it (scope-groups.ts): say so and strike its rows, no script. */
 .scope-area:has(.area-switch:not(:checked)) .area-off { display: inline; }
