@@ -82,8 +82,8 @@ ul.area-lines { list-style: none; margin: 0; padding: 0; }
 ul.area-lines li { margin: 0 0 .25rem; }
 ul.resources { list-style: none; margin: .375rem 0 0; padding: 0; }
 ul.resources li { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem 1rem; padding: .25rem 0; border-bottom: 1px solid var(--line); }
-ul.resources .resource { flex: 1 1 10rem; min-width: 0; overflow-wrap: anywhere; }
-ul.resources .box { display: inline-flex; gap: .375rem; align-items: center; min-width: 5.5rem; }
+ul.resources .resource { flex: 1 1 6rem; min-width: 0; overflow-wrap: anywhere; }
+ul.resources .box { display: inline-flex; gap: .375rem; align-items: center; min-width: 4.75rem; }
 ul.resources label { margin: 0; font-weight: 400; }
 ul.scopes { list-style: none; margin: 0; padding: 0; border-top: 1px solid var(--line); }
 ul.scopes li { display: flex; gap: .75rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
