@@ -85,11 +85,6 @@ ul.resources li { display: flex; flex-wrap: wrap; align-items: center; gap: .25r
 ul.resources .resource { flex: 1 1 6rem; min-width: 0; overflow-wrap: anywhere; }
 ul.resources .box { display: inline-flex; gap: .375rem; align-items: center; min-width: 4.75rem; }
 ul.resources label { margin: 0; font-weight: 400; }
-ul.scopes { list-style: none; margin: 0; padding: 0; border-top: 1px solid var(--line); }
-ul.scopes li { display: flex; gap: .75rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
-ul.scopes input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
-ul.scopes label { margin: 0; font-weight: 400; }
-ul.scopes li.ungrantable label { color: var(--muted); }
 .tag { display: inline-block; font-size: .8125rem; padding: 0 .4rem; border-radius: 4px; background: var(--page); border: 1px solid var(--line); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0 0 1rem; }
 dl.facts dt { font-weight: 600; }
@@ -112,16 +107,11 @@ input[readonly] { background: var(--page); }
 .copy-row { display: flex; flex-wrap: wrap; gap: .5rem; }
 .copy-row input { flex: 1 1 14rem; width: auto; min-width: 0; }
 .check { display: flex; gap: .625rem; align-items: flex-start; margin: 1rem 0 0; }
-.check input, ul.scope-grid input, ul.choices input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
-.check label, ul.scope-grid label, ul.choices label { margin: 0; font-weight: 400; }
+.check input, ul.choices input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
+.check label, ul.choices label { margin: 0; font-weight: 400; }
 ul.choices label { font-weight: 600; }
 ul.choices, ul.plain, ul.card-list, ol.events { list-style: none; margin: 0; padding: 0; }
 ul.choices li { display: flex; gap: .625rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
-fieldset.area { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 1rem 0 0; min-width: 0; }
-fieldset.area legend { padding: 0 .25rem; }
-ul.scope-grid { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .125rem 1.25rem; grid-template-columns: minmax(0, 1fr); }
-@media (min-width: 40rem) { ul.scope-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-ul.scope-grid li { display: flex; gap: .5rem; align-items: flex-start; padding: .3rem 0; min-width: 0; overflow-wrap: anywhere; }
 .check.everything { margin: .25rem 0 .25rem; padding-bottom: .5rem; border-bottom: 1px solid var(--line); }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 0 0 1rem; min-width: 0; }
 .card h2, .card h3 { margin: 0 0 .5rem; font-size: 1.0625rem; overflow-wrap: anywhere; }
