@@ -89,7 +89,7 @@ describe("ConsentPage (CONTRACT: Authorization — the consent page)", () => {
           redirectHost: XSS,
           teamName: XSS,
           userEmail: XSS,
-          scopes: [{ scope: XSS, description: XSS, grantable: true, previouslyGranted: false }],
+          scopes: [{ scope: "openid", description: XSS, grantable: true, previouslyGranted: false }],
           hidden: { 'x"><script>': XSS },
         }),
       ),

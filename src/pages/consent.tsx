@@ -62,6 +62,7 @@ export function ConsentPage(props: ConsentPageProps) {
   const logo = httpsLogo(props.logoUri);
   const ceiling = new Set(props.scopes.filter((s) => s.grantable).map((s) => s.scope));
   const previously = new Set(props.scopes.filter((s) => s.previouslyGranted).map((s) => s.scope));
+  const descriptions = new Map(props.scopes.map((s) => [s.scope, s.description]));
   const groups = groupScopes(
     props.scopes.map((s) => s.scope),
     ceiling,
@@ -87,7 +88,7 @@ export function ConsentPage(props: ConsentPageProps) {
         <fieldset>
           <legend>{props.clientName} will be able to:</legend>
           {groups.map((group) => (
-            <AreaGroup group={group} previously={previously} roles={props.roles} />
+            <AreaGroup group={group} previously={previously} descriptions={descriptions} roles={props.roles} />
           ))}
         </fieldset>
         <p class="muted">Untick an area to refuse all of it, or open it to choose each permission.</p>
@@ -129,7 +130,12 @@ function ungrantablePhrase(scopes: readonly string[]): string {
  * every permission in a <details> with its own `scope` box. scope-groups.ts says how the server
  * reads the two kinds of box.
  */
-function AreaGroup(props: { group: ScopeGroup; previously: ReadonlySet<string>; roles: ConsentPageProps["roles"] }) {
+function AreaGroup(props: {
+  group: ScopeGroup;
+  previously: ReadonlySet<string>;
+  descriptions: ReadonlyMap<string, string>;
+  roles: ConsentPageProps["roles"];
+}) {
   const { area, rows, ungrantable, level, summary, scopes } = props.group;
   const id = `area-${area.id}`;
   const offered = scopes.length > 0;
@@ -167,6 +173,7 @@ function AreaGroup(props: { group: ScopeGroup; previously: ReadonlySet<string>; 
             rows={rows}
             name={CONSENT_SCOPE_FIELD}
             checked={() => true}
+            describe={(scope) => props.descriptions.get(scope) ?? scope}
             note={(row) =>
               [row.view, row.change].some((s) => s !== undefined && props.previously.has(s)) ? (
                 <span class="tag">allowed before</span>

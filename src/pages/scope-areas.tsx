@@ -14,6 +14,8 @@ export interface ScopeRowsProps {
   checked: (scope: string) => boolean;
   /** Something to show after a row's name ("allowed before"). */
   note?: (row: ResourceRow) => Child;
+  /** Plain words for a scope; describeScope unless the caller already has them. */
+  describe?: (scope: string) => string;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface ScopeRowsProps {
  * which contains the word the eye reads in the column (WCAG 2.5.3).
  */
 export function ScopeRows(props: ScopeRowsProps) {
+  const describe = props.describe ?? describeScope;
   return (
     <ul class="resources">
       {props.rows.map((row) =>
@@ -30,7 +33,7 @@ export function ScopeRows(props: ScopeRowsProps) {
             <span class="box">
               <Box scope={row.view as string} {...props} />
               <label for={`scope-${row.view}`}>
-                {describeScope(row.view as string)} <code>{row.view}</code>
+                {describe(row.view as string)} <code>{row.view}</code>
               </label>
             </span>
             {props.note?.(row)}
@@ -48,7 +51,7 @@ export function ScopeRows(props: ScopeRowsProps) {
                 <span class="box">
                   <Box scope={scope} {...props} />
                   <label for={`scope-${scope}`}>
-                    <span class="vh">{describeScope(scope)}</span>
+                    <span class="vh">{describe(scope)}</span>
                     <span aria-hidden="true">{access}</span>
                   </label>
                 </span>

@@ -143,6 +143,33 @@ describe("the consent page for the example request (grouped by area and level)",
     figures["consent collapsed height 1280"] = collapsed[1280] as number;
     expect(collapsed[1280]).toBeLessThan(CONSENT_MAX_HEIGHT_1280);
 
+    // Keyboard: Tab reaches each area's switch, then its disclosure, then the buttons, in reading
+    // order (WCAG 2.4.3), and each shows the focus ring (WCAG 2.4.7: :focus-visible in style.ts).
+    const order: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press("Tab");
+      const seen = await page.evaluate<{ what: string; outline: string }>(`(() => {
+        const e = document.activeElement;
+        const s = getComputedStyle(e);
+        const what = e.tagName === "INPUT" ? e.name + "=" + e.value : e.tagName === "BUTTON" ? e.value : e.tagName === "SUMMARY" ? "summary" : e.textContent.trim();
+        return { what, outline: s.outlineStyle + " " + s.outlineWidth };
+      })()`);
+      expect(seen.outline, `focus ring on ${seen.what}`).toBe("solid 3px");
+      order.push(seen.what);
+    }
+    expect(order).toEqual([
+      "Skip to content",
+      "edge-oidc",
+      "area=signin",
+      "summary",
+      "area=ir",
+      "summary",
+      "area=oc",
+      "summary",
+      "approve",
+      "deny",
+    ]);
+
     await expandAll(page);
     expect(await page.locator("details[open]").count()).toBe(3);
     const expanded = await check(page, "consent-expanded");
