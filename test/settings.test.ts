@@ -223,6 +223,13 @@ describe("editing, resetting, revoking, deleting", () => {
     expect((await auditOf(clientId)).map((e) => e.kind)).toEqual(["client.created", "client.updated"]);
     const after = await page(await admin.get(`${appPath(clientId)}?done=updated`), 200);
     expect(await textOf(after, "[role=status]")).toContain("saved");
+    // The picker groups as the consent page (scope-groups.ts): one line per area says what is chosen,
+    // the rows are a view and a change box per resource, ticked as stored.
+    expect(await textOf(after, "#area-ir-hint")).toContain("Chosen: change incidents.");
+    expect(await textOf(after, "#area-oc-hint")).toContain("Nothing chosen.");
+    const ticked = (await elements(after, 'input[name="scope"][checked]')).map((i) => i.value);
+    expect(ticked).toEqual(["openid", "ir.incidents:write"]);
+    expect(await elements(after, 'details ul.resources input[name="scope"]')).toHaveLength(4 + 30 + 16);
   });
 
   it("resets the secret after a confirmation: the old one fails at once with invalid_client, the new one works", async () => {

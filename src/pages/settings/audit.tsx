@@ -65,11 +65,13 @@ export interface AuditPageProps {
   paged: boolean;
 }
 
+const KIND_OPTIONS = Object.entries(AUDIT_KIND_LABELS).map(([id, label]) => ({ id, label }));
+
 function Select(props: {
   id: string;
   label: string;
   every: string;
-  options: { value: string; label: string }[];
+  options: { id: string; label: string }[];
   selected?: string;
 }) {
   return (
@@ -78,7 +80,7 @@ function Select(props: {
       <select id={props.id} name={props.id}>
         <option value="">{props.every}</option>
         {props.options.map((o) => (
-          <option value={o.value} selected={o.value === props.selected}>
+          <option value={o.id} selected={o.id === props.selected}>
             {o.label}
           </option>
         ))}
@@ -95,27 +97,13 @@ export function AuditPage(props: AuditPageProps) {
       <AuditChart {...props.chart} />
       <h2>Events</h2>
       <form method="get" action="/settings/audit" class="filter">
-        <Select
-          id="kind"
-          label="Kind"
-          every="Every kind"
-          options={Object.entries(AUDIT_KIND_LABELS).map(([value, label]) => ({ value, label }))}
-          selected={filters.kind}
-        />
-        <Select
-          id="app"
-          label="App"
-          every="Every app"
-          options={props.apps.map((a) => ({ value: a.id, label: a.label }))}
-          selected={filters.app}
-        />
-        <Select
-          id="person"
-          label="Person"
-          every="Everyone"
-          options={props.people.map((p) => ({ value: p.id, label: p.label }))}
-          selected={filters.person}
-        />
+        {[
+          { id: "kind", label: "Kind", every: "Every kind", selected: filters.kind, options: KIND_OPTIONS },
+          { id: "app", label: "App", every: "Every app", selected: filters.app, options: props.apps },
+          { id: "person", label: "Person", every: "Everyone", selected: filters.person, options: props.people },
+        ].map((filter) => (
+          <Select {...filter} />
+        ))}
         <button type="submit">Filter</button>
       </form>
       {props.events.length === 0 ? (
