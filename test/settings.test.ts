@@ -380,6 +380,8 @@ describe('bad input (CONTRACT.md "Bad input": never a 500, never a stack trace)'
     ["an unknown kind of app", `${APPS}/new?type=%3Cscript%3E`, 200],
     ["a negative audit cursor", "/settings/audit?before=-1", 400],
     ["an unknown audit kind", "/settings/audit?kind=%3Cscript%3E", 200],
+    ["unknown audit app and person filters", "/settings/audit?app=%3Cscript%3E&person=%3Cscript%3E", 200],
+    ["an audit app filter of 5000 characters", `/settings/audit?app=${"a".repeat(5000)}`, 200],
     ["an unknown settings page", "/settings/nothing-here", 404],
   ])("answers %s with a page", async (_what, path, status) => {
     const html = await page(await admin.get(path), status);
