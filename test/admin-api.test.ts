@@ -364,6 +364,25 @@ describe("admin API with the operator token", () => {
     ]);
     await expectError(await operator("GET", "/audit?team_id=team_other&limit=abc"), 400, "invalid_request");
   });
+
+  it("filters the audit by app (client_id) and by person (actor_user_id), as the audit page does", async () => {
+    const one = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_other" })).json()) as Json;
+    const two = (await (await operator("POST", "/apps", { ...WEB_APP, team_id: "team_other" })).json()) as Json;
+    await operator("PATCH", `/apps/${one.client_id}`, { name: "Filtered one" });
+    const byApp = (await (
+      await operator("GET", `/audit?team_id=team_other&client_id=${encodeURIComponent(one.client_id as string)}`)
+    ).json()) as { events: Json[] };
+    expect(byApp.events.map((e) => [e.kind, e.client_id])).toEqual([
+      ["client.updated", one.client_id],
+      ["client.created", one.client_id],
+    ]);
+    expect(byApp.events.some((e) => e.client_id === two.client_id)).toBe(false);
+    // The operator acts as nobody (actor null): a person filter matches none of its events.
+    const byPerson = (await (
+      await operator("GET", `/audit?team_id=team_other&actor_user_id=usr_demo_admin`)
+    ).json()) as { events: Json[] };
+    expect(byPerson.events).toEqual([]);
+  });
 });
 
 describe("admin API with a team admin's browser session", () => {

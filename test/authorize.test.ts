@@ -116,6 +116,8 @@ interface ConsentForm {
   hidden: [string, string][];
   csrfCookie: string;
   scopes: { scope: string; checked: boolean; disabled: boolean }[];
+  /** The area switches (name="area") that are ticked as the page comes: a browser posts them. */
+  areas: string[];
 }
 
 /** Reads the consent page like a browser: hidden fields, checkboxes and the CSRF cookie. */
@@ -126,11 +128,12 @@ async function consentForm(res: Response): Promise<ConsentForm> {
   const scopes = inputs
     .filter((i) => i.type === "checkbox" && i.name === "scope")
     .map((i) => ({ scope: i.value!, checked: "checked" in i, disabled: "disabled" in i }));
+  const areas = inputs.filter((i) => i.type === "checkbox" && i.name === "area" && "checked" in i).map((i) => i.value!);
   const setCookie = res.headers.getSetCookie().find((c) => c.startsWith("eoidc_csrf="));
   const csrfCookie = setCookie!.split(";")[0]!;
   // Double submit: the hidden field carries the cookie's value.
   expect(hidden.find(([n]) => n === "csrf")?.[1]).toBe(csrfCookie.slice("eoidc_csrf=".length));
-  return { html, hidden, csrfCookie, scopes };
+  return { html, hidden, csrfCookie, scopes, areas };
 }
 
 /** Submits the consent form the way a browser would (cookies, hidden fields, ticked boxes, button). */
@@ -139,7 +142,14 @@ function decide(
   form: ConsentForm,
   decision: "approve" | "deny",
   ticked: string[],
-  tamper: { csrf?: string | null; cookie?: string | null; origin?: string; fields?: Record<string, string> } = {},
+  tamper: {
+    csrf?: string | null;
+    cookie?: string | null;
+    origin?: string;
+    fields?: Record<string, string>;
+    /** The area switches to post instead of the page's ticked ones. */
+    areas?: string[];
+  } = {},
 ) {
   const body = new URLSearchParams();
   for (const [name, value] of form.hidden) {
@@ -148,6 +158,7 @@ function decide(
     } else body.append(name, tamper.fields?.[name] ?? value);
   }
   for (const scope of ticked) body.append("scope", scope);
+  for (const area of tamper.areas ?? form.areas) body.append("area", area);
   body.append("decision", decision);
   const cookies = [session, tamper.cookie === undefined ? form.csrfCookie : tamper.cookie].filter(Boolean);
   const headers: Record<string, string> = {
@@ -534,12 +545,11 @@ describe("consent page (RFC 6749 §4.1.1 step 2)", () => {
     const { url, verifier } = await request(client, { scope: "ir.incidents:read ir.incidents:write" });
     const session = await sessionCookie(DEMO.observer);
     const form = await consentForm(await get(url, session));
-    expect(form.scopes).toEqual([
-      { scope: "ir.incidents:read", checked: true, disabled: false },
-      { scope: "ir.incidents:write", checked: false, disabled: true },
-    ]);
-    expect(form.html).toContain("your role does not allow this");
-    // A hand-crafted post ticking the disabled box gets only what the role allows.
+    // The write scope is not offered at all; its area names it once, with the role that decides.
+    expect(form.scopes).toEqual([{ scope: "ir.incidents:read", checked: true, disabled: false }]);
+    expect(form.areas).toEqual(["ir"]);
+    expect(form.html).toContain("Your incident response role (observer) cannot change incidents");
+    // A hand-crafted post ticking the unoffered scope gets only what the role allows.
     const code = expectCode(
       await decide(session, form, "approve", ["ir.incidents:read", "ir.incidents:write"]),
       client,
@@ -560,6 +570,22 @@ describe("consent page (RFC 6749 §4.1.1 step 2)", () => {
     expect((await tokenScope(client, code, verifier)).scope).toBe("openid oc.alerts:read");
     expect((await consentsOf(DEMO.admin, client.id))?.sort()).toEqual(["oc.alerts:read", "openid"]);
     expect(await auditKinds(client.id)).toContain("consent.granted");
+  });
+
+  it("an unticked area switch refuses the whole area even with its rows still ticked (no JavaScript)", async () => {
+    const client = await consentClient();
+    const { url, verifier } = await request(client, {
+      scope: "openid ir.incidents:read ir.incidents:write oc.alerts:read",
+    });
+    const session = await sessionCookie(DEMO.admin);
+    const form = await consentForm(await get(url, session));
+    expect(form.areas).toEqual(["signin", "ir", "oc"]);
+    // Every row box still ticked, as a browser without script leaves them; the ir switch is off.
+    const every = form.scopes.map((s) => s.scope);
+    const res = await decide(session, form, "approve", every, { areas: ["signin", "oc"] });
+    const code = expectCode(res, client);
+    expect((await tokenScope(client, code, verifier)).scope).toBe("openid oc.alerts:read");
+    expect((await consentsOf(DEMO.admin, client.id))?.sort()).toEqual(["oc.alerts:read", "openid"]);
   });
 
   it("a box that was never requested cannot be smuggled in by the form", async () => {

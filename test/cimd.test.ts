@@ -42,6 +42,9 @@ async function approve(page: Response, cookie: string): Promise<Response> {
   for (const m of html.matchAll(/<input type="checkbox"[^>]*name="scope" value="([^"]+)"[^>]*checked/g)) {
     body.append("scope", m[1]!);
   }
+  for (const m of html.matchAll(/<input type="checkbox"[^>]*name="area" value="([^"]+)"[^>]*checked/g)) {
+    body.append("area", m[1]!);
+  }
   body.append("decision", "approve");
   const csrf = page.headers
     .getSetCookie()

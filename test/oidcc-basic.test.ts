@@ -332,7 +332,7 @@ describe("oidcc-id-token-hint (OIDC Core §3.1.2.1 id_token_hint)", () => {
     const page = await authorize(member, authorizeUrl(client, challenge, { scope: "openid", id_token_hint: hint }));
     const html = await page.text();
     expect(page.status, html.slice(0, 300)).toBe(200);
-    const fields: Record<string, string | string[]> = { decision: "approve", scope: ["openid"] };
+    const fields: Record<string, string | string[]> = { decision: "approve", scope: ["openid"], area: ["signin"] };
     for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
       fields[m[1]!] = unescapeHtml(m[2]!);
     }

@@ -21,6 +21,7 @@ function consentProps(overrides: Partial<ConsentPageProps> = {}): ConsentPagePro
     localhostOnlyRedirect: false,
     userEmail: "member@example.com",
     teamName: "Demo",
+    roles: { role: "member", onCallRole: "responder" },
     scopes: [
       { scope: "openid", description: "Confirm who you are", grantable: true, previouslyGranted: true },
       {
@@ -88,7 +89,7 @@ describe("ConsentPage (RFC 6749 §4.1.1 step 2: the consent page)", () => {
           redirectHost: XSS,
           teamName: XSS,
           userEmail: XSS,
-          scopes: [{ scope: XSS, description: XSS, grantable: true, previouslyGranted: false }],
+          scopes: [{ scope: "openid", description: XSS, grantable: true, previouslyGranted: false }],
           hidden: { 'x"><script>': XSS },
         }),
       ),
@@ -111,29 +112,53 @@ describe("ConsentPage (RFC 6749 §4.1.1 step 2: the consent page)", () => {
     expect(form).toMatchObject({ method: "post", action: "/oauth/authorize/decision" });
   });
 
-  it("checks grantable scopes, and shows ungrantable ones disabled with an explanation", async () => {
+  it("offers each grantable scope as a ticked box inside its area, and names ungrantable ones once, unoffered", async () => {
     const html = render(ConsentPage(consentProps()));
-    const boxes = await elements(html, 'input[type="checkbox"]');
-    expect(boxes.map((b) => b.value)).toEqual(["openid", "ir.incidents:read", "ir.services:write"]);
-    expect(boxes.every((b) => b.name === "scope")).toBe(true);
-    expect("checked" in (boxes[0] as Attributes)).toBe(true);
-    expect("checked" in (boxes[1] as Attributes)).toBe(true);
-    const denied = boxes[2] as Attributes;
-    expect("disabled" in denied).toBe(true);
-    expect("checked" in denied).toBe(false);
-    // The explanation is tied to the checkbox for screen readers.
-    const [why] = await elements(html, `#${denied["aria-describedby"]}`);
-    expect(why).toBeDefined();
-    expect(await textOf(html, `#${denied["aria-describedby"]}`)).toContain("your role does not allow");
+    const boxes = await elements(html, 'input[type="checkbox"][name="scope"]');
+    // ir.services:write is beyond the member's role: no box for it at all, so it cannot be ticked.
+    expect(boxes.map((b) => b.value)).toEqual(["openid", "ir.incidents:read"]);
+    expect(boxes.every((b) => "checked" in b && !("disabled" in b))).toBe(true);
+    // One switch per area that has something to grant, ticked (scope-groups.ts reads them).
+    const areas = await elements(html, 'input[type="checkbox"][name="area"]');
+    expect(areas.map((a) => [a.value, "checked" in a])).toEqual([
+      ["signin", true],
+      ["ir", true],
+    ]);
+    // The rows sit in a <details> per area (closed: no `open`), the summary line outside it.
+    expect(await elements(html, "details")).toHaveLength(2);
+    expect((await elements(html, "details[open]")).length).toBe(0);
+    expect(await textOf(html, "#area-ir-summary")).toContain("View incidents");
+    // The ungrantable scope is named once in its area, with the role that decides it.
+    const why = await textOf(html, "#area-ir-why");
+    expect(why).toContain("incident response role (member)");
+    expect(why).toContain("change services");
     // Every checkbox has a label.
     const labels = await elements(html, "label");
-    for (const box of boxes) expect(labels.some((l) => l.for === box.id)).toBe(true);
+    for (const box of [...boxes, ...areas]) expect(labels.some((l) => l.for === box.id)).toBe(true);
+  });
+
+  it("says what an area gives in one line with its level, and lists each resource with view/change boxes", async () => {
+    const scopes = ["ir.incidents:read", "ir.incidents:write", "ir.services:read", "ir.severities:read"].map(
+      (scope) => ({
+        scope,
+        description: scope,
+        grantable: true,
+        previouslyGranted: false,
+      }),
+    );
+    const html = render(ConsentPage(consentProps({ scopes })));
+    expect(await textOf(html, "#area-ir-summary")).toContain(
+      "View incidents, services and severities and change incidents",
+    );
+    expect(await textOf(html, 'label[for="area-ir"]')).toContain("view and change");
+    const incidents = await elements(html, 'ul.resources input[value^="ir.incidents"]');
+    expect(incidents.map((i) => i.value)).toEqual(["ir.incidents:read", "ir.incidents:write"]);
   });
 
   it("marks previously granted scopes", async () => {
     const html = render(ConsentPage(consentProps()));
-    expect(await textOf(html, 'label[for="scope-0"]')).toContain("allowed before");
-    expect(await textOf(html, 'label[for="scope-1"]')).not.toContain("allowed before");
+    expect(await textOf(html, "#area-signin-group li")).toContain("allowed before");
+    expect(await textOf(html, "#area-ir-group li")).not.toContain("allowed before");
   });
 
   it("has two submit buttons named decision: approve and deny", async () => {

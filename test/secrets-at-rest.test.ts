@@ -117,6 +117,7 @@ describe("secrets at rest", () => {
     const decision = new URLSearchParams({ csrf: csrfCookie, decision: "approve" });
     for (const [k, v] of query) decision.set(k === "scope" ? "requested_scope" : k, v);
     for (const s of ["openid", "profile", "email", "ir.incidents:read"]) decision.append("scope", s);
+    for (const area of ["signin", "ir"]) decision.append("area", area);
     const approved = await call("/oauth/authorize/decision", {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: cookie },

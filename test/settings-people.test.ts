@@ -53,6 +53,9 @@ async function allowThroughConsentPage(person: Person, client: Awaited<ReturnTyp
     ...hidden,
     ["scope", "openid"],
     ["scope", "ir.incidents:read"],
+    // The area switches, ticked on the page (scope-groups.ts: an area not posted is refused).
+    ["area", "signin"],
+    ["area", "ir"],
     ["decision", "approve"],
   ]);
   expect(res.status).toBe(302);
@@ -72,8 +75,9 @@ describe("connected apps", () => {
     const html = await page(await member.get(CONNECTED), 200);
     const card = await textOf(html, "li.card");
     expect(card).toContain("Incident Radar");
-    expect(card).toContain("Sign-in: openid");
-    expect(card).toContain("Incident response: 1 of 30");
+    // Grouped as on the consent page (scope-groups.ts): the area, its level, one line.
+    expect(card).toContain("Sign-in Know who you are (openid)");
+    expect(card).toContain("Incident responseview View incidents");
     expect(card).toContain("UTC");
     const forms = await elements(html, `form[action="${CONNECTED}"] input`);
     expect(forms).toContainEqual({ type: "hidden", name: "client_id", value: client.id });
@@ -190,7 +194,11 @@ describe("audit log", () => {
     const first = await page(await admin.get("/settings/audit"), 200);
     expect(await elements(first, "ol.events > li")).toHaveLength(50);
     expect(await textOf(first, "ol.events > li:first-child code.detail")).toBe('{"n":54}');
-    expect(await textOf(first, "ol.events > li:first-child")).toContain("by member@example.com");
+    // The event as a sentence (audit-sentence.ts), the raw detail behind a <details>.
+    expect(await textOf(first, "ol.events > li:first-child p.sentence")).toBe(
+      "member@example.com signed in through the organization's sign-in.",
+    );
+    expect(await elements(first, "ol.events > li:first-child details code.detail")).toHaveLength(1);
     const older = (await elements(first, "nav.pager a")).find((a) => a.href?.includes("before="));
     expect(older).toBeDefined();
     const second = await page(await admin.get(older!.href!), 200);
@@ -208,6 +216,42 @@ describe("audit log", () => {
     const older = (await elements(html, "nav.pager a")).find((a) => a.href?.includes("before="));
     expect(new URL(older!.href!, "http://x").searchParams.get("kind")).toBe("signin");
     expect((await elements(html, "select#kind option[selected]"))[0]?.value).toBe("signin");
+  });
+
+  it("filters by app and by person on the server (query parameters), offering who and what the log holds", async () => {
+    const client = await namedClient("Filtered App", false);
+    await allowThroughConsentPage(member, client);
+    await allowThroughConsentPage(admin, client);
+    const byApp = await page(await admin.get(`/settings/audit?app=${encodeURIComponent(client.id)}`), 200);
+    const sentences = await textOf(byApp, "ol.events p.sentence");
+    expect(await elements(byApp, "ol.events > li")).toHaveLength(2);
+    expect(sentences).toContain("member@example.com allowed Filtered App to view incidents and know who they are.");
+    expect(sentences).toContain("admin@example.com allowed Filtered App");
+    expect((await elements(byApp, "select#app option[selected]"))[0]?.value).toBe(client.id);
+    const options = (await elements(byApp, "select#person option")).map((o) => o.value);
+    expect(options).toEqual(expect.arrayContaining(["", DEMO.member, DEMO.admin]));
+    const both = await page(
+      await admin.get(
+        `/settings/audit?app=${encodeURIComponent(client.id)}&person=${DEMO.member}&kind=consent.granted`,
+      ),
+      200,
+    );
+    expect(await elements(both, "ol.events > li")).toHaveLength(1);
+    expect(await textOf(both, "ol.events p.sentence")).toContain("member@example.com allowed Filtered App");
+  });
+
+  it("draws the last 30 days as an accessible SVG (title, description, a table of the same numbers)", async () => {
+    const html = await page(await admin.get("/settings/audit"), 200);
+    const [svg] = await elements(html, "section.chart svg[role=img]");
+    expect(svg?.["aria-labelledby"]).toBe("chart-title chart-desc");
+    expect(await textOf(html, "svg title")).toContain("Sign-ins, consents and new token grants per day");
+    // Today's row counts what this file recorded today: the 55 sign-ins of beforeAll at least.
+    const rows = await elements(html, "table.numbers tbody tr");
+    expect(rows).toHaveLength(30);
+    const signins = await teamEvents("signin");
+    expect(await textOf(html, "table.numbers tbody tr:nth-child(30) td:nth-child(2)")).toBe(String(signins));
+    expect(await textOf(html, "svg desc")).toContain(`Sign-ins: ${signins} in all`);
+    expect(await elements(html, "script")).toHaveLength(0);
   });
 
   it("answers a malformed `before` with a 400 page, never a 500", async () => {

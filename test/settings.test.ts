@@ -65,7 +65,8 @@ describe("the app list", () => {
     expect(cards).toContain("Nightly export");
     expect(cards).toContain(clientId);
     expect(cards).toContain("client_credentials");
-    expect(cards).toContain("Incident response: 1 of 30");
+    // Grouped as on the consent page (scope-groups.ts): the area, its level, one line.
+    expect(cards).toContain("Incident responseview View incidents");
     expect(cards).toContain("Registered itself");
     expect(cards).toContain(registered.id);
     expect(cards).toContain("Created");
@@ -222,6 +223,13 @@ describe("editing, resetting, revoking, deleting", () => {
     expect((await auditOf(clientId)).map((e) => e.kind)).toEqual(["client.created", "client.updated"]);
     const after = await page(await admin.get(`${appPath(clientId)}?done=updated`), 200);
     expect(await textOf(after, "[role=status]")).toContain("saved");
+    // The picker groups as the consent page (scope-groups.ts): one line per area says what is chosen,
+    // the rows are a view and a change box per resource, ticked as stored.
+    expect(await textOf(after, "#area-ir-hint")).toContain("Chosen: change incidents.");
+    expect(await textOf(after, "#area-oc-hint")).toContain("Nothing chosen.");
+    const ticked = (await elements(after, 'input[name="scope"][checked]')).map((i) => i.value);
+    expect(ticked).toEqual(["openid", "ir.incidents:write"]);
+    expect(await elements(after, 'details ul.resources input[name="scope"]')).toHaveLength(4 + 30 + 16);
   });
 
   it("resets the secret after a confirmation: the old one fails at once with invalid_client, the new one works", async () => {
@@ -372,6 +380,8 @@ describe("bad input (docs/security.md 'Hostile input': never a 500, never a stac
     ["an unknown kind of app", `${APPS}/new?type=%3Cscript%3E`, 200],
     ["a negative audit cursor", "/settings/audit?before=-1", 400],
     ["an unknown audit kind", "/settings/audit?kind=%3Cscript%3E", 200],
+    ["unknown audit app and person filters", "/settings/audit?app=%3Cscript%3E&person=%3Cscript%3E", 200],
+    ["an audit app filter of 5000 characters", `/settings/audit?app=${"a".repeat(5000)}`, 200],
     ["an unknown settings page", "/settings/nothing-here", 404],
   ])("answers %s with a page", async (_what, path, status) => {
     const html = await page(await admin.get(path), status);

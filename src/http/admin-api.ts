@@ -79,8 +79,9 @@ adminApi.delete("/apps/:id", async (c) => {
 adminApi.get("/audit", async (c) => {
   const actor = await authenticateAdmin(c);
   const teamId = await actingTeam(c.env, actor, c.req.query("team_id"));
-  const { before, limit, kind } = c.req.query();
-  return c.json({ team_id: teamId, ...(await teamAudit(c.env, teamId, { before, limit, kind })) });
+  const { before, limit, kind, client_id, actor_user_id } = c.req.query();
+  const query = { before, limit, kind, client_id, actor_user_id };
+  return c.json({ team_id: teamId, ...(await teamAudit(c.env, teamId, query)) });
 });
 
 /**

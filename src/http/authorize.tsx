@@ -16,6 +16,7 @@ import {
   readAuthorizationParams,
 } from "../oauth/authorization-request";
 import { OAuthError } from "../oauth/errors";
+import { CONSENT_AREA_FIELD, CONSENT_SCOPE_FIELD } from "../oauth/scope-groups";
 import { describeScope } from "../oauth/scopes";
 import { ConsentPage } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
@@ -128,6 +129,7 @@ function showConsent(
       logoUri={typeof request.client.metadata.logo_uri === "string" ? request.client.metadata.logo_uri : undefined}
       userEmail={session.user.email ?? ""}
       teamName={outcome.membership.teamName}
+      roles={outcome.membership}
       scopes={request.scopes.map((scope) => ({
         scope,
         description: describeScope(scope),
@@ -166,7 +168,10 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
     if (!session) return redirectToSignIn(c, params, request, { fresh: false, loginHint: request.loginHint });
     const decision =
       form.get("decision") === "approve"
-        ? { approve: true as const, ticked: form.getAll("scope") }
+        ? {
+            approve: true as const,
+            ticked: { scopes: form.getAll(CONSENT_SCOPE_FIELD), areas: form.getAll(CONSENT_AREA_FIELD) },
+          }
         : { approve: false as const };
     const outcome = await decideConsent(useCaseContext(c), session, request, decision);
     if (outcome.kind === "sign_in") return redirectToSignIn(c, params, request, outcome);

@@ -272,7 +272,7 @@ export async function deleteApp(env: Env, actor: AdminActor, clientId: string): 
 export async function teamAudit(
   env: Env,
   teamId: string,
-  query: { before?: string; limit?: string; kind?: string },
+  query: { before?: string; limit?: string; kind?: string; client_id?: string; actor_user_id?: string },
 ): Promise<{ events: Record<string, unknown>[]; next_before: number | null }> {
   const number = (value: string | undefined, field: string) => {
     if (value === undefined) return undefined;
@@ -284,6 +284,8 @@ export async function teamAudit(
     before: number(query.before, "before"),
     limit,
     kind: query.kind?.slice(0, 60),
+    clientId: query.client_id?.slice(0, 2048),
+    actorUserId: query.actor_user_id?.slice(0, 200),
   });
   return {
     events: rows.map((r) => ({

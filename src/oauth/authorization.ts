@@ -26,6 +26,7 @@ import { OAuthError } from "./errors";
 import type { GrantContext } from "./grants/context";
 import { issueAuthorizationCode } from "./grants/issue-code";
 import { readIdTokenHint, signedInAsOtherUser, signInLoginHint } from "./id-token-hint";
+import { type ConsentForm, scopesFromConsentForm } from "./scope-groups";
 import { intersectScopes } from "./scopes";
 
 /** Who is signed in, as the browser session says. */
@@ -134,7 +135,7 @@ export async function decideConsent(
   ctx: GrantContext,
   person: SignedInPerson,
   request: AuthorizationRequest,
-  decision: { approve: false } | { approve: true; ticked: readonly string[] },
+  decision: { approve: false } | { approve: true; ticked: ConsentForm },
 ): Promise<{ kind: "code"; location: string } | SignInNeeded> {
   // The session may have changed since the consent page was shown: still never for someone else.
   const hinted = await readIdTokenHint(ctx.db, ctx.settings, request);
@@ -147,10 +148,8 @@ export async function decideConsent(
     await recordAudit(ctx.db, { ...audit, kind: "consent.denied", detail: { scopes: request.scopes } });
     throw new OAuthError("access_denied", "the user denied the request");
   }
-  const approved = intersectScopes(
-    intersectScopes(request.scopes, decision.ticked),
-    ceilingOf(membership, request.client.scopes),
-  );
+  // Only what was requested and ticked (with its area), and only what the role and the app allow.
+  const approved = scopesFromConsentForm(request.scopes, decision.ticked, ceilingOf(membership, request.client.scopes));
   if (approved.length === 0) throw new OAuthError("access_denied", "the user approved no scope");
   // Bind before recording consent: a user of another team must leave no consent behind.
   await bindTeam(ctx, request, membership.teamId);

@@ -1,15 +1,28 @@
 /**
  * The consent page the authorization endpoint renders: who is asking, where the answer goes, and
- * each requested scope in plain words, with the ones the user's role cannot grant shown disabled.
- * Everything here comes from clients or users and is escaped by hono/jsx; nothing is raw HTML.
+ * the requested scopes grouped by area (scope-groups.ts), each area one line with its access level
+ * and every permission behind a <details>; what the user's role cannot grant is said once per area.
+ * It works without JavaScript. Everything here comes from clients or users and is escaped by
+ * hono/jsx; nothing is raw HTML.
  */
+import {
+  type AreaId,
+  CONSENT_AREA_FIELD,
+  CONSENT_SCOPE_FIELD,
+  groupScopes,
+  listWords,
+  resourceName,
+  type ScopeGroup,
+  splitScope,
+} from "../oauth/scope-groups";
 import { Layout } from "./layout";
+import { ScopeRows } from "./scope-areas";
 
 export interface ConsentScope {
   scope: string;
   /** describeScope(scope) from src/oauth/scopes.ts. */
   description: string;
-  /** False when the user's role ceiling does not include it: shown disabled, never submitted. */
+  /** False when the user's role ceiling does not include it: named once in its area, never offered. */
   grantable: boolean;
   previouslyGranted: boolean;
 }
@@ -27,6 +40,8 @@ export interface ConsentPageProps {
   userEmail: string;
   teamName: string;
   scopes: ConsentScope[];
+  /** The person's roles in the team, to say why a scope cannot be granted. */
+  roles: { role: string; onCallRole: string };
   /** Where the form posts (the authorization endpoint). */
   action: string;
   /** Authorization request parameters and the request id, posted back unchanged. */
@@ -45,7 +60,13 @@ function httpsLogo(uri: string | undefined): string | undefined {
 
 export function ConsentPage(props: ConsentPageProps) {
   const logo = httpsLogo(props.logoUri);
-  const ungrantable = props.scopes.some((s) => !s.grantable);
+  const ceiling = new Set(props.scopes.filter((s) => s.grantable).map((s) => s.scope));
+  const previously = new Set(props.scopes.filter((s) => s.previouslyGranted).map((s) => s.scope));
+  const descriptions = new Map(props.scopes.map((s) => [s.scope, s.description]));
+  const groups = groupScopes(
+    props.scopes.map((s) => s.scope),
+    ceiling,
+  );
   return (
     <Layout title={`Allow ${props.clientName}?`}>
       <div class="client">
@@ -66,20 +87,11 @@ export function ConsentPage(props: ConsentPageProps) {
         <input type="hidden" name="csrf" value={props.csrf} />
         <fieldset>
           <legend>{props.clientName} will be able to:</legend>
-          <ul class="scopes">
-            {props.scopes.map((s, i) => (
-              <ScopeItem scope={s} index={i} />
-            ))}
-          </ul>
+          {groups.map((group) => (
+            <AreaGroup group={group} previously={previously} descriptions={descriptions} roles={props.roles} />
+          ))}
         </fieldset>
-        {ungrantable ? (
-          <p class="muted">
-            Permissions your role cannot grant are shown greyed out; the app will not get them. Untick anything you do
-            not want to allow.
-          </p>
-        ) : (
-          <p class="muted">Untick anything you do not want to allow.</p>
-        )}
+        <p class="muted">Untick an area to refuse all of it, or open it to choose each permission.</p>
         <div class="actions">
           <button type="submit" name="decision" value="approve" class="primary">
             Allow
@@ -93,31 +105,93 @@ export function ConsentPage(props: ConsentPageProps) {
   );
 }
 
-function ScopeItem(props: { scope: ConsentScope; index: number }) {
-  const { scope, grantable, previouslyGranted, description } = props.scope;
-  const id = `scope-${props.index}`;
+/** The role that decides an area's scopes. */
+function roleOf(area: AreaId, roles: ConsentPageProps["roles"]): string {
+  if (area === "ir") return `Your incident response role (${roles.role})`;
+  if (area === "oc") return `Your on-call role (${roles.onCallRole})`;
+  return "Your account";
+}
+
+/** "view schedules and change services, environments and catalogs", for the ungrantable note. */
+function ungrantablePhrase(scopes: readonly string[]): string {
+  const parts = (["view", "change"] as const).flatMap((access) => {
+    const names = scopes.flatMap((s) => {
+      const split = splitScope(s);
+      return split?.access === access ? [resourceName(split.resource)] : [];
+    });
+    return names.length > 0 ? [`${access} ${listWords(names)}`] : [];
+  });
+  const other = scopes.filter((s) => !splitScope(s));
+  return listWords([...parts, ...other]);
+}
+
+/**
+ * One area: its switch (the `area` box, ticked), a one-line summary with the access level, and
+ * every permission in a <details> with its own `scope` box. scope-groups.ts says how the server
+ * reads the two kinds of box.
+ */
+function AreaGroup(props: {
+  group: ScopeGroup;
+  previously: ReadonlySet<string>;
+  descriptions: ReadonlyMap<string, string>;
+  roles: ConsentPageProps["roles"];
+}) {
+  const { area, rows, ungrantable, level, summary, scopes } = props.group;
+  const id = `area-${area.id}`;
+  const offered = scopes.length > 0;
   return (
-    <li class={grantable ? undefined : "ungrantable"}>
-      <input
-        type="checkbox"
-        id={id}
-        name="scope"
-        value={scope}
-        checked={grantable}
-        disabled={!grantable}
-        aria-describedby={grantable ? undefined : `${id}-why`}
-      />
-      <label for={id}>
-        {description} <code>{scope}</code>
-        {previouslyGranted ? <span class="tag">allowed before</span> : null}
-        {grantable ? null : (
-          <span id={`${id}-why`} class="muted">
-            {" "}
-            — your role does not allow this
-          </span>
-        )}
-      </label>
-    </li>
+    <fieldset class="scope-area" id={`${id}-group`} aria-labelledby={`${id}-title`}>
+      <div class="area-head">
+        {offered ? (
+          <input
+            type="checkbox"
+            class="area-switch"
+            id={id}
+            name={CONSENT_AREA_FIELD}
+            value={area.id}
+            checked
+            aria-describedby={`${id}-summary`}
+          />
+        ) : null}
+        <label for={offered ? id : undefined} id={`${id}-title`}>
+          {area.title}
+          {level ? <span class="tag">{level}</span> : null}
+        </label>
+      </div>
+      {offered ? (
+        <details>
+          {/* The summary line is the disclosure: one line per area when collapsed. */}
+          <summary>
+            <span class="area-summary" id={`${id}-summary`}>
+              {summary}
+              <span class="area-off"> — refused: the app gets nothing of this area</span>
+            </span>
+            <span class="choose"> · choose each</span>
+          </summary>
+          <ScopeRows
+            area={area.id}
+            rows={rows}
+            name={CONSENT_SCOPE_FIELD}
+            checked={() => true}
+            describe={(scope) => props.descriptions.get(scope) ?? scope}
+            note={(row) =>
+              [row.view, row.change].some((s) => s !== undefined && props.previously.has(s)) ? (
+                <span class="tag">allowed before</span>
+              ) : null
+            }
+          />
+        </details>
+      ) : (
+        <p class="area-summary" id={`${id}-summary`}>
+          {summary}
+        </p>
+      )}
+      {ungrantable.length > 0 ? (
+        <p class="ungrantable" id={`${id}-why`}>
+          {roleOf(area.id, props.roles)} cannot {ungrantablePhrase(ungrantable)}: the app will not get that.
+        </p>
+      ) : null}
+    </fieldset>
   );
 }
 

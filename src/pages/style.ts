@@ -58,11 +58,33 @@ button.primary:hover, .button.primary:hover { background: var(--accent-hover); b
 .client img { width: 48px; height: 48px; border-radius: 8px; object-fit: contain; }
 fieldset { border: 0; margin: 1rem 0 0; padding: 0; }
 legend { font-weight: 600; padding: 0; margin-bottom: .5rem; }
-ul.scopes { list-style: none; margin: 0; padding: 0; border-top: 1px solid var(--line); }
-ul.scopes li { display: flex; gap: .75rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
-ul.scopes input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
-ul.scopes label { margin: 0; font-weight: 400; }
-ul.scopes li.ungrantable label { color: var(--muted); }
+.vh { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; border: 0; }
+/* ---- scope areas (consent page, connected apps, scope picker): one line per area, rows on demand ---- */
+fieldset.scope-area { border: 0; border-top: 1px solid var(--line); margin: 0; padding: .625rem 0; min-width: 0; }
+.scope-area:last-of-type { border-bottom: 1px solid var(--line); }
+.area-head { display: flex; gap: .625rem; align-items: center; }
+.area-head input, ul.resources input { width: 1.25rem; height: 1.25rem; margin: 0; flex: none; accent-color: var(--accent); }
+.area-head label { margin: 0; display: flex; flex-wrap: wrap; gap: .25rem .5rem; align-items: center; }
+.area-summary { margin: .125rem 0 0 1.875rem; color: var(--ink); }
+.scope-area details > summary { margin: .125rem 0 0; }
+.scope-area details > summary .area-summary { margin: 0; }
+.choose { white-space: nowrap; }
+.area-off { display: none; }
+.scope-area details, .scope-area .ungrantable { margin: .25rem 0 0 1.875rem; }
+.ungrantable { color: var(--muted); font-size: .875rem; margin-bottom: 0; }
+/* An area switched off refuses all of it (scope-groups.ts): say so and strike its rows, no script. */
+.scope-area:has(.area-switch:not(:checked)) .area-off { display: inline; }
+.scope-area:has(.area-switch:not(:checked)) details { text-decoration: line-through; color: var(--muted); }
+fieldset.scope-area.picker { margin-top: .5rem; }
+fieldset.scope-area legend { font-weight: 600; padding: 0; }
+.scope-area legend .tag, .area-head .tag, ul.area-lines .tag { margin-left: .5rem; font-weight: 400; }
+ul.area-lines { list-style: none; margin: 0; padding: 0; }
+ul.area-lines li { margin: 0 0 .25rem; }
+ul.resources { list-style: none; margin: .375rem 0 0; padding: 0; }
+ul.resources li { display: flex; flex-wrap: wrap; align-items: center; gap: .25rem 1rem; padding: .25rem 0; border-bottom: 1px solid var(--line); }
+ul.resources .resource { flex: 1 1 6rem; min-width: 0; overflow-wrap: anywhere; }
+ul.resources .box { display: inline-flex; gap: .375rem; align-items: center; min-width: 4.75rem; }
+ul.resources label { margin: 0; font-weight: 400; }
 .tag { display: inline-block; font-size: .8125rem; padding: 0 .4rem; border-radius: 4px; background: var(--page); border: 1px solid var(--line); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0 0 1rem; }
 dl.facts dt { font-weight: 600; }
@@ -85,16 +107,11 @@ input[readonly] { background: var(--page); }
 .copy-row { display: flex; flex-wrap: wrap; gap: .5rem; }
 .copy-row input { flex: 1 1 14rem; width: auto; min-width: 0; }
 .check { display: flex; gap: .625rem; align-items: flex-start; margin: 1rem 0 0; }
-.check input, ul.scope-grid input, ul.choices input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
-.check label, ul.scope-grid label, ul.choices label { margin: 0; font-weight: 400; }
+.check input, ul.choices input { width: 1.25rem; height: 1.25rem; margin: .15rem 0 0; flex: none; accent-color: var(--accent); }
+.check label, ul.choices label { margin: 0; font-weight: 400; }
 ul.choices label { font-weight: 600; }
 ul.choices, ul.plain, ul.card-list, ol.events { list-style: none; margin: 0; padding: 0; }
 ul.choices li { display: flex; gap: .625rem; align-items: flex-start; padding: .75rem 0; border-bottom: 1px solid var(--line); }
-fieldset.area { border: 1px solid var(--line); border-radius: 8px; padding: .75rem 1rem 1rem; margin: 1rem 0 0; min-width: 0; }
-fieldset.area legend { padding: 0 .25rem; }
-ul.scope-grid { list-style: none; margin: .5rem 0 0; padding: 0; display: grid; gap: .125rem 1.25rem; grid-template-columns: minmax(0, 1fr); }
-@media (min-width: 40rem) { ul.scope-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-ul.scope-grid li { display: flex; gap: .5rem; align-items: flex-start; padding: .3rem 0; min-width: 0; overflow-wrap: anywhere; }
 .check.everything { margin: .25rem 0 .25rem; padding-bottom: .5rem; border-bottom: 1px solid var(--line); }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin: 0 0 1rem; min-width: 0; }
 .card h2, .card h3 { margin: 0 0 .5rem; font-size: 1.0625rem; overflow-wrap: anywhere; }
@@ -115,6 +132,13 @@ ol.events li { padding: .75rem 0; border-bottom: 1px solid var(--line); overflow
 ol.events p { margin: 0 0 .25rem; }
 ol.events .event-head { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; }
 code.detail { display: block; color: var(--muted); }
+ol.events p.sentence { font-weight: 600; }
+section.chart svg { display: block; max-width: 100%; height: auto; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; margin: .25rem 0 .5rem; padding: 0; font-size: .875rem; }
+ul.legend li { display: flex; align-items: center; gap: .375rem; }
+table.numbers { border-collapse: collapse; font-size: .875rem; margin-top: .5rem; }
+table.numbers th, table.numbers td { padding: .125rem .75rem .125rem 0; text-align: right; border-bottom: 1px solid var(--line); }
+table.numbers th[scope=row], table.numbers thead th:first-child { text-align: left; font-weight: 400; }
 nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
 /* ---- end of settings pages ---- */
 `.trim();

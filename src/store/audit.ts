@@ -1,7 +1,7 @@
 /** The audit log: security events that team admins can read. */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, type Column, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import type { Db } from "./db";
-import { auditEvents } from "./schema";
+import { auditEvents, clients, users } from "./schema";
 
 export type AuditKind =
   | "client.registered"
@@ -42,14 +42,22 @@ export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 
+export interface AuditFilter {
+  kind?: string;
+  clientId?: string;
+  actorUserId?: string;
+}
+
 /** A team's events, newest first; `before` is the id to page from. */
 export function listAudit(
   db: Db,
   teamId: string,
-  options: { kind?: string; before?: number; limit?: number } = {},
+  options: AuditFilter & { before?: number; limit?: number } = {},
 ): Promise<AuditRow[]> {
   const conditions = [eq(auditEvents.teamId, teamId)];
   if (options.kind) conditions.push(eq(auditEvents.kind, options.kind));
+  if (options.clientId) conditions.push(eq(auditEvents.clientId, options.clientId));
+  if (options.actorUserId) conditions.push(eq(auditEvents.actorUserId, options.actorUserId));
   if (options.before) conditions.push(lt(auditEvents.id, options.before));
   return db
     .select()
@@ -58,4 +66,44 @@ export function listAudit(
     .orderBy(desc(auditEvents.id))
     .limit(Math.min(options.limit ?? 50, 200))
     .all();
+}
+
+/** UTC day of a millisecond timestamp column, as SQLite computes it: "2026-12-02". */
+export const utcDay = (column: Column) => sql<string>`strftime('%Y-%m-%d', ${column} / 1000, 'unixepoch')`;
+
+/** Events of the given kinds per UTC day since `since` (ms), for the audit page's chart. */
+export function dailyAuditCounts(db: Db, teamId: string, kinds: readonly string[], since: number) {
+  const day = utcDay(auditEvents.createdAt);
+  return db
+    .select({ day, kind: auditEvents.kind, count: sql<number>`count(*)` })
+    .from(auditEvents)
+    .where(
+      and(eq(auditEvents.teamId, teamId), inArray(auditEvents.kind, [...kinds]), gte(auditEvents.createdAt, since)),
+    )
+    .groupBy(day, auditEvents.kind)
+    .all();
+}
+
+/** The people and apps that appear in a team's log (the audit page's filters), at most 200 each. */
+export async function auditFacets(db: Db, teamId: string) {
+  const [people, apps] = await Promise.all([
+    db
+      .selectDistinct({ id: auditEvents.actorUserId, email: users.email, name: users.name })
+      .from(auditEvents)
+      .leftJoin(users, eq(users.id, auditEvents.actorUserId))
+      .where(and(eq(auditEvents.teamId, teamId), isNotNull(auditEvents.actorUserId)))
+      .limit(200)
+      .all(),
+    db
+      .selectDistinct({ id: auditEvents.clientId, name: clients.name })
+      .from(auditEvents)
+      .leftJoin(clients, eq(clients.id, auditEvents.clientId))
+      .where(and(eq(auditEvents.teamId, teamId), isNotNull(auditEvents.clientId)))
+      .limit(200)
+      .all(),
+  ]);
+  return {
+    people: people.map((p) => ({ id: p.id as string, label: p.email ?? p.name ?? (p.id as string) })),
+    apps: apps.map((a) => ({ id: a.id as string, name: a.name })),
+  };
 }

@@ -2,7 +2,8 @@
  * The D1 index of token families: lists and bulk revocation by client or user. The authoritative
  * state of each family is in its user's UserGrants object.
  */
-import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
+import { utcDay } from "./audit";
 import type { Db } from "./db";
 import { clients, tokenFamilies } from "./schema";
 
@@ -68,4 +69,19 @@ export function latestFamilyOfUserWithClient(db: Db, userId: string, clientId: s
     .where(and(eq(tokenFamilies.userId, userId), eq(tokenFamilies.clientId, clientId)))
     .orderBy(desc(tokenFamilies.createdAt))
     .get();
+}
+
+/**
+ * Token families started per UTC day since `since` (ms): each is one authorization whose code was
+ * issued, the start of its tokens. Refresh rotations and client_credentials tokens are not indexed
+ * in D1 (the token path writes none), so they are not counted here.
+ */
+export function dailyFamilyCounts(db: Db, teamId: string, since: number) {
+  const day = utcDay(tokenFamilies.createdAt);
+  return db
+    .select({ day, count: sql<number>`count(*)` })
+    .from(tokenFamilies)
+    .where(and(eq(tokenFamilies.teamId, teamId), gte(tokenFamilies.createdAt, since)))
+    .groupBy(day)
+    .all();
 }

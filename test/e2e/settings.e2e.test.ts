@@ -88,6 +88,8 @@ async function createApp(page: Page, type: string, fields: Record<string, string
   await capture(page, "new-choose-kind");
   await submitForm(page, { [`type=${type}`]: true }, { form: 'form[method="get"]' });
   await capture(page, `new-${type}`);
+  // The scope picker keeps each area's rows in a <details>: open them, as a person would.
+  for (const summary of await page.locator("form details > summary").all()) await summary.click();
   await submitForm(page, fields, { form: 'form[action="/settings/oauth-applications"]' });
   const clientId = await page.inputValue("#client-id");
   const secret = await page.inputValue("#client-secret");

@@ -1,10 +1,13 @@
 /**
- * GET /settings/audit[?kind=…&before=…&team=…]: the team's audit events for its admins, newest
- * first, a page at a time (`before` = the last id seen), through the teamAudit use case.
+ * GET /settings/audit[?kind=…&app=…&person=…&before=…&team=…]: the team's audit events for its
+ * admins, newest first, a page at a time (`before` = the last id seen), filtered on the server,
+ * through the teamAudit use case; above them the last 30 days at a glance (audit-activity.ts).
  */
 import { teamAudit } from "../../oauth/admin-apps";
+import { dailyActivity } from "../../oauth/audit-activity";
 import { renderPage } from "../../pages/render";
 import { type AuditEntry, AuditPage, isAuditKind } from "../../pages/settings/audit";
+import { auditFacets } from "../../store/audit";
 import { getClient } from "../../store/clients";
 import { dbOf } from "../../store/db";
 import { getUser } from "../../store/users";
@@ -20,27 +23,45 @@ const text = (value: unknown): string | null => (typeof value === "string" ? val
 export async function showAudit(c: SettingsContext): Promise<Response> {
   const query = c.req.query();
   const kind = query.kind && isAuditKind(query.kind) ? query.kind : undefined;
+  const filters = { kind, app: query.app || undefined, person: query.person || undefined };
   let team: Awaited<ReturnType<typeof pageTeam>>;
   let page: Awaited<ReturnType<typeof teamAudit>>;
   try {
     team = await pageTeam(c, query.team);
-    page = await teamAudit(c.env, team.teamId, { before: query.before, kind, limit: String(AUDIT_PAGE_SIZE) });
+    page = await teamAudit(c.env, team.teamId, {
+      before: query.before,
+      kind,
+      client_id: filters.app,
+      actor_user_id: filters.person,
+      limit: String(AUDIT_PAGE_SIZE),
+    });
   } catch (e) {
     return errorPage(c, e);
   }
-  const events = await named(c, page.events);
-  const older = new URLSearchParams({
-    ...(query.team ? { team: query.team } : {}),
-    ...(kind ? { kind } : {}),
-    before: String(page.next_before),
-  });
+  const db = dbOf(c.env.DB);
+  const [events, facets, chart] = await Promise.all([
+    named(c, page.events),
+    auditFacets(db, team.teamId),
+    dailyActivity(db, team.teamId),
+  ]);
+  const link = (before?: number) => {
+    const params = new URLSearchParams();
+    if (query.team) params.set("team", query.team);
+    for (const [name, value] of Object.entries(filters)) if (value) params.set(name, value);
+    if (before) params.set("before", String(before));
+    return `/settings/audit${params.size > 0 ? `?${params}` : ""}`;
+  };
   return renderPage(
     c,
     AuditPage({
       teamName: team.teamName,
       events,
-      kind,
-      olderHref: page.next_before ? `/settings/audit?${older}` : undefined,
+      filters,
+      apps: facets.apps.map((a) => ({ id: a.id, label: a.name ?? `${a.id} (deleted)` })),
+      people: facets.people,
+      chart,
+      newestHref: link(),
+      olderHref: page.next_before ? link(page.next_before) : undefined,
       paged: Boolean(query.before),
     }),
   );

@@ -2,10 +2,12 @@
  * One app: its facts, the form to change it (apps the team created), and the actions that cannot be
  * undone — each leads to a confirmation page first.
  */
+
 import { type AppOwnership, mayChangeApp } from "../../oauth/app-policy";
+import { ScopeAreasSummary } from "../scope-areas";
 import { AppFields, type AppFormValues } from "./app-form";
 import { type AppSummary, appPath } from "./app-list";
-import { APP_TYPE_LABELS, Moment, ORIGIN_LABELS, ScopeSummary } from "./format";
+import { APP_TYPE_LABELS, Moment, ORIGIN_LABELS } from "./format";
 import { SettingsFrame } from "./frame";
 
 export interface AppPageProps {
@@ -126,7 +128,7 @@ function ReadOnlyFacts({ app }: { app: AppPageProps["app"] }) {
         </dd>
         <dt>Permissions</dt>
         <dd>
-          <ScopeSummary scopes={app.scopes} />
+          <ScopeAreasSummary scopes={app.scopes} />
         </dd>
       </dl>
     </>

@@ -4,7 +4,8 @@
  * are listed too, marked, so admins can see and remove them.
  */
 import type { AppType } from "../../oauth/admin-apps";
-import { APP_TYPE_LABELS, Moment, ORIGIN_LABELS, ScopeSummary } from "./format";
+import { ScopeAreasSummary } from "../scope-areas";
+import { APP_TYPE_LABELS, Moment, ORIGIN_LABELS } from "./format";
 import { SettingsFrame } from "./frame";
 
 export interface AppSummary {
@@ -83,7 +84,7 @@ function AppCard({ app }: { app: AppSummary }) {
         <dd>{app.grantTypes.join(", ")}</dd>
         <dt>Permissions</dt>
         <dd>
-          <ScopeSummary scopes={app.scopes} />
+          <ScopeAreasSummary scopes={app.scopes} />
         </dd>
         <dt>Created</dt>
         <dd>

@@ -1,5 +1,11 @@
-/** The team's audit log: security events, newest first, a page at a time, filterable by kind. */
+/**
+ * The team's audit log: a chart of the last 30 days, then security events newest first, each as a
+ * sentence (audit-sentence.ts) with its raw detail behind a <details>, a page at a time, filterable
+ * by kind, app and person (query parameters, read on the server).
+ */
 import type { AuditKind } from "../../store/audit";
+import { AuditChart, type AuditChartProps } from "./audit-chart";
+import { auditSentence } from "./audit-sentence";
 import { Moment } from "./format";
 import { SettingsFrame } from "./frame";
 
@@ -22,7 +28,7 @@ export const AUDIT_KIND_LABELS: Record<AuditKind, string> = {
   "keys.rotated": "Signing keys rotated",
 };
 
-export const isAuditKind = (kind: string): kind is AuditKind => Object.hasOwn(AUDIT_KIND_LABELS, kind);
+export { isAuditKind } from "./audit-sentence";
 
 export interface AuditEntry {
   id: number;
@@ -36,33 +42,68 @@ export interface AuditEntry {
   createdAt: number;
 }
 
+export interface AuditFilters {
+  kind?: AuditKind;
+  /** Client id. */
+  app?: string;
+  /** User id. */
+  person?: string;
+}
+
 export interface AuditPageProps {
   teamName: string;
   events: AuditEntry[];
-  kind?: AuditKind;
-  /** Link to the next (older) page, when there is one. */
+  filters: AuditFilters;
+  /** What the app and person filters offer: the apps and people that appear in the team's log. */
+  apps: { id: string; label: string }[];
+  people: { id: string; label: string }[];
+  chart: AuditChartProps;
+  /** The newest page with the same filters, and the next (older) page when there is one. */
+  newestHref: string;
   olderHref?: string;
   /** True when this is not the newest page. */
   paged: boolean;
 }
 
+const KIND_OPTIONS = Object.entries(AUDIT_KIND_LABELS).map(([id, label]) => ({ id, label }));
+
+function Select(props: {
+  id: string;
+  label: string;
+  every: string;
+  options: { id: string; label: string }[];
+  selected?: string;
+}) {
+  return (
+    <div>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.id}>
+        <option value="">{props.every}</option>
+        {props.options.map((o) => (
+          <option value={o.id} selected={o.id === props.selected}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 export function AuditPage(props: AuditPageProps) {
-  const newest = props.kind ? `/settings/audit?kind=${encodeURIComponent(props.kind)}` : "/settings/audit";
+  const { filters } = props;
   return (
     <SettingsFrame title="Audit log" section="audit" isAdmin>
       <h1>Audit log of {props.teamName}</h1>
+      <AuditChart {...props.chart} />
+      <h2>Events</h2>
       <form method="get" action="/settings/audit" class="filter">
-        <div>
-          <label for="kind">Show</label>
-          <select id="kind" name="kind">
-            <option value="">Every event</option>
-            {Object.entries(AUDIT_KIND_LABELS).map(([kind, label]) => (
-              <option value={kind} selected={kind === props.kind}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
+        {[
+          { id: "kind", label: "Kind", every: "Every kind", selected: filters.kind, options: KIND_OPTIONS },
+          { id: "app", label: "App", every: "Every app", selected: filters.app, options: props.apps },
+          { id: "person", label: "Person", every: "Everyone", selected: filters.person, options: props.people },
+        ].map((filter) => (
+          <Select {...filter} />
+        ))}
         <button type="submit">Filter</button>
       </form>
       {props.events.length === 0 ? (
@@ -71,22 +112,25 @@ export function AuditPage(props: AuditPageProps) {
         <ol class="events" aria-label="Events, newest first">
           {props.events.map((e) => (
             <li>
-              <p class="event-head">
-                <strong>{isAuditKind(e.kind) ? AUDIT_KIND_LABELS[e.kind] : e.kind}</strong> <Moment at={e.createdAt} />
-              </p>
+              <p class="sentence">{auditSentence(e)}</p>
               <p class="field-hint">
-                <code>{e.kind}</code>
-                {e.actor ? ` · by ${e.actor}` : ""}
-                {e.app ? ` · app ${e.app}` : ""}
+                <Moment at={e.createdAt} /> · {AUDIT_KIND_LABELS[e.kind as AuditKind] ?? "Event"} <code>{e.kind}</code>
                 {e.ip ? ` · from ${e.ip}` : ""}
               </p>
-              {Object.keys(e.detail).length > 0 ? <code class="detail">{JSON.stringify(e.detail)}</code> : null}
+              {Object.keys(e.detail).length > 0 ? (
+                <details>
+                  <summary>
+                    Recorded detail<span class="vh"> of event {e.id}</span>
+                  </summary>
+                  <code class="detail">{JSON.stringify(e.detail)}</code>
+                </details>
+              ) : null}
             </li>
           ))}
         </ol>
       )}
       <nav class="pager" aria-label="Pages">
-        {props.paged ? <a href={newest}>Newest events</a> : <span />}
+        {props.paged ? <a href={props.newestHref}>Newest events</a> : <span />}
         {props.olderHref ? <a href={props.olderHref}>Older events</a> : null}
       </nav>
     </SettingsFrame>

@@ -1,7 +1,8 @@
 /** The apps a person has allowed to use their account: what each may do, since when, last use; revoke. */
 
 import type { ConnectedApp } from "../../oauth/connected-apps";
-import { Moment, ORIGIN_LABELS, ScopeSummary } from "./format";
+import { ScopeAreasSummary } from "../scope-areas";
+import { Moment, ORIGIN_LABELS } from "./format";
 import { SettingsFrame } from "./frame";
 
 export type { ConnectedApp };
@@ -36,7 +37,7 @@ export function ConnectedAppsPage(props: ConnectedAppsPageProps) {
             <dl class="facts">
               <dt>May</dt>
               <dd>
-                <ScopeSummary scopes={app.scopes} />
+                <ScopeAreasSummary scopes={app.scopes} />
               </dd>
               <dt>Allowed</dt>
               <dd>

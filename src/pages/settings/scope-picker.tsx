@@ -1,41 +1,17 @@
 /**
- * The permissions of an app as checkboxes, grouped by area (sign-in, incident response, on-call),
- * each in plain words (describeScope) with its scope name. Each area has a shortcut box for its meta
- * scope (`ir.all`, `oc.all`), which the server expands to every scope of the area.
+ * The permissions of an app as checkboxes, grouped by area as on the consent page
+ * (src/oauth/scope-groups.ts): each area says what is chosen in one line, its rows (a view and a
+ * change box per resource) sit in a <details>, and its shortcut box is the area's meta scope
+ * (`ir.all`, `oc.all`), which the server expands to every scope of the area.
  */
-import { describeScope, IR_SCOPES, OC_SCOPES, OIDC_SCOPES } from "../../oauth/scopes";
+import { type AreaId, groupScopes, SCOPE_AREAS } from "../../oauth/scope-groups";
+import { ScopeRows } from "../scope-areas";
 
-interface Area {
-  id: string;
-  legend: string;
-  hint: string;
-  scopes: readonly string[];
-  /** The meta scope that stands for the whole area, if there is one. */
-  everything?: { scope: string; label: string };
-}
-
-const AREAS: Area[] = [
-  {
-    id: "signin",
-    legend: "Sign-in and profile",
-    hint: "Lets the app learn who the person using it is.",
-    scopes: OIDC_SCOPES,
-  },
-  {
-    id: "ir",
-    legend: "Incident response",
-    hint: "Incidents and how they are run.",
-    scopes: IR_SCOPES,
-    everything: { scope: "ir.all", label: "Every incident response permission below" },
-  },
-  {
-    id: "oc",
-    legend: "On-call",
-    hint: "Alerts, schedules and who is paged.",
-    scopes: OC_SCOPES,
-    everything: { scope: "oc.all", label: "Every on-call permission below" },
-  },
-];
+const HINTS: Record<AreaId, string> = {
+  signin: "Lets the app learn who the person using it is.",
+  ir: "Incidents and how they are run.",
+  oc: "Alerts, schedules and who is paged.",
+};
 
 export interface ScopePickerProps {
   selected: ReadonlySet<string>;
@@ -44,7 +20,7 @@ export interface ScopePickerProps {
 }
 
 export function ScopePicker(props: ScopePickerProps) {
-  const areas = props.service ? AREAS.filter((a) => a.id !== "signin") : AREAS;
+  const areas = props.service ? SCOPE_AREAS.filter((a) => a.id !== "signin") : SCOPE_AREAS;
   return (
     <fieldset aria-describedby="scopes-hint">
       <legend>Permissions</legend>
@@ -53,44 +29,42 @@ export function ScopePicker(props: ScopePickerProps) {
           ? "The service can do exactly what you tick here, nothing more."
           : "The most the app may ask for. Each person still decides on the consent screen, and nobody can give more than their own role allows."}
       </p>
-      {areas.map((area) => (
-        <fieldset class="area" aria-describedby={`area-${area.id}-hint`}>
-          <legend>{area.legend}</legend>
-          <p id={`area-${area.id}-hint`} class="field-hint">
-            {area.hint}
-          </p>
-          {area.everything ? (
-            <div class="check everything">
-              <input
-                type="checkbox"
-                id={`scope-${area.everything.scope}`}
-                name="scope"
-                value={area.everything.scope}
-                checked={props.selected.has(area.everything.scope)}
-              />
-              <label for={`scope-${area.everything.scope}`}>
-                {area.everything.label} <code>{area.everything.scope}</code>
-              </label>
-            </div>
-          ) : null}
-          <ul class="scope-grid">
-            {area.scopes.map((scope) => (
-              <li>
+      {areas.map((area) => {
+        const [every] = groupScopes(area.scopes);
+        const [chosen] = groupScopes(area.scopes.filter((s) => props.selected.has(s)));
+        return (
+          <fieldset class="scope-area picker" aria-describedby={`area-${area.id}-hint`}>
+            <legend>
+              {area.title}
+              {chosen?.level ? <span class="tag">{chosen.level}</span> : null}
+            </legend>
+            <p id={`area-${area.id}-hint`} class="field-hint">
+              {HINTS[area.id]} {chosen ? `Chosen: ${chosen.summary.toLowerCase()}.` : "Nothing chosen."}
+            </p>
+            {area.meta ? (
+              <div class="check everything">
                 <input
                   type="checkbox"
-                  id={`scope-${scope}`}
+                  id={`scope-${area.meta}`}
                   name="scope"
-                  value={scope}
-                  checked={props.selected.has(scope)}
+                  value={area.meta}
+                  checked={props.selected.has(area.meta)}
                 />
-                <label for={`scope-${scope}`}>
-                  {describeScope(scope)} <code>{scope}</code>
+                <label for={`scope-${area.meta}`}>
+                  Every {area.title.toLowerCase()} permission <code>{area.meta}</code>
                 </label>
-              </li>
-            ))}
-          </ul>
-        </fieldset>
-      ))}
+              </div>
+            ) : null}
+            <details>
+              <summary>
+                Choose each of {every?.rows.length}
+                <span class="vh"> {area.title.toLowerCase()} permissions</span>
+              </summary>
+              <ScopeRows area={area.id} rows={every?.rows ?? []} name="scope" checked={(s) => props.selected.has(s)} />
+            </details>
+          </fieldset>
+        );
+      })}
     </fieldset>
   );
 }
