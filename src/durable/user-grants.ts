@@ -34,6 +34,8 @@ export interface HolderSnapshot {
 
 export interface IssueCodeInput extends FamilyGrant {
   holder: HolderSnapshot;
+  /** `users.membership_version` read together with `holder`: fills the holder section if it is newer. */
+  holderVersion: number;
   codeHash: string;
   codeChallenge: string;
   expiresAt: number;
@@ -46,6 +48,8 @@ export interface GrantRequest {
   requestedAudience?: string;
   /** The audience of a family bound to no resource. */
   defaultAudience: string;
+  /** The client's "every token revoked before" stamp (Unix ms): a family created before it is dead. */
+  clientRevokedBefore: number;
 }
 
 export interface RedeemCodeInput extends GrantRequest {
@@ -80,13 +84,13 @@ export type GrantFailure = {
   revokedFamily?: { familyId: string; clientId: string; teamId: string; reason: string };
 };
 
-/** `holder` is null only for codes issued before codes carried it. */
-export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot | null } | GrantFailure;
+/** `holder`: the user's current membership in the grant's team (the holder section below). */
+export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot } | GrantFailure;
 export type RotateResult =
-  | { ok: true; grant: FamilyGrant; rotated: true }
+  | { ok: true; grant: FamilyGrant; holder: HolderSnapshot; rotated: true }
   /** A grace-window retry: the caller answers with the same derived successor (or, for a rotation
    * stored before successors were derived, the sealed one). */
-  | { ok: true; grant: FamilyGrant; rotated: false; successorSealed: string | null }
+  | { ok: true; grant: FamilyGrant; holder: HolderSnapshot; rotated: false; successorSealed: string | null }
   | GrantFailure;
 
 export interface AccessCheck {
@@ -94,6 +98,16 @@ export interface AccessCheck {
   jti: string;
   /** Unix seconds. */
   iat: number;
+  /** The token's team: the holder's membership in it is returned (and required). */
+  teamId: string;
+}
+
+/** What D1 (the record) says about the user, with the version it had when read (docs/architecture.md). */
+export interface HolderRecord {
+  version: number;
+  email: string | null;
+  name: string | null;
+  teams: { teamId: string; role: string; onCallRole: string }[];
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -114,6 +128,17 @@ CREATE INDEX IF NOT EXISTS refresh_family ON refresh_tokens (family_id);
 CREATE TABLE IF NOT EXISTS revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+
+/**
+ * The holder section (see the methods under "Holder" below): one row per team the user is or was in.
+ * `removed` = 1 is a tombstone: it keeps the version of the removal, so an older fill cannot revive it.
+ */
+const HOLDER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS holder_teams (
+  team_id TEXT PRIMARY KEY, role TEXT NOT NULL, on_call_role TEXT NOT NULL, email TEXT, name TEXT,
+  version INTEGER NOT NULL, removed INTEGER NOT NULL DEFAULT 0);
+`;
+const HOLDER_IN_TEAM = "SELECT email, name, role, on_call_role FROM holder_teams WHERE team_id = ? AND removed = 0";
 
 /** Changes to SCHEMA's tables, applied in order once per object; the count done is `schema_version`. */
 const MIGRATIONS = [
@@ -148,6 +173,7 @@ export class UserGrants extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     ctx.storage.transactionSync(() => {
       this.sql.exec(SCHEMA);
+      this.sql.exec(HOLDER_SCHEMA);
       const done = Number(this.one("SELECT value FROM user_state WHERE key = 'schema_version'")?.value ?? 0);
       if (done >= MIGRATIONS.length) return;
       for (const statement of MIGRATIONS.slice(done)) this.sql.exec(statement);
@@ -183,6 +209,7 @@ export class UserGrants extends DurableObject<Env> {
         input.expiresAt,
         JSON.stringify(input.holder),
       );
+      this.fillHolder(input.teamId, input.holder, input.holderVersion);
     });
     await this.schedulePurge();
   }
@@ -200,6 +227,7 @@ export class UserGrants extends DurableObject<Env> {
         return this.revokeFamilyFailure(grant, "code_replay", "authorization code was already used", input.now);
       }
       if (Number(code.expires_at) <= input.now) return fail("authorization code has expired");
+      if (predatesClientRevocation(code, input)) return fail("authorization code is invalid");
       // RFC 6749 §4.1.3: bound to the client it was issued to and to the redirect_uri used.
       if (grant.clientId !== input.clientId) return fail("authorization code was issued to another client");
       if (input.redirectUri === null) return fail("redirect_uri is required (RFC 6749 §4.1.3)");
@@ -208,6 +236,8 @@ export class UserGrants extends DurableObject<Env> {
       if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
       const refused = refusedRequest(grant, input);
       if (refused) return refused;
+      const holder = this.holderIn(grant.teamId);
+      if (!holder) return fail("the user is no longer a member of the team");
       this.sql.exec("UPDATE codes SET redeemed_at = ? WHERE hash = ?", input.now, input.codeHash);
       this.sql.exec(
         "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -216,7 +246,6 @@ export class UserGrants extends DurableObject<Env> {
         input.now,
         input.refreshExpiresAt,
       );
-      const holder = code.holder === null ? null : (JSON.parse(String(code.holder)) as HolderSnapshot);
       return { ok: true, grant, holder };
     });
   }
@@ -237,12 +266,15 @@ export class UserGrants extends DurableObject<Env> {
         return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
       }
       if (Number(token.expires_at) <= input.now) return fail("refresh token has expired");
+      if (predatesClientRevocation(token, input)) return fail("refresh token is invalid");
       // Refused before rotating: a bad scope or resource must not spend the client's token.
       const refused = refusedRequest(grant, input);
       if (refused) return refused;
       if (input.requestedScopes.some((s) => !grant.scopes.includes(s))) {
         return fail("scope exceeds what was granted (RFC 6749 §6)", "invalid_scope");
       }
+      const holder = this.holderIn(grant.teamId);
+      if (!holder) return fail("the user is no longer a member of the team");
       if (token.rotated_at === null) {
         this.sql.exec(
           "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?",
@@ -257,7 +289,7 @@ export class UserGrants extends DurableObject<Env> {
           input.now,
           input.successorExpiresAt,
         );
-        return { ok: true, grant, rotated: true };
+        return { ok: true, grant, holder, rotated: true };
       }
       const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
       const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
@@ -265,14 +297,17 @@ export class UserGrants extends DurableObject<Env> {
         const sealed = token.successor_sealed === null ? null : String(token.successor_sealed);
         // A derived successor is the one stored, unless the server key changed since (then refuse, keep the family).
         if (sealed === null && token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
-        return { ok: true, grant, rotated: false, successorSealed: sealed };
+        return { ok: true, grant, holder, rotated: false, successorSealed: sealed };
       }
       return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
     });
   }
 
-  /** Is an access token of this user still alive? One read, for userinfo and introspection. */
-  checkAccess(check: AccessCheck): { active: boolean } {
+  /**
+   * Is an access token of this user still alive, and who holds it now? The one call userinfo and
+   * introspection make: revocation and the holder's current membership in the token's team.
+   */
+  checkAccess(check: AccessCheck): { active: false } | { active: true; holder: HolderSnapshot } {
     const revokedBefore = this.revokedBefore();
     if (check.iat * 1000 < revokedBefore) return { active: false };
     if (this.one("SELECT 1 AS x FROM revoked_access_tokens WHERE jti = ?", check.jti)) return { active: false };
@@ -280,21 +315,38 @@ export class UserGrants extends DurableObject<Env> {
       const family = this.one("SELECT revoked_at FROM families WHERE id = ?", check.familyId);
       if (!family || family.revoked_at !== null) return { active: false };
     }
-    return { active: true };
+    const holder = this.holderIn(check.teamId);
+    return holder ? { active: true, holder } : { active: false };
   }
 
   /** The family behind a refresh token, for introspection and revocation (no state change). */
   inspectRefresh(
     tokenHash: string,
     now: number,
-  ): { grant: FamilyGrant; active: boolean; expiresAt: number; issuedAt: number } | null {
+  ): {
+    grant: FamilyGrant;
+    active: boolean;
+    expiresAt: number;
+    issuedAt: number;
+    familyCreatedAt: number;
+    holder: HolderSnapshot | null;
+  } | null {
     const token = this.one("SELECT * FROM refresh_tokens WHERE hash = ?", tokenHash);
     if (!token) return null;
     const family = this.family(String(token.family_id));
     if (!family) return null;
     // revokeAllBefore marks every family revoked, so revoked_at alone says whether it still lives.
     const active = family.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
-    return { grant: toGrant(family), active, expiresAt: Number(token.expires_at), issuedAt: Number(token.created_at) };
+    const grant = toGrant(family);
+    const holder = this.holderIn(grant.teamId);
+    return {
+      grant,
+      active,
+      expiresAt: Number(token.expires_at),
+      issuedAt: Number(token.created_at),
+      familyCreatedAt: Number(family.created_at),
+      holder,
+    };
   }
 
   /**
@@ -338,6 +390,25 @@ export class UserGrants extends DurableObject<Env> {
     });
   }
 
+  /**
+   * RFC 7009 §2.1: revoking a refresh token ends its family, in one call. Null when the token is
+   * unknown here or belongs to another client (the caller answers 200 either way, §2.2).
+   */
+  revokeRefresh(tokenHash: string, clientId: string, now: number): { familyId: string; revoked: boolean } | null {
+    return this.ctx.storage.transactionSync(() => {
+      const token = this.one("SELECT family_id FROM refresh_tokens WHERE hash = ?", tokenHash);
+      if (!token) return null;
+      const family = this.family(String(token.family_id));
+      if (!family || String(family.client_id) !== clientId) return null;
+      const result = this.sql.exec(
+        "UPDATE families SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL",
+        now,
+        family.id,
+      );
+      return { familyId: String(family.id), revoked: result.rowsWritten > 0 };
+    });
+  }
+
   /** RFC 7009: revoke one access token by its jti until it would have expired anyway. */
   revokeAccessToken(jti: string, expiresAt: number): void {
     this.sql.exec("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", jti, expiresAt);
@@ -355,6 +426,83 @@ export class UserGrants extends DurableObject<Env> {
       instant,
     );
   }
+
+  // ---- Holder: the user's current team memberships, a copy of D1 kept in step by every writer ----
+  // (docs/architecture.md "The holder's state in the holder's object"). Each row carries the
+  // `users.membership_version` it was read at; a row is replaced only by one at least as new, so a
+  // slow or stale writer can never undo a newer change.
+
+  /**
+   * Replaces the holder section with what D1 says (every membership writer calls this after its D1
+   * transaction, before it answers). A team the record no longer lists is tombstoned and every live
+   * family in it revoked, in the same transaction; returns those families for the D1 index.
+   */
+  publishHolder(record: HolderRecord, now: number): { applied: boolean; revokedFamilies: string[] } {
+    return this.ctx.storage.transactionSync(() => {
+      const newest = this.one("SELECT max(version) AS v FROM holder_teams");
+      if (newest?.v !== null && newest?.v !== undefined && Number(newest.v) > record.version) {
+        return { applied: false, revokedFamilies: [] };
+      }
+      for (const team of record.teams) {
+        this.writeHolderRow(team.teamId, { ...record, role: team.role, onCallRole: team.onCallRole }, record.version);
+      }
+      const listed = new Set(record.teams.map((t) => t.teamId));
+      const revokedFamilies: string[] = [];
+      for (const row of this.sql.exec("SELECT team_id FROM holder_teams WHERE removed = 0").toArray()) {
+        const teamId = String(row.team_id);
+        if (listed.has(teamId)) continue;
+        this.sql.exec("UPDATE holder_teams SET removed = 1, version = ? WHERE team_id = ?", record.version, teamId);
+        for (const family of this.sql.exec(
+          `UPDATE families SET revoked_at = ?, revoked_reason = 'member_removed'
+           WHERE team_id = ? AND revoked_at IS NULL RETURNING id`,
+          now,
+          teamId,
+        )) {
+          revokedFamilies.push(String(family.id));
+        }
+      }
+      return { applied: true, revokedFamilies };
+    });
+  }
+
+  /** The holder's membership in `teamId` now, or null (never a member, or removed). */
+  private holderIn(teamId: string): HolderSnapshot | null {
+    const row = this.one(HOLDER_IN_TEAM, teamId);
+    if (!row) return null;
+    return {
+      email: row.email === null ? null : String(row.email),
+      name: row.name === null ? null : String(row.name),
+      role: String(row.role),
+      onCallRole: String(row.on_call_role),
+    };
+  }
+
+  /**
+   * First use: /oauth/authorize read the membership from D1 (with its version) and the code carries
+   * it. It fills the row when the object has none, or only an older one; a newer change (or a
+   * removal) already published wins.
+   */
+  private fillHolder(teamId: string, holder: HolderSnapshot, version: number): void {
+    this.writeHolderRow(teamId, holder, version);
+  }
+
+  private writeHolderRow(teamId: string, holder: HolderSnapshot, version: number): void {
+    this.sql.exec(
+      `INSERT INTO holder_teams (team_id, role, on_call_role, email, name, version, removed)
+       VALUES (?, ?, ?, ?, ?, ?, 0)
+       ON CONFLICT (team_id) DO UPDATE SET role = excluded.role, on_call_role = excluded.on_call_role,
+         email = excluded.email, name = excluded.name, version = excluded.version, removed = 0
+       WHERE excluded.version >= holder_teams.version`,
+      teamId,
+      holder.role,
+      holder.onCallRole,
+      holder.email,
+      holder.name,
+      version,
+    );
+  }
+
+  // ---- end of the holder section ----
 
   override async alarm(): Promise<void> {
     const now = Date.now();
@@ -406,6 +554,15 @@ export class UserGrants extends DurableObject<Env> {
 
 function fail(description: string, error: GrantFailure["error"] = "invalid_grant"): GrantFailure {
   return { ok: false, error, description };
+}
+
+/**
+ * "Revoke every token of this app" stamps the client and revokes the families the D1 index lists;
+ * the index row of a new family lands in waitUntil, so a family created before the stamp is refused
+ * here too (`row` has the family's created_at).
+ */
+function predatesClientRevocation(row: Row, request: GrantRequest): boolean {
+  return Number(row.created_at) < request.clientRevokedBefore;
 }
 
 /** RFC 8707 §2.2: a resource named at the token endpoint must be the one the grant is for. */

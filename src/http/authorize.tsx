@@ -132,7 +132,7 @@ async function finish(
   const ctx = grantContext(c);
   const code = await issueAuthorizationCode(ctx, {
     request,
-    holder: { user: session.user, membership },
+    holder: membership,
     scopes,
     authTime: session.authTime,
   });

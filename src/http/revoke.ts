@@ -21,22 +21,24 @@ import { grantContext } from "./token";
 async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return false;
-  const grants = userGrants(ctx.env, route.userId);
-  const found = await grants.inspectRefresh(await sha256(token), Date.now());
-  if (!found || found.grant.clientId !== clientId) return false;
-  // Revoking a refresh token ends its whole family, and the access tokens minted from it.
-  const revoked = await grants.revokeFamilies({ familyIds: [route.familyId] }, "revoked", Date.now());
-  if (revoked.length > 0) {
-    await markFamiliesRevoked(ctx.db, revoked, Date.now());
+  // Revoking a refresh token ends its whole family, and the access tokens minted from it: one call
+  // to the holder's object, which is the authority; the D1 index and the audit follow in waitUntil.
+  const now = Date.now();
+  const found = await userGrants(ctx.env, route.userId).revokeRefresh(await sha256(token), clientId, now);
+  if (!found) return false;
+  if (found.revoked) {
     ctx.defer(
-      recordAudit(ctx.db, {
-        kind: "token.revoked",
-        teamId: route.teamId,
-        actorUserId: route.userId,
-        clientId,
-        ip: ctx.ip,
-        detail: { token_type: "refresh_token", family_id: route.familyId },
-      }),
+      Promise.all([
+        markFamiliesRevoked(ctx.db, [found.familyId], now),
+        recordAudit(ctx.db, {
+          kind: "token.revoked",
+          teamId: route.teamId,
+          actorUserId: route.userId,
+          clientId,
+          ip: ctx.ip,
+          detail: { token_type: "refresh_token", family_id: found.familyId },
+        }),
+      ]),
     );
   }
   return true;

@@ -19,8 +19,14 @@ export function getTeam(db: Db, id: string): Promise<TeamRow | undefined> {
   return db.select().from(teams).where(eq(teams.id, id)).get();
 }
 
-/** The user's teams with their roles (a human usually has one). */
-export function listMemberships(db: Db, userId: string): Promise<(MembershipRow & { teamName: string })[]> {
+/**
+ * The user's teams with their roles (a human usually has one), each with the user's email, name and
+ * `membership_version` read in the same statement (what fills the user's UserGrants object).
+ */
+export function listMemberships(
+  db: Db,
+  userId: string,
+): Promise<(MembershipRow & { teamName: string } & HolderFields)[]> {
   return db
     .select({
       userId: memberships.userId,
@@ -29,11 +35,66 @@ export function listMemberships(db: Db, userId: string): Promise<(MembershipRow 
       onCallRole: memberships.onCallRole,
       createdAt: memberships.createdAt,
       teamName: teams.name,
+      email: users.email,
+      name: users.name,
+      membershipVersion: users.membershipVersion,
     })
     .from(memberships)
     .innerJoin(teams, eq(teams.id, memberships.teamId))
+    .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.userId, userId))
     .all();
+}
+
+type HolderFields = Pick<UserRow, "email" | "name" | "membershipVersion">;
+
+/**
+ * What the user's UserGrants object holds about them, as D1 has it now: email, name and every
+ * membership, with the version they were read at, in one statement (so the version is never newer
+ * than the data). Undefined when the user does not exist.
+ */
+export async function holderRecord(
+  db: Db,
+  userId: string,
+): Promise<
+  | {
+      version: number;
+      email: string | null;
+      name: string | null;
+      teams: { teamId: string; role: string; onCallRole: string }[];
+    }
+  | undefined
+> {
+  const rows = await db
+    .select({
+      version: users.membershipVersion,
+      email: users.email,
+      name: users.name,
+      teamId: memberships.teamId,
+      role: memberships.role,
+      onCallRole: memberships.onCallRole,
+    })
+    .from(users)
+    .leftJoin(memberships, eq(memberships.userId, users.id))
+    .where(eq(users.id, userId))
+    .all();
+  const [first] = rows;
+  if (!first) return undefined;
+  const teams = rows.flatMap((r) =>
+    r.teamId && r.role && r.onCallRole ? [{ teamId: r.teamId, role: r.role, onCallRole: r.onCallRole }] : [],
+  );
+  return { version: first.version, email: first.email, name: first.name, teams };
+}
+
+/**
+ * Goes into the same D1 batch as every change to a user's memberships, email or name: the version
+ * orders the copies of that state in the user's UserGrants object (docs/architecture.md).
+ */
+export function bumpMembershipVersion(db: Db, userId: string) {
+  return db
+    .update(users)
+    .set({ membershipVersion: sql`${users.membershipVersion} + 1` })
+    .where(eq(users.id, userId));
 }
 
 /** A user together with one membership: what tokens and userinfo need, in one D1 read. */
@@ -104,6 +165,14 @@ export function insertMembership(db: Db, membership: NewMembership) {
   return db.insert(memberships).values(membership).onConflictDoNothing();
 }
 
+/** A new name is a change of what the user's object holds: the version moves with it. */
 export function updateUserName(db: Db, userId: string, name: string) {
-  return db.update(users).set({ name }).where(eq(users.id, userId));
+  return db
+    .update(users)
+    .set({ name, membershipVersion: sql`${users.membershipVersion} + 1` })
+    .where(eq(users.id, userId));
+}
+
+export function stampSignIn(db: Db, userId: string, now: number) {
+  return db.update(users).set({ lastSignInAt: now }).where(eq(users.id, userId));
 }

@@ -1,7 +1,6 @@
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6, OIDC Core §3.1.3). */
 import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
-import { getUserInTeam } from "../../store/users";
 import { mintGrantToken, readGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
 import { ceilingOf, identityClaims } from "../claims";
@@ -45,24 +44,19 @@ export async function exchangeAuthorizationCode(
     refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
     requestedAudience,
     defaultAudience: ctx.settings.defaultAudience,
+    clientRevokedBefore: client.revokedBefore,
     now,
   });
   if (!result.ok) {
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
     throw new OAuthError(result.error, result.description);
   }
-  const { grant } = result;
-  // Who authorized and their role, as /oauth/authorize read them at most codeTtl ago: no D1 read here.
-  const holder = result.holder
-    ? {
-        user: { email: result.holder.email, name: result.holder.name },
-        membership: { teamId: grant.teamId, role: result.holder.role, onCallRole: result.holder.onCallRole },
-      }
-    : await getUserInTeam(ctx.db, route.userId, route.teamId); // a code issued before codes carried it
-  if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
+  // The holder's membership now, from the same object and call (docs/architecture.md): no D1 read.
+  const { grant, holder } = result;
+  const membership = { teamId: grant.teamId, role: holder.role, onCallRole: holder.onCallRole };
 
   touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership));
+  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder));
   return issueTokens(ctx, {
     client,
     sub: route.userId,
@@ -74,7 +68,7 @@ export async function exchangeAuthorizationCode(
     idToken: {
       nonce: grant.nonce,
       authTime: grant.authTime,
-      claims: identityClaims(holder.user, holder.membership, scopes),
+      claims: identityClaims(holder, membership, scopes),
     },
   });
 }
