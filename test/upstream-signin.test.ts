@@ -220,7 +220,17 @@ describe("upstream sign-in against a real OpenID provider (OIDC Core §3.1)", ()
   it("keeps only email and name; no upstream token, ID token or subject is stored anywhere", async () => {
     await upstreamSignIn("acme-second");
     const users = await rows<Record<string, unknown>>("SELECT * FROM users WHERE email = 'grace@acme.test'");
-    expect(Object.keys(users[0] ?? {}).sort()).toEqual(["created_at", "email", "id", "kind", "name", "revoked_before"]);
+    // Besides email and name, only our own bookkeeping: when they last signed in, the version of their memberships.
+    expect(Object.keys(users[0] ?? {}).sort()).toEqual([
+      "created_at",
+      "email",
+      "id",
+      "kind",
+      "last_sign_in_at",
+      "membership_version",
+      "name",
+      "revoked_before",
+    ]);
     expect(users[0]).toMatchObject({ email: "grace@acme.test", name: "Grace Acme", kind: "human" });
 
     const issued = (await (await fetch(`${upstreamIssuer}/test/issued`)).json()) as { kind: string; value: string }[];
