@@ -25,12 +25,12 @@ import { ErrorPage } from "../pages/error";
 import { renderPage } from "../pages/render";
 import { recordAudit } from "../store/audit";
 import { forgetClient, getClient } from "../store/clients";
-import { addConsent, bindClientTeam, consentedScopes } from "../store/consents";
+import { addConsent, bindClientTeam } from "../store/consents";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
 import type { AppEnv } from "./context";
 import { MAX_FORM_BYTES, readBoundedText } from "./form";
-import { type BrowserSession, csrfToken, currentSession, isCsrfValid } from "./session";
+import { type BrowserSession, csrfToken, currentSession, currentSessionForClient, isCsrfValid } from "./session";
 import { grantContext } from "./token";
 
 type Ctx = Context<AppEnv>;
@@ -102,9 +102,8 @@ function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: Authoriz
 type Membership = Awaited<ReturnType<typeof listMemberships>>[number];
 
 /** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
-async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationRequest): Promise<Membership> {
+async function teamOf(c: Ctx, memberships: Membership[], request: AuthorizationRequest): Promise<Membership> {
   const db = dbOf(c.env.DB);
-  const memberships = await listMemberships(db, session.user.id);
   // The cached row may predate the binding (another user, maybe in another isolate): read it fresh.
   const teamId = request.client.teamId ?? (await getClient(db, request.client.id))?.teamId;
   const membership = teamId ? memberships.find((m) => m.teamId === teamId) : memberships[0];
@@ -154,7 +153,9 @@ export async function handleAuthorize(c: Ctx): Promise<Response> {
 }
 
 async function authorize(c: Ctx, params: AuthorizationParams, request: AuthorizationRequest): Promise<Response> {
-  const session = await currentSession(c);
+  // One D1 round trip for the session, the memberships and the consent; the code is the second.
+  const found = await currentSessionForClient(c, request.client.id);
+  const session = found?.session ?? null;
   const now = Math.floor(Date.now() / 1000);
   const tooOld =
     session !== null &&
@@ -166,7 +167,7 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
     return redirectToSignIn(c, params, request, session !== null);
   }
 
-  const membership = await teamOf(c, session, request);
+  const membership = await teamOf(c, found?.memberships ?? [], request);
   const grantable = intersectScopes(request.scopes, ceilingOf(membership));
   if (request.client.automaticConsent && !request.prompt.has("consent")) {
     // As on the consent page: a code that carries no scope at all is never issued.
@@ -174,7 +175,7 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
     await bindTeam(c, request, membership.teamId);
     return finish(c, session, request, membership, grantable);
   }
-  const consented = await consentedScopes(dbOf(c.env.DB), session.user.id, request.client.id);
+  const consented = found?.consented ?? new Set<string>();
   const covered = grantable.every((s) => consented.has(s));
   if (covered && !request.prompt.has("consent") && grantable.length > 0) {
     await bindTeam(c, request, membership.teamId);
@@ -253,8 +254,8 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
   try {
     const session = await currentSession(c);
     if (!session) return redirectToSignIn(c, params, request, false);
-    const membership = await teamOf(c, session, request);
     const db = dbOf(c.env.DB);
+    const membership = await teamOf(c, await listMemberships(db, session.user.id), request);
     const audit = {
       teamId: membership.teamId,
       actorUserId: session.user.id,

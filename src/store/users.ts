@@ -1,5 +1,5 @@
 /** Users, teams and memberships. */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { memberships, teams, users } from "./schema";
 
@@ -23,10 +23,14 @@ export function getTeam(db: Db, id: string): Promise<TeamRow | undefined> {
  * The user's teams with their roles (a human usually has one), each with the user's email, name and
  * `membership_version` read in the same statement (what fills the user's UserGrants object).
  */
-export function listMemberships(
-  db: Db,
-  userId: string,
-): Promise<(MembershipRow & { teamName: string } & HolderFields)[]> {
+export function listMemberships(db: Db, userId: string): Promise<MembershipWithTeam[]> {
+  return membershipsWhere(db, eq(memberships.userId, userId)).all();
+}
+
+export type MembershipWithTeam = MembershipRow & { teamName: string } & HolderFields;
+
+/** The memberships query of listMemberships with any condition (a batch may key it by session). */
+export function membershipsWhere(db: Db, condition: SQL) {
   return db
     .select({
       userId: memberships.userId,
@@ -34,16 +38,16 @@ export function listMemberships(
       role: memberships.role,
       onCallRole: memberships.onCallRole,
       createdAt: memberships.createdAt,
-      teamName: teams.name,
+      // Aliased: a D1 batch maps rows by column name, so two columns named "name" would collide.
+      teamName: sql<string>`${teams.name}`.as("team_name"),
       email: users.email,
-      name: users.name,
+      name: sql<string | null>`${users.name}`.as("user_name"),
       membershipVersion: users.membershipVersion,
     })
     .from(memberships)
     .innerJoin(teams, eq(teams.id, memberships.teamId))
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(eq(memberships.userId, userId))
-    .all();
+    .where(condition);
 }
 
 type HolderFields = Pick<UserRow, "email" | "name" | "membershipVersion">;
