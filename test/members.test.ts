@@ -466,7 +466,10 @@ describe("the /settings/members pages", () => {
     expect(res.status).toBe(303);
     const html = await page(await admin.get(res.headers.get("location")!), 200);
     expect(await textOf(html, "ul.invitations")).toContain("pagejoin@example.com");
-    const [withdraw] = await elements(html, 'ul.invitations form[action*="/withdraw"]');
+    const invitation = await env.DB.prepare("SELECT id FROM invitations WHERE email = 'pagejoin@example.com'").first<{
+      id: string;
+    }>();
+    const [withdraw] = await elements(html, `ul.invitations form[action*="/${invitation!.id}/withdraw"]`);
     expect((await admin.post(withdraw!.action!, {})).status).toBe(303);
     const after = await textOf(await page(await admin.get(MEMBERS), 200), "main");
     expect(after.slice(after.indexOf("Invite someone"))).not.toContain("pagejoin@example.com");
