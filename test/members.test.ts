@@ -158,6 +158,11 @@ describe("the admin API: GET/PATCH/DELETE /api/admin/members, POST/DELETE /api/a
     expect(await res.json()).toMatchObject({ user_id: person.id, role: "admin", on_call_role: "admin" });
     expect(await (await userinfo(tokens.access_token)).json()).toMatchObject({ role: "admin", on_call_role: "admin" });
     expect(await membership(person.id)).toEqual({ role: "admin", on_call_role: "admin" });
+    // The app they connected (automatic consent, live tokens) counts as connected.
+    const listed = (await (await adminApi("GET", `/members?team_id=${DEMO.team}`)).json()) as {
+      members: { user_id: string; connected_apps: number }[];
+    };
+    expect(listed.members.find((m) => m.user_id === person.id)?.connected_apps).toBe(1);
   });
 
   it("demotes: introspection of an existing token loses the write scopes at once; the refresh too", async () => {

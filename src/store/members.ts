@@ -6,7 +6,7 @@
  */
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "./db";
-import { clients, consents, memberships, sessions, users } from "./schema";
+import { clients, consents, memberships, sessions, tokenFamilies, users } from "./schema";
 import { bumpMembershipVersion } from "./users";
 
 export interface TeamMember {
@@ -16,7 +16,7 @@ export interface TeamMember {
   role: string;
   onCallRole: string;
   lastSignInAt: number | null;
-  /** Apps the person has allowed (consents). */
+  /** Apps that can act for the person: consented, or holding live tokens (automatic consent). */
   connectedApps: number;
 }
 
@@ -30,7 +30,12 @@ export function listTeamMembers(db: Db, teamId: string): Promise<TeamMember[]> {
       role: memberships.role,
       onCallRole: memberships.onCallRole,
       lastSignInAt: users.lastSignInAt,
-      connectedApps: sql<number>`(SELECT count(*) FROM ${consents} WHERE ${consents.userId} = ${users.id})`,
+      // As /settings/connected-apps lists them: apps allowed on the consent page, and apps holding
+      // live tokens of the person without a consent (automatic consent).
+      connectedApps: sql<number>`(SELECT count(*) FROM (
+        SELECT ${consents.clientId} FROM ${consents} WHERE ${consents.userId} = ${users.id}
+        UNION SELECT ${tokenFamilies.clientId} FROM ${tokenFamilies}
+          WHERE ${tokenFamilies.userId} = ${users.id} AND ${tokenFamilies.revokedAt} IS NULL))`,
     })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
