@@ -202,6 +202,11 @@ describe("the admin API: GET/PATCH/DELETE /api/admin/members, POST/DELETE /api/a
       user_id: person.id,
       from: { role: "member" },
     });
+    // Readable in the audit log as a sentence: who, whom, from.
+    const log = await page(await admin.get("/settings/audit?kind=member.removed"), 200);
+    expect(await textOf(log, "ol.events")).toContain(
+      `admin@example.com removed ${person.email} from the team (was member (on-call responder)).`,
+    );
   });
 
   it("the last admin can be neither demoted nor removed (409), by anyone", async () => {

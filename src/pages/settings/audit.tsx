@@ -85,6 +85,7 @@ export function AuditPage(props: AuditPageProps) {
                 {e.app ? ` · app ${e.app}` : ""}
                 {e.ip ? ` · from ${e.ip}` : ""}
               </p>
+              {memberChange(e) ? <p>{memberChange(e)}</p> : null}
               {Object.keys(e.detail).length > 0 ? <code class="detail">{JSON.stringify(e.detail)}</code> : null}
             </li>
           ))}
@@ -96,4 +97,32 @@ export function AuditPage(props: AuditPageProps) {
       </nav>
     </SettingsFrame>
   );
+}
+
+const rolesOf = (value: unknown): string | null => {
+  if (typeof value !== "object" || value === null) return null;
+  const { role, on_call_role: onCall } = value as Record<string, unknown>;
+  return typeof role === "string" && typeof onCall === "string" ? `${role} (on-call ${onCall})` : null;
+};
+
+/** A membership event as a sentence: who did what to whom, from → to. */
+export function memberChange(e: Pick<AuditEntry, "kind" | "actor" | "detail">): string | null {
+  const whom = typeof e.detail.email === "string" ? e.detail.email : "someone";
+  const who = e.actor || "someone";
+  const from = rolesOf(e.detail.from);
+  const to = rolesOf(e.detail.to);
+  switch (e.kind) {
+    case "member.role_changed":
+      return `${who} changed the roles of ${whom}: ${from ?? "?"} → ${to ?? "?"}.`;
+    case "member.removed":
+      return `${who} removed ${whom} from the team (was ${from ?? "?"}).`;
+    case "member.invited":
+      return `${who} invited ${whom} as ${to ?? "?"}.`;
+    case "member.invitation_withdrawn":
+      return `${who} withdrew the invitation of ${whom}.`;
+    case "member.joined":
+      return `${whom} joined the team by invitation as ${to ?? "?"}.`;
+    default:
+      return null;
+  }
 }
