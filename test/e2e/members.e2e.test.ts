@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
+import { type BrowserSession, captureAtWidths, openBrowser, submitForm } from "./harness/browser";
 import { type CallbackServer, startCallbackServer } from "./harness/callback";
 import { pkcePair } from "./harness/pkce";
 import { sharedWorker } from "./harness/server";
@@ -87,16 +87,7 @@ async function tokensOf(page: Page): Promise<{ access_token: string; refresh_tok
 }
 
 /** Both widths: no horizontal overflow, and a screenshot of each (test-results/screenshots/). */
-async function capture(page: Page, name: string): Promise<void> {
-  for (const width of [375, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    const { scroll, inner } = await page.evaluate<{ scroll: number; inner: number }>(
-      "({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })",
-    );
-    expect(scroll, `${name} overflows at ${width}px`).toBeLessThanOrEqual(inner);
-    await screenshot(page, `members-${name}-${width}`);
-  }
-}
+const capture = (page: Page, name: string) => captureAtWidths(page, `members-${name}`);
 
 beforeAll(async () => {
   adminBrowser = await openBrowser();

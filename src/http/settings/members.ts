@@ -23,6 +23,7 @@ import { dbOf } from "../../store/db";
 import { getTeamMember } from "../../store/members";
 import { csrfToken } from "../session";
 import type { SettingsContext } from "./access";
+import { pageTeam } from "./app-views";
 
 const NOTICES: Record<string, string> = {
   roles: "The roles were saved. They already apply to that person's apps.",
@@ -32,16 +33,7 @@ const NOTICES: Record<string, string> = {
 };
 
 /** The team of this page: the one asked for (which must be the person's to manage, else 404), else their first. */
-async function team(c: SettingsContext) {
-  const actor = c.get("actor");
-  const teamId = await memberTeam(c.env, actor, c.req.query("team") || actor.teams[0]);
-  const admin = c.get("memberships").filter((m) => m.role === "admin");
-  return {
-    teamId,
-    teamName: admin.find((m) => m.teamId === teamId)?.teamName ?? teamId,
-    otherTeams: admin.filter((m) => m.teamId !== teamId).map((m) => ({ teamId: m.teamId, teamName: m.teamName })),
-  };
-}
+const team = (c: SettingsContext) => pageTeam(c, c.req.query("team"), memberTeam);
 
 /** A refusal as a page: 404 for what is not the person's to see, else the policy's sentence. */
 function refusedPage(c: SettingsContext, error: unknown): Response {

@@ -4,18 +4,11 @@
  * (withdrawable) and a form to invite someone by email.
  */
 import { ON_CALL_ROLES, ROLES } from "../../oauth/scopes";
+import type { TeamMember } from "../../store/members";
 import { Moment } from "./format";
 import { SettingsFrame } from "./frame";
 
-export interface MemberRowProps {
-  userId: string;
-  email: string | null;
-  name: string | null;
-  role: string;
-  onCallRole: string;
-  lastSignInAt: number | null;
-  connectedApps: number;
-}
+export type MemberRowProps = TeamMember;
 
 export interface InvitationRowProps {
   id: string;
