@@ -468,7 +468,7 @@ describe("the /settings/members pages", () => {
   });
 
   it("invites with the form, lists and withdraws the invitation; an invitation is used at sign-in", async () => {
-    const res = await admin.post(MEMBERS + "/invitations", {
+    const res = await admin.post(`${MEMBERS}/invitations`, {
       email: "pagejoin@example.com",
       role: "observer",
       on_call_role: "none",
@@ -484,7 +484,7 @@ describe("the /settings/members pages", () => {
     const after = await textOf(await page(await admin.get(MEMBERS), 200), "main");
     expect(after.slice(after.indexOf("Invite someone"))).not.toContain("pagejoin@example.com");
 
-    await admin.post(MEMBERS + "/invitations", {
+    await admin.post(`${MEMBERS}/invitations`, {
       email: "pagejoin@example.com",
       role: "observer",
       on_call_role: "none",
