@@ -140,6 +140,15 @@ describe("npm run admin: invite, list-members, set-role, remove-member", () => {
     expect(list.stdout).toMatch(new RegExp(`${people.invitee}\\s+member\\s+responder`));
   });
 
+  it("withdraw-invitation: the invitation is gone from the list", async () => {
+    const email = `withdrawn-${suffix}@example.com`;
+    const invited = cliJson<{ id: string }>("invite", "--email", email, "--team", "team_demo");
+    const withdrawn = cli("withdraw-invitation", invited.id);
+    expect(withdrawn.status, withdrawn.stderr).toBe(0);
+    expect((await members()).invitations.map((i) => i.email)).not.toContain(email);
+    expect(cli("withdraw-invitation", invited.id).status).toBe(1);
+  });
+
   it("refuses to demote or remove the last admin, and unknown people", async () => {
     const admin = (await memberByEmail("admin@example.com"))!;
     const demote = cli("set-role", admin.user_id, "--team", "team_demo", "--role", "member");
