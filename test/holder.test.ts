@@ -5,7 +5,7 @@
  * (the seed) is filled by their first authorization. Effective scope = granted ∩ the current role
  * ceiling (RFC 7662 §2.2 `scope`).
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { HolderRecord } from "../src/durable/user-grants";
@@ -99,5 +99,46 @@ describe("the holder section of UserGrants", () => {
     await setRoles(DEMO.member, { on_call_role: "observer" });
     expect(await holderRows(DEMO.member)).toEqual([{ team_id: "team_demo", role: "member", version: 1, removed: 0 }]);
     await setRoles(DEMO.member, { on_call_role: "responder" });
+  });
+
+  it("a writer that died between its D1 commit and its publish: the object's alarm copies D1 by itself", async () => {
+    const client = await createTestClient({ method: "client_secret_basic" });
+    const userId = "usr_probe_crash";
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO users (id, kind, email, name) VALUES (?, 'human', 'crash@example.com', 'Crash')",
+      ).bind(userId),
+      env.DB.prepare(
+        "INSERT INTO memberships (user_id, team_id, role, on_call_role) VALUES (?, 'team_demo', 'member', 'responder')",
+      ).bind(userId),
+    ]);
+    const { code, verifier } = await obtainCode(client, userId, { scope: "openid ir.incidents:read" });
+    expect((await exchangeCode(client, code, verifier)).status).toBe(200);
+    // The writer announces the change, commits it in D1 (role none, version bumped)… and dies.
+    await stub(userId).expectHolderChange(userId);
+    await env.DB.batch([
+      env.DB.prepare("UPDATE memberships SET role = 'none' WHERE user_id = ?").bind(userId),
+      env.DB.prepare("UPDATE users SET membership_version = membership_version + 1 WHERE id = ?").bind(userId),
+    ]);
+    expect(await holderRows(userId)).toEqual([{ team_id: "team_demo", role: "member", version: 0, removed: 0 }]);
+    // Not due yet: the alarm leaves it for the writer (which may still publish).
+    expect(await runDurableObjectAlarm(stub(userId))).toBe(true);
+    expect((await holderRows(userId))[0]).toMatchObject({ role: "member" });
+    // Due (30 s later): the alarm reads D1 and publishes it.
+    await runInDurableObject(stub(userId), async (_instance, state) => {
+      state.storage.sql.exec("UPDATE holder_pending SET due_at = 0");
+      await state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(stub(userId))).toBe(true);
+    expect(await holderRows(userId)).toEqual([{ team_id: "team_demo", role: "none", version: 1, removed: 0 }]);
+  });
+
+  it("a writer that publishes settles its announcement: the alarm has nothing to catch up on", async () => {
+    await setRoles(DEMO.observer, { on_call_role: "none" });
+    const pending = await runInDurableObject(stub(DEMO.observer), (_instance, state) =>
+      state.storage.sql.exec("SELECT writers FROM holder_pending").toArray(),
+    );
+    expect(pending).toEqual([{ writers: 0 }]);
+    await setRoles(DEMO.observer, { on_call_role: "observer" });
   });
 });

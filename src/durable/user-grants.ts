@@ -8,6 +8,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
+import { dbOf } from "../store/db";
+import { markFamiliesRevoked } from "../store/token-families";
+import { holderRecord } from "../store/users";
 
 export interface FamilyGrant {
   familyId: string;
@@ -137,7 +140,11 @@ const HOLDER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS holder_teams (
   team_id TEXT PRIMARY KEY, role TEXT NOT NULL, on_call_role TEXT NOT NULL, email TEXT, name TEXT,
   version INTEGER NOT NULL, removed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS holder_pending (user_id TEXT PRIMARY KEY, writers INTEGER NOT NULL, due_at INTEGER NOT NULL);
 `;
+/** A writer that announced a change and never published it (it died): D1 is copied in this long after. */
+const HOLDER_RECONCILE_MS = 30_000;
+
 const HOLDER_IN_TEAM = "SELECT email, name, role, on_call_role FROM holder_teams WHERE team_id = ? AND removed = 0";
 
 /** Changes to SCHEMA's tables, applied in order once per object; the count done is `schema_version`. */
@@ -437,8 +444,14 @@ export class UserGrants extends DurableObject<Env> {
    * transaction, before it answers). A team the record no longer lists is tombstoned and every live
    * family in it revoked, in the same transaction; returns those families for the D1 index.
    */
-  publishHolder(record: HolderRecord, now: number): { applied: boolean; revokedFamilies: string[] } {
+  publishHolder(
+    record: HolderRecord,
+    now: number,
+    options: { settles?: boolean } = {},
+  ): { applied: boolean; revokedFamilies: string[] } {
     return this.ctx.storage.transactionSync(() => {
+      // The announcing writer got through: one fewer change for the alarm to catch up on.
+      if (options.settles) this.sql.exec("UPDATE holder_pending SET writers = max(writers - 1, 0)");
       const newest = this.one("SELECT max(version) AS v FROM holder_teams");
       if (newest?.v !== null && newest?.v !== undefined && Number(newest.v) > record.version) {
         return { applied: false, revokedFamilies: [] };
@@ -463,6 +476,40 @@ export class UserGrants extends DurableObject<Env> {
       }
       return { applied: true, revokedFamilies };
     });
+  }
+
+  /**
+   * A writer announces a membership change before it makes it in D1. If it then publishes (with
+   * `settles`), nothing more happens; if it dies between its D1 commit and its publish, the alarm
+   * copies D1 into this section within HOLDER_RECONCILE_MS, so a committed change cannot stay unseen.
+   */
+  async expectHolderChange(userId: string): Promise<void> {
+    const due = Date.now() + HOLDER_RECONCILE_MS;
+    this.sql.exec(
+      `INSERT INTO holder_pending (user_id, writers, due_at) VALUES (?, 1, ?)
+       ON CONFLICT (user_id) DO UPDATE SET writers = writers + 1, due_at = max(due_at, excluded.due_at)`,
+      userId,
+      due,
+    );
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  /** From alarm(): a change announced and not published by its due time is copied from D1 (the record). */
+  private async reconcileHolder(now: number): Promise<void> {
+    const pending = this.one("SELECT user_id, writers, due_at FROM holder_pending WHERE writers > 0");
+    if (!pending) return;
+    const due = Number(pending.due_at);
+    if (due > now) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
+      return;
+    }
+    const userId = String(pending.user_id);
+    const db = dbOf(this.env.DB);
+    const { revokedFamilies } = this.publishHolder(await holderRecord(db, userId), now);
+    this.sql.exec("UPDATE holder_pending SET writers = 0 WHERE user_id = ?", userId);
+    await markFamiliesRevoked(db, revokedFamilies, now);
   }
 
   /** The holder's membership in `teamId` now, or null (never a member, or removed). */
@@ -517,6 +564,7 @@ export class UserGrants extends DurableObject<Env> {
     });
     const remaining = this.one("SELECT count(*) AS n FROM families");
     if (remaining && Number(remaining.n) > 0) await this.ctx.storage.setAlarm(now + PURGE_INTERVAL_MS);
+    await this.reconcileHolder(now);
   }
 
   private async schedulePurge(): Promise<void> {

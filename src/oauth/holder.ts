@@ -11,8 +11,13 @@ import { dbOf } from "../store/db";
 import { markFamiliesRevoked } from "../store/token-families";
 import { holderRecord } from "../store/users";
 
-/** A user that no longer exists holds nothing: this version outranks every record D1 could give. */
-const GONE = Number.MAX_SAFE_INTEGER;
+/**
+ * Before an admin's change to the person in D1: if the publish that follows never happens (the
+ * worker dies in between), the person's object copies D1 by itself within 30 s (its alarm).
+ */
+export async function expectHolderChange(env: Env, userId: string): Promise<void> {
+  await userGrants(env, userId).expectHolderChange(userId);
+}
 
 /**
  * Copies the user's record from D1 into their object (read after the caller's D1 change committed,
@@ -20,15 +25,15 @@ const GONE = Number.MAX_SAFE_INTEGER;
  * revoked in the object's same transaction, then marked in the D1 index. One retry: a failure
  * surfaces to the caller, whose change then does not report success.
  */
-export async function publishHolder(env: Env, userId: string): Promise<void> {
+export async function publishHolder(env: Env, userId: string, options: { settles?: boolean } = {}): Promise<void> {
   const db = dbOf(env.DB);
   const now = Date.now();
-  const record = (await holderRecord(db, userId)) ?? { version: GONE, email: null, name: null, teams: [] };
+  const record = await holderRecord(db, userId);
   let result: Awaited<ReturnType<ReturnType<typeof userGrants>["publishHolder"]>>;
   try {
-    result = await userGrants(env, userId).publishHolder(record, now);
+    result = await userGrants(env, userId).publishHolder(record, now, options);
   } catch {
-    result = await userGrants(env, userId).publishHolder(record, now);
+    result = await userGrants(env, userId).publishHolder(record, now, options);
   }
   await markFamiliesRevoked(db, result.revokedFamilies, now);
 }

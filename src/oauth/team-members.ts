@@ -27,7 +27,7 @@ import { getTeam, getUserByEmail } from "../store/users";
 import { randomToken } from "../tokens/secrets";
 import type { AdminActor } from "./admin-apps";
 import { OAuthError } from "./errors";
-import { publishHolder } from "./holder";
+import { expectHolderChange, publishHolder } from "./holder";
 import {
   checkInvitee,
   checkRemoval,
@@ -123,8 +123,10 @@ export async function changeMemberRoles(
   const next = parseRoles(input, current);
   if (next.role === current.role && next.onCallRole === current.onCallRole) return member;
   checkRoleChange(member, next, await countAdmins(db, teamId));
-  if (!(await updateMemberRoles(db, teamId, userId, next))) await refusedWrite(env, teamId, userId);
-  await publishHolder(env, userId);
+  await expectHolderChange(env, userId);
+  const changed = await updateMemberRoles(db, teamId, userId, next);
+  await publishHolder(env, userId, { settles: true });
+  if (!changed) await refusedWrite(env, teamId, userId);
   await audit(env, actor, "member.role_changed", teamId, member, {
     from: { role: current.role, on_call_role: current.onCallRole },
     to: { role: next.role, on_call_role: next.onCallRole },
@@ -141,8 +143,10 @@ export async function removeMember(env: Env, actor: AdminActor, teamId: string, 
   const db = dbOf(env.DB);
   const member = await findMember(env, actor, teamId, userId);
   checkRemoval(member, await countAdmins(db, teamId));
-  if (!(await deleteMember(db, teamId, userId))) await refusedWrite(env, teamId, userId);
-  await publishHolder(env, userId);
+  await expectHolderChange(env, userId);
+  const removed = await deleteMember(db, teamId, userId);
+  await publishHolder(env, userId, { settles: true });
+  if (!removed) await refusedWrite(env, teamId, userId);
   await audit(env, actor, "member.removed", teamId, member, {
     from: { role: member.role, on_call_role: member.onCallRole },
   });

@@ -55,20 +55,18 @@ type HolderFields = Pick<UserRow, "email" | "name" | "membershipVersion">;
 /**
  * What the user's UserGrants object holds about them, as D1 has it now: email, name and every
  * membership, with the version they were read at, in one statement (so the version is never newer
- * than the data). Undefined when the user does not exist.
+ * than the data). A user that does not exist (a deleted app's service user) holds nothing, at a
+ * version no record of theirs can outrank.
  */
 export async function holderRecord(
   db: Db,
   userId: string,
-): Promise<
-  | {
-      version: number;
-      email: string | null;
-      name: string | null;
-      teams: { teamId: string; role: string; onCallRole: string }[];
-    }
-  | undefined
-> {
+): Promise<{
+  version: number;
+  email: string | null;
+  name: string | null;
+  teams: { teamId: string; role: string; onCallRole: string }[];
+}> {
   const rows = await db
     .select({
       version: users.membershipVersion,
@@ -83,7 +81,7 @@ export async function holderRecord(
     .where(eq(users.id, userId))
     .all();
   const [first] = rows;
-  if (!first) return undefined;
+  if (!first) return { version: Number.MAX_SAFE_INTEGER, email: null, name: null, teams: [] };
   const teams = rows.flatMap((r) =>
     r.teamId && r.role && r.onCallRole ? [{ teamId: r.teamId, role: r.role, onCallRole: r.onCallRole }] : [],
   );
