@@ -19,6 +19,13 @@ Commands
   reset-secret   <client_id>
   revoke-tokens  <client_id>
   delete-app     <client_id>
+  list-members   --team <team_id>                    people (roles, last sign-in, apps) and open invitations
+  set-role       <user_id> --team <team_id> [--role admin|member|observer|none]
+                 [--on-call-role admin|responder|observer|none]
+  remove-member  <user_id> --team <team_id>          revokes their tokens and sessions in the team at once
+  invite         --email <email> --team <team_id> [--role <role>] [--on-call-role <role>]
+                 joins at their next sign-in (7 days); default member / responder
+  withdraw-invitation <invitation_id>
   audit          --team <team_id> [--kind <kind>] [--limit <n>] [--before <id>]
   rotate-keys    new ES256 and RS256 signing keys (the old ones stay published until their tokens expire)
 
@@ -48,6 +55,9 @@ const { values: opts, positionals } = parseArgs({
     "no-automatic-consent": { type: "boolean" },
     "auth-method": { type: "string" },
     kind: { type: "string" },
+    role: { type: "string" },
+    "on-call-role": { type: "string" },
+    email: { type: "string" },
     limit: { type: "string" },
     before: { type: "string" },
     json: { type: "boolean" },
@@ -181,6 +191,54 @@ switch (command) {
   case "delete-app":
     await api("DELETE", `/apps/${id()}`);
     if (!opts.json) console.log(`Deleted ${clientId}; every token it held is revoked.`);
+    break;
+  case "list-members":
+    print(await api("GET", `/members${query({ team_id: need(opts.team, "--team") })}`), ({ members, invitations }) => {
+      for (const m of members) {
+        const seen = m.last_sign_in_at ?? "never signed in";
+        console.log(
+          `${m.user_id}  ${(m.email ?? "-").padEnd(28)} ${m.role.padEnd(8)} ${m.on_call_role.padEnd(9)} ${seen}  apps: ${m.connected_apps}`,
+        );
+      }
+      for (const i of invitations) {
+        console.log(
+          `${i.id}  ${i.email.padEnd(28)} ${i.role.padEnd(8)} ${i.on_call_role.padEnd(9)} invited, expires ${i.expires_at}`,
+        );
+      }
+    });
+    break;
+  case "set-role": {
+    const body = { role: opts.role, on_call_role: opts["on-call-role"] };
+    if (body.role === undefined && body.on_call_role === undefined) fail("set-role needs --role or --on-call-role");
+    const path = `/members/${encodeURIComponent(need(clientId, "a user_id"))}${query({ team_id: need(opts.team, "--team") })}`;
+    print(await api("PATCH", path, body), (m) =>
+      console.log(
+        `${m.email ?? m.user_id} is now ${m.role} (on-call ${m.on_call_role}); their tokens already reflect it.`,
+      ),
+    );
+    break;
+  }
+  case "remove-member": {
+    const path = `/members/${encodeURIComponent(need(clientId, "a user_id"))}${query({ team_id: need(opts.team, "--team") })}`;
+    await api("DELETE", path);
+    if (!opts.json) console.log(`Removed ${clientId}; their tokens and sessions in the team are revoked.`);
+    break;
+  }
+  case "invite": {
+    const body = {
+      email: need(opts.email, "--email"),
+      team_id: need(opts.team, "--team"),
+      role: opts.role ?? "member",
+      on_call_role: opts["on-call-role"] ?? "responder",
+    };
+    print(await api("POST", "/invitations", body), (i) =>
+      console.log(`Invited ${i.email} as ${i.role} (on-call ${i.on_call_role}) until ${i.expires_at}: ${i.id}`),
+    );
+    break;
+  }
+  case "withdraw-invitation":
+    await api("DELETE", `/invitations/${encodeURIComponent(need(clientId, "an invitation id"))}`);
+    if (!opts.json) console.log(`Withdrew ${clientId}.`);
     break;
   case "audit": {
     const q = query({ team_id: need(opts.team, "--team"), kind: opts.kind, limit: opts.limit, before: opts.before });

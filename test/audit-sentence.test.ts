@@ -74,6 +74,30 @@ const CASES: Record<AuditKind, [AuditFacts, string]> = {
     event("code.replay_detected", { family_id: "fam_1", reason: "replay" }),
     "Authorization code used twice: every token issued from it was revoked (Deploy bot, for member@example.com).",
   ],
+  "member.role_changed": [
+    event("member.role_changed", {
+      email: "observer@example.com",
+      from: { role: "observer", on_call_role: "observer" },
+      to: { role: "member", on_call_role: "responder" },
+    }),
+    "member@example.com changed the roles of observer@example.com: observer (on-call observer) → member (on-call responder).",
+  ],
+  "member.removed": [
+    event("member.removed", { email: "observer@example.com", from: { role: "observer", on_call_role: "observer" } }),
+    "member@example.com removed observer@example.com from the team (was observer (on-call observer)).",
+  ],
+  "member.invited": [
+    event("member.invited", { email: "new@example.com", to: { role: "member", on_call_role: "responder" } }),
+    "member@example.com invited new@example.com as member (on-call responder).",
+  ],
+  "member.invitation_withdrawn": [
+    event("member.invitation_withdrawn", { email: "new@example.com" }),
+    "member@example.com withdrew the invitation of new@example.com.",
+  ],
+  "member.joined": [
+    event("member.joined", { email: "new@example.com", to: { role: "member", on_call_role: "responder" } }),
+    "new@example.com joined the team by invitation as member (on-call responder).",
+  ],
   "keys.rotated": [
     event("keys.rotated", { kids: { ES256: "k1", RS256: "k2" } }, { actor: "", app: null }),
     "The signing keys were rotated (ES256, RS256); tokens signed before stay valid until they expire.",

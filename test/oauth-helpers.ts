@@ -6,7 +6,7 @@ import type { Env } from "../src/config";
 import { insertClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { randomToken, sha256 } from "../src/tokens/secrets";
-import { callWith } from "./helpers";
+import { call, callWith } from "./helpers";
 
 export const DEMO = {
   team: "team_demo",
@@ -146,4 +146,35 @@ export async function exchangeCode(
     headers,
     bindings,
   );
+}
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop";
+
+/** The operator's admin API (ADMIN_API_TOKEN), as `npm run admin` calls it. */
+export function adminApi(method: string, path: string, body?: unknown): Promise<Response> {
+  return call(`/api/admin${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/**
+ * Changes a person's roles through the one writer every surface uses (PATCH /api/admin/members):
+ * D1 and the person's UserGrants object together, as in production.
+ */
+export async function setRoles(
+  userId: string,
+  roles: { role?: string; on_call_role?: string },
+  teamId: string = DEMO.team,
+): Promise<void> {
+  const res = await adminApi(
+    "PATCH",
+    `/members/${encodeURIComponent(userId)}?team_id=${encodeURIComponent(teamId)}`,
+    roles,
+  );
+  expect(res.status, await res.clone().text()).toBe(200);
 }

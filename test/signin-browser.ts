@@ -3,6 +3,7 @@
  * and sends requests to the worker under test (app.fetch with a chosen env) or, for other origins,
  * over the real network (the test upstream on 127.0.0.1).
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { app } from "../src/app";
 import type { Env } from "../src/config";
@@ -31,7 +32,7 @@ export class TestBrowser {
     const cookies = this.jar.get(url.origin);
     if (cookies?.size) headers.set("Cookie", [...cookies].map(([n, v]) => `${n}=${v}`).join("; "));
     const request = new Request(url, { ...init, headers, redirect: "manual" });
-    const res = url.origin === ORIGIN ? await app.fetch(request, this.workerEnv) : await fetch(request);
+    const res = url.origin === ORIGIN ? await this.worker(request) : await fetch(request);
     this.remember(url.origin, res);
     return res;
   }
@@ -45,6 +46,14 @@ export class TestBrowser {
       body,
       headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
     });
+  }
+
+  /** As the platform runs it: with an execution context whose waitUntil work finishes before we go on. */
+  private async worker(request: Request): Promise<Response> {
+    const ctx = createExecutionContext();
+    const res = await app.fetch(request, this.workerEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
   }
 
   private remember(origin: string, res: Response): void {

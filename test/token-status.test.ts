@@ -6,7 +6,15 @@ import { endEverySession } from "../src/signin/sign-out";
 import { forgetClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { call, ORIGIN } from "./helpers";
-import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
+import {
+  createTestClient,
+  DEMO,
+  exchangeCode,
+  obtainCode,
+  setRoles,
+  type TestClient,
+  tokenRequest,
+} from "./oauth-helpers";
 
 interface Tokens {
   access_token: string;
@@ -74,9 +82,9 @@ describe("introspection (RFC 7662)", () => {
   it("reports the effective scope now: a role downgrade takes effect at once", async () => {
     const { client, tokens } = await grant(undefined, DEMO.member, "openid ir.incidents:read ir.incidents:write");
     expect((await introspect(client, tokens.access_token)).scope).toBe("openid ir.incidents:read ir.incidents:write");
-    await env.DB.prepare("UPDATE memberships SET role = 'observer' WHERE user_id = ?").bind(DEMO.member).run();
+    await setRoles(DEMO.member, { role: "observer" });
     expect((await introspect(client, tokens.access_token)).scope).toBe("openid ir.incidents:read");
-    await env.DB.prepare("UPDATE memberships SET role = 'member' WHERE user_id = ?").bind(DEMO.member).run();
+    await setRoles(DEMO.member, { role: "member" });
   });
 
   it("is inactive, with no detail, for malformed, forged and foreign tokens (§2.2)", async () => {

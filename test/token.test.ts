@@ -8,7 +8,15 @@ import { readGrantToken, successorGrantToken } from "../src/tokens/grant-tokens"
 import { atHash } from "../src/tokens/id-token";
 import { sha256 } from "../src/tokens/secrets";
 import { call, ORIGIN } from "./helpers";
-import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
+import {
+  createTestClient,
+  DEMO,
+  exchangeCode,
+  obtainCode,
+  setRoles,
+  type TestClient,
+  tokenRequest,
+} from "./oauth-helpers";
 
 interface Tokens {
   access_token: string;
@@ -381,31 +389,27 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
   it("a role downgrade applies at the next refresh", async () => {
     const { client, tokens } = await fullGrant(undefined, DEMO.member, {});
     expect(tokens.scope).toContain("ir.incidents:read");
-    await env.DB.prepare("UPDATE memberships SET role = 'none' WHERE user_id = ?").bind(DEMO.member).run();
+    await setRoles(DEMO.member, { role: "none" });
     const next = await ok(
       await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
     );
     expect(next.scope).not.toContain("ir.incidents:read");
-    await env.DB.prepare("UPDATE memberships SET role = 'member' WHERE user_id = ?").bind(DEMO.member).run();
+    await setRoles(DEMO.member, { role: "member" });
   });
 
-  // The code exchange answers from the holder snapshot /oauth/authorize stored with the code (at
-  // most 60 s old), so it reads no D1; the refresh that follows reads the role afresh (RFC 6749 §6).
-  it("exchanges a code with the role and claims read at authorization; the next refresh reads them afresh", async () => {
+  // The code exchange reads the holder's membership from their UserGrants object in the same call
+  // that redeems the code (no D1 read), so a downgrade between authorization and exchange applies.
+  it("exchanges a code with the holder's role now: a downgrade after authorization already applies", async () => {
     const client = await createTestClient();
     const { code, verifier } = await obtainCode(client, DEMO.member, {});
-    await env.DB.prepare("UPDATE memberships SET role = 'none' WHERE user_id = ?").bind(DEMO.member).run();
+    await setRoles(DEMO.member, { role: "none", on_call_role: "observer" });
     try {
       const tokens = await ok(await exchangeCode(client, code, verifier));
-      expect(tokens.scope).toContain("ir.incidents:read");
+      expect(tokens.scope).not.toContain("ir.incidents:read");
       const id = await jwtVerify(tokens.id_token!, await jwks(), { issuer: ORIGIN, audience: client.id });
-      expect(id.payload).toMatchObject({ role: "member", on_call_role: "responder", name: "Demo Member" });
-      const next = await ok(
-        await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
-      );
-      expect(next.scope).not.toContain("ir.incidents:read");
+      expect(id.payload).toMatchObject({ role: "none", on_call_role: "observer", name: "Demo Member" });
     } finally {
-      await env.DB.prepare("UPDATE memberships SET role = 'member' WHERE user_id = ?").bind(DEMO.member).run();
+      await setRoles(DEMO.member, { role: "member", on_call_role: "responder" });
     }
   });
 });

@@ -10,7 +10,8 @@ import type { Env } from "../src/config";
 import { provisionUpstreamUser } from "../src/signin/teams";
 import { identityFrom, UpstreamSignInError } from "../src/signin/upstream";
 import { dbOf } from "../src/store/db";
-import { ORIGIN } from "./helpers";
+import { call, ORIGIN } from "./helpers";
+import { ADMIN_TOKEN } from "./oauth-helpers";
 import { hiddenField, TestBrowser } from "./signin-browser";
 import { UPSTREAM_CLIENT } from "./upstream/accounts";
 
@@ -220,7 +221,17 @@ describe("upstream sign-in against a real OpenID provider (OIDC Core §3.1)", ()
   it("keeps only email and name; no upstream token, ID token or subject is stored anywhere", async () => {
     await upstreamSignIn("acme-second");
     const users = await rows<Record<string, unknown>>("SELECT * FROM users WHERE email = 'grace@acme.test'");
-    expect(Object.keys(users[0] ?? {}).sort()).toEqual(["created_at", "email", "id", "kind", "name", "revoked_before"]);
+    // Besides email and name, only our own bookkeeping: when they last signed in, the version of their memberships.
+    expect(Object.keys(users[0] ?? {}).sort()).toEqual([
+      "created_at",
+      "email",
+      "id",
+      "kind",
+      "last_sign_in_at",
+      "membership_version",
+      "name",
+      "revoked_before",
+    ]);
     expect(users[0]).toMatchObject({ email: "grace@acme.test", name: "Grace Acme", kind: "human" });
 
     const issued = (await (await fetch(`${upstreamIssuer}/test/issued`)).json()) as { kind: string; value: string }[];
@@ -247,6 +258,29 @@ describe("upstream sign-in against a real OpenID provider (OIDC Core §3.1)", ()
     const home = await (await browser.fetch("/")).text();
     expect(home).not.toContain("<img src=x");
     expect(home).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;");
+  });
+
+  it("an invitation is used at the invitee's next upstream sign-in: they join that team with its roles", async () => {
+    const invited = await call("/api/admin/invitations", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ team_id: "team_demo", email: "ada@acme.test", role: "observer", on_call_role: "none" }),
+    });
+    expect(invited.status).toBe(201);
+    const { res } = await upstreamSignIn("acme-first");
+    expect(res.status).toBe(303);
+    const teams = await rows<{ team_id: string; role: string; on_call_role: string }>(
+      `SELECT m.team_id, m.role, m.on_call_role FROM memberships m JOIN users u ON u.id = m.user_id
+       WHERE u.email = 'ada@acme.test' AND m.team_id = 'team_demo'`,
+    );
+    expect(teams).toEqual([{ team_id: "team_demo", role: "observer", on_call_role: "none" }]);
+    expect(await rows("SELECT id FROM invitations WHERE email = 'ada@acme.test'")).toEqual([]);
+    // Her own organization's team and role are unchanged.
+    const own = await rows<{ role: string }>(
+      `SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id JOIN teams t ON t.id = m.team_id
+       WHERE u.email = 'ada@acme.test' AND t.upstream_org_id = 'acme.test'`,
+    );
+    expect(own).toEqual([{ role: "admin" }]);
   });
 });
 

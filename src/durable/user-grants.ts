@@ -7,6 +7,10 @@
  * runs in this object while it executes.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../config";
+import { dbOf } from "../store/db";
+import { markFamiliesRevoked } from "../store/token-families";
+import { holderRecord } from "../store/users";
 
 export interface FamilyGrant {
   familyId: string;
@@ -20,10 +24,7 @@ export interface FamilyGrant {
   redirectUri: string;
 }
 
-/**
- * Who authorized, as the authorization endpoint saw them: identity claims and the role ceiling the
- * code exchange uses, so it needs no D1 read (the code lives 60 s; refresh reads the role afresh).
- */
+/** The holder's identity claims and roles in one team, as the holder section keeps them. */
 export interface HolderSnapshot {
   email: string | null;
   name: string | null;
@@ -35,6 +36,8 @@ export interface IssueCodeInput extends FamilyGrant {
   holder: HolderSnapshot;
   /** The authorization request named redirect_uri, so the token request must repeat it (RFC 6749 §4.1.3). */
   redirectUriRequired: boolean;
+  /** `users.membership_version` read together with `holder`: fills the holder section if it is newer. */
+  holderVersion: number;
   codeHash: string;
   codeChallenge: string;
   expiresAt: number;
@@ -47,6 +50,8 @@ export interface GrantRequest {
   requestedAudience?: string;
   /** The audience of a family bound to no resource. */
   defaultAudience: string;
+  /** The client's "every token revoked before" stamp (Unix ms): a family created before it is dead. */
+  clientRevokedBefore: number;
 }
 
 export interface RedeemCodeInput extends GrantRequest {
@@ -88,15 +93,26 @@ export type GrantFailure = {
   revokedFamily?: { familyId: string; clientId: string; teamId: string; reason: string };
 };
 
+/** `holder`: the user's current membership in the grant's team (the holder section below). */
 export type RedeemResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot } | GrantFailure;
 /** `rotated: false` is a grace-window retry: the caller answers with the same derived successor. */
-export type RotateResult = { ok: true; grant: FamilyGrant; rotated: boolean } | GrantFailure;
+export type RotateResult = { ok: true; grant: FamilyGrant; holder: HolderSnapshot; rotated: boolean } | GrantFailure;
 
 export interface AccessCheck {
   familyId?: string;
   jti: string;
   /** Unix seconds. */
   iat: number;
+  /** The token's team: the holder's membership in it is returned (and required). */
+  teamId: string;
+}
+
+/** What D1 (the record) says about the user, with the version it had when read (docs/architecture.md). */
+export interface HolderRecord {
+  version: number;
+  email: string | null;
+  name: string | null;
+  teams: { teamId: string; role: string; onCallRole: string }[];
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -109,8 +125,7 @@ CREATE TABLE IF NOT EXISTS families (
 CREATE INDEX IF NOT EXISTS families_client ON families (client_id);
 CREATE TABLE IF NOT EXISTS codes (
   hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, code_challenge TEXT NOT NULL,
-  expires_at INTEGER NOT NULL, redeemed_at INTEGER, holder TEXT NOT NULL,
-  redirect_uri_required INTEGER NOT NULL);
+  expires_at INTEGER NOT NULL, redeemed_at INTEGER, redirect_uri_required INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   hash TEXT PRIMARY KEY, family_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   rotated_at INTEGER, successor_hash TEXT);
@@ -126,6 +141,21 @@ CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT N
 const MIGRATIONS: readonly string[] = [];
 
 /**
+ * The holder section (see the methods under "Holder" below): one row per team the user is or was in.
+ * `removed` = 1 is a tombstone: it keeps the version of the removal, so an older fill cannot revive it.
+ */
+const HOLDER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS holder_teams (
+  team_id TEXT PRIMARY KEY, role TEXT NOT NULL, on_call_role TEXT NOT NULL, email TEXT, name TEXT,
+  version INTEGER NOT NULL, removed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS holder_pending (user_id TEXT PRIMARY KEY, writers INTEGER NOT NULL, due_at INTEGER NOT NULL);
+`;
+/** A writer that announced a change and never published it (it died): D1 is copied in this long after. */
+const HOLDER_RECONCILE_MS = 30_000;
+
+const HOLDER_IN_TEAM = "SELECT email, name, role, on_call_role FROM holder_teams WHERE team_id = ? AND removed = 0";
+
+/**
  * A code or refresh token (the named columns) with its family's columns, in one statement (each exec
  * is a storage call); no row when it does not exist or its family is revoked. Built once.
  */
@@ -133,27 +163,22 @@ function withLiveFamily(table: "codes" | "refresh_tokens", columns: string[]): s
   return `SELECT ${columns.map((c) => `t.${c}`).join(", ")}, f.* FROM ${table} t
     JOIN families f ON f.id = t.family_id WHERE t.hash = ? AND f.revoked_at IS NULL`;
 }
-const LIVE_CODE = withLiveFamily("codes", [
-  "code_challenge",
-  "expires_at",
-  "redeemed_at",
-  "holder",
-  "redirect_uri_required",
-]);
+const LIVE_CODE = withLiveFamily("codes", ["code_challenge", "expires_at", "redeemed_at", "redirect_uri_required"]);
 const LIVE_REFRESH = withLiveFamily("refresh_tokens", ["expires_at", "rotated_at", "successor_hash"]);
 
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
 
-/** It reads no binding, so it needs no Env (and durable/ imports nothing from config.ts). */
-export class UserGrants extends DurableObject<unknown> {
+/** Its one binding read is D1, by the holder section's alarm (a change announced and never published). */
+export class UserGrants extends DurableObject<Env> {
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: unknown) {
+  constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.storage.transactionSync(() => {
       this.sql.exec(SCHEMA);
+      this.sql.exec(HOLDER_SCHEMA);
       const done = Number(this.one("SELECT value FROM user_state WHERE key = 'schema_version'")?.value ?? 0);
       if (done >= MIGRATIONS.length) return;
       for (const statement of MIGRATIONS.slice(done)) this.sql.exec(statement);
@@ -182,15 +207,15 @@ export class UserGrants extends DurableObject<unknown> {
         input.now,
       );
       this.sql.exec(
-        `INSERT INTO codes (hash, family_id, code_challenge, expires_at, holder, redirect_uri_required)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO codes (hash, family_id, code_challenge, expires_at, redirect_uri_required)
+         VALUES (?, ?, ?, ?, ?)`,
         input.codeHash,
         input.familyId,
         input.codeChallenge,
         input.expiresAt,
-        JSON.stringify(input.holder),
         input.redirectUriRequired ? 1 : 0,
       );
+      this.fillHolder(input.teamId, input.holder, input.holderVersion);
     });
     await this.schedulePurge();
   }
@@ -208,6 +233,7 @@ export class UserGrants extends DurableObject<unknown> {
         return this.revokeFamilyFailure(grant, "code_replay", "authorization code was already used", input.now);
       }
       if (Number(code.expires_at) <= input.now) return fail("authorization code has expired");
+      if (predatesClientRevocation(code, input)) return fail("authorization code is invalid");
       // RFC 6749 §4.1.3: bound to the client it was issued to; redirect_uri is required when the
       // authorization request had one, and when sent must be the one the code went to.
       if (grant.clientId !== input.clientId) return fail("authorization code was issued to another client");
@@ -221,6 +247,8 @@ export class UserGrants extends DurableObject<unknown> {
       if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
       const refused = refusedRequest(grant, input);
       if (refused) return refused;
+      const holder = this.holderIn(grant.teamId);
+      if (!holder) return fail("the user is no longer a member of the team");
       this.sql.exec("UPDATE codes SET redeemed_at = ? WHERE hash = ?", input.now, input.codeHash);
       this.sql.exec(
         "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -229,7 +257,7 @@ export class UserGrants extends DurableObject<unknown> {
         input.now,
         input.refreshExpiresAt,
       );
-      return { ok: true, grant, holder: JSON.parse(String(code.holder)) as HolderSnapshot };
+      return { ok: true, grant, holder };
     });
   }
 
@@ -250,6 +278,7 @@ export class UserGrants extends DurableObject<unknown> {
         return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
       }
       if (Number(token.expires_at) <= input.now) return fail("refresh token has expired");
+      if (predatesClientRevocation(token, input)) return fail("refresh token is invalid");
       // Refused before rotating: a bad scope or resource must not spend the client's token.
       const refused = refusedRequest(grant, input);
       if (refused) return refused;
@@ -264,6 +293,8 @@ export class UserGrants extends DurableObject<unknown> {
       ) {
         return fail("the requested meta scope names nothing that was granted (RFC 6749 §6)", "invalid_scope");
       }
+      const holder = this.holderIn(grant.teamId);
+      if (!holder) return fail("the user is no longer a member of the team");
       if (token.rotated_at === null) {
         this.sql.exec(
           "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?",
@@ -278,21 +309,24 @@ export class UserGrants extends DurableObject<unknown> {
           input.now,
           input.successorExpiresAt,
         );
-        return { ok: true, grant, rotated: true };
+        return { ok: true, grant, holder, rotated: true };
       }
       const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
       const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
       if (withinGrace && successor && successor.rotated_at === null) {
         // A derived successor is the one stored, unless the server key changed since (then refuse, keep the family).
         if (token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
-        return { ok: true, grant, rotated: false };
+        return { ok: true, grant, holder, rotated: false };
       }
       return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
     });
   }
 
-  /** Is an access token of this user still alive? One read, for userinfo and introspection. */
-  checkAccess(check: AccessCheck): { active: boolean } {
+  /**
+   * Is an access token of this user still alive, and who holds it now? The one call userinfo and
+   * introspection make: revocation and the holder's current membership in the token's team.
+   */
+  checkAccess(check: AccessCheck): { active: false } | { active: true; holder: HolderSnapshot } {
     const revokedBefore = this.revokedBefore();
     if (check.iat * 1000 < revokedBefore) return { active: false };
     if (this.one("SELECT 1 AS x FROM revoked_access_tokens WHERE jti = ?", check.jti)) return { active: false };
@@ -300,21 +334,38 @@ export class UserGrants extends DurableObject<unknown> {
       const family = this.one("SELECT revoked_at FROM families WHERE id = ?", check.familyId);
       if (!family || family.revoked_at !== null) return { active: false };
     }
-    return { active: true };
+    const holder = this.holderIn(check.teamId);
+    return holder ? { active: true, holder } : { active: false };
   }
 
   /** The family behind a refresh token, for introspection and revocation (no state change). */
   inspectRefresh(
     tokenHash: string,
     now: number,
-  ): { grant: FamilyGrant; active: boolean; expiresAt: number; issuedAt: number } | null {
+  ): {
+    grant: FamilyGrant;
+    active: boolean;
+    expiresAt: number;
+    issuedAt: number;
+    familyCreatedAt: number;
+    holder: HolderSnapshot | null;
+  } | null {
     const token = this.one("SELECT * FROM refresh_tokens WHERE hash = ?", tokenHash);
     if (!token) return null;
     const family = this.family(String(token.family_id));
     if (!family) return null;
     // revokeAllBefore marks every family revoked, so revoked_at alone says whether it still lives.
     const active = family.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
-    return { grant: toGrant(family), active, expiresAt: Number(token.expires_at), issuedAt: Number(token.created_at) };
+    const grant = toGrant(family);
+    const holder = this.holderIn(grant.teamId);
+    return {
+      grant,
+      active,
+      expiresAt: Number(token.expires_at),
+      issuedAt: Number(token.created_at),
+      familyCreatedAt: Number(family.created_at),
+      holder,
+    };
   }
 
   /**
@@ -358,6 +409,25 @@ export class UserGrants extends DurableObject<unknown> {
     });
   }
 
+  /**
+   * RFC 7009 §2.1: revoking a refresh token ends its family, in one call. Null when the token is
+   * unknown here or belongs to another client (the caller answers 200 either way, §2.2).
+   */
+  revokeRefresh(tokenHash: string, clientId: string, now: number): { familyId: string; revoked: boolean } | null {
+    return this.ctx.storage.transactionSync(() => {
+      const token = this.one("SELECT family_id FROM refresh_tokens WHERE hash = ?", tokenHash);
+      if (!token) return null;
+      const family = this.family(String(token.family_id));
+      if (!family || String(family.client_id) !== clientId) return null;
+      const result = this.sql.exec(
+        "UPDATE families SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL",
+        now,
+        family.id,
+      );
+      return { familyId: String(family.id), revoked: result.rowsWritten > 0 };
+    });
+  }
+
   /** RFC 7009: revoke one access token by its jti until it would have expired anyway (then purged). */
   async revokeAccessToken(jti: string, expiresAt: number): Promise<void> {
     this.sql.exec("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", jti, expiresAt);
@@ -378,6 +448,123 @@ export class UserGrants extends DurableObject<unknown> {
     await this.schedulePurge();
   }
 
+  // ---- Holder: the user's current team memberships, a copy of D1 kept in step by every writer ----
+  // (docs/architecture.md "The holder's state in the holder's object"). Each row carries the
+  // `users.membership_version` it was read at; a row is replaced only by one at least as new, so a
+  // slow or stale writer can never undo a newer change.
+
+  /**
+   * Replaces the holder section with what D1 says (every membership writer calls this after its D1
+   * transaction, before it answers). A team the record no longer lists is tombstoned and every live
+   * family in it revoked, in the same transaction; returns those families for the D1 index.
+   */
+  publishHolder(
+    record: HolderRecord,
+    now: number,
+    options: { settles?: boolean } = {},
+  ): { applied: boolean; revokedFamilies: string[] } {
+    return this.ctx.storage.transactionSync(() => {
+      // The announcing writer got through: one fewer change for the alarm to catch up on.
+      if (options.settles) this.sql.exec("UPDATE holder_pending SET writers = max(writers - 1, 0)");
+      const newest = this.one("SELECT max(version) AS v FROM holder_teams");
+      if (newest?.v !== null && newest?.v !== undefined && Number(newest.v) > record.version) {
+        return { applied: false, revokedFamilies: [] };
+      }
+      for (const team of record.teams) {
+        this.writeHolderRow(team.teamId, { ...record, role: team.role, onCallRole: team.onCallRole }, record.version);
+      }
+      const listed = new Set(record.teams.map((t) => t.teamId));
+      const revokedFamilies: string[] = [];
+      for (const row of this.sql.exec("SELECT team_id FROM holder_teams WHERE removed = 0").toArray()) {
+        const teamId = String(row.team_id);
+        if (listed.has(teamId)) continue;
+        this.sql.exec("UPDATE holder_teams SET removed = 1, version = ? WHERE team_id = ?", record.version, teamId);
+        for (const family of this.sql.exec(
+          `UPDATE families SET revoked_at = ?, revoked_reason = 'member_removed'
+           WHERE team_id = ? AND revoked_at IS NULL RETURNING id`,
+          now,
+          teamId,
+        )) {
+          revokedFamilies.push(String(family.id));
+        }
+      }
+      return { applied: true, revokedFamilies };
+    });
+  }
+
+  /**
+   * A writer announces a membership change before it makes it in D1. If it then publishes (with
+   * `settles`), nothing more happens; if it dies between its D1 commit and its publish, the alarm
+   * copies D1 into this section within HOLDER_RECONCILE_MS, so a committed change cannot stay unseen.
+   */
+  async expectHolderChange(userId: string): Promise<void> {
+    const due = Date.now() + HOLDER_RECONCILE_MS;
+    this.sql.exec(
+      `INSERT INTO holder_pending (user_id, writers, due_at) VALUES (?, 1, ?)
+       ON CONFLICT (user_id) DO UPDATE SET writers = writers + 1, due_at = max(due_at, excluded.due_at)`,
+      userId,
+      due,
+    );
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  /** From alarm(): a change announced and not published by its due time is copied from D1 (the record). */
+  private async reconcileHolder(now: number): Promise<void> {
+    const pending = this.one("SELECT user_id, writers, due_at FROM holder_pending WHERE writers > 0");
+    if (!pending) return;
+    const due = Number(pending.due_at);
+    if (due > now) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > due) await this.ctx.storage.setAlarm(due);
+      return;
+    }
+    const userId = String(pending.user_id);
+    const db = dbOf(this.env.DB);
+    const { revokedFamilies } = this.publishHolder(await holderRecord(db, userId), now);
+    this.sql.exec("UPDATE holder_pending SET writers = 0 WHERE user_id = ?", userId);
+    await markFamiliesRevoked(db, revokedFamilies, now);
+  }
+
+  /** The holder's membership in `teamId` now, or null (never a member, or removed). */
+  private holderIn(teamId: string): HolderSnapshot | null {
+    const row = this.one(HOLDER_IN_TEAM, teamId);
+    if (!row) return null;
+    return {
+      email: row.email === null ? null : String(row.email),
+      name: row.name === null ? null : String(row.name),
+      role: String(row.role),
+      onCallRole: String(row.on_call_role),
+    };
+  }
+
+  /**
+   * First use: /oauth/authorize read the membership from D1 (with its version) and the code carries
+   * it. It fills the row when the object has none, or only an older one; a newer change (or a
+   * removal) already published wins.
+   */
+  private fillHolder(teamId: string, holder: HolderSnapshot, version: number): void {
+    this.writeHolderRow(teamId, holder, version);
+  }
+
+  private writeHolderRow(teamId: string, holder: HolderSnapshot, version: number): void {
+    this.sql.exec(
+      `INSERT INTO holder_teams (team_id, role, on_call_role, email, name, version, removed)
+       VALUES (?, ?, ?, ?, ?, ?, 0)
+       ON CONFLICT (team_id) DO UPDATE SET role = excluded.role, on_call_role = excluded.on_call_role,
+         email = excluded.email, name = excluded.name, version = excluded.version, removed = 0
+       WHERE excluded.version >= holder_teams.version`,
+      teamId,
+      holder.role,
+      holder.onCallRole,
+      holder.email,
+      holder.name,
+      version,
+    );
+  }
+
+  // ---- end of the holder section ----
+
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
@@ -394,6 +581,7 @@ export class UserGrants extends DurableObject<unknown> {
       "SELECT (SELECT count(*) FROM families) + (SELECT count(*) FROM revoked_access_tokens) AS n",
     );
     if (remaining && Number(remaining.n) > 0) await this.ctx.storage.setAlarm(now + PURGE_INTERVAL_MS);
+    await this.reconcileHolder(now);
   }
 
   private async schedulePurge(): Promise<void> {
@@ -431,6 +619,15 @@ export class UserGrants extends DurableObject<unknown> {
 
 function fail(description: string, error: GrantFailure["error"] = "invalid_grant"): GrantFailure {
   return { ok: false, error, description };
+}
+
+/**
+ * "Revoke every token of this app" stamps the client and revokes the families the D1 index lists;
+ * the index row of a new family lands in waitUntil, so a family created before the stamp is refused
+ * here too (`row` has the family's created_at).
+ */
+function predatesClientRevocation(row: Row, request: GrantRequest): boolean {
+  return Number(row.created_at) < request.clientRevokedBefore;
 }
 
 /** RFC 8707 §2.2: a resource named at the token endpoint must be the one the grant is for. */

@@ -1,6 +1,6 @@
 /**
  * The JSON admin API under /api/admin: apps (create, list, read, edit, reset secret, revoke tokens,
- * delete) and the team's audit log. Callers are the operator (`Authorization: Bearer
+ * delete), the team's people and invitations, and the team's audit log. Callers are the operator (`Authorization: Bearer
  * <ADMIN_API_TOKEN>`, naming team_id) or a team admin's browser session (with `X-CSRF-Token` equal to
  * the CSRF cookie on every change). No CORS: only our own pages and the CLI call it.
  */
@@ -20,6 +20,16 @@ import {
 } from "../oauth/admin-apps";
 import { parseJsonObject } from "../oauth/client-metadata";
 import { OAuthError } from "../oauth/errors";
+import {
+  changeMemberRoles,
+  invitationView,
+  inviteMember,
+  listMembers,
+  memberTeam,
+  memberView,
+  removeMember,
+  withdrawInvitation,
+} from "../oauth/team-members";
 import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
 import { listMemberships } from "../store/users";
@@ -73,6 +83,41 @@ adminApi.post("/apps/:id/revoke-tokens", async (c) => {
 adminApi.delete("/apps/:id", async (c) => {
   const actor = await authenticateAdmin(c);
   await deleteApp(c.env, actor, c.req.param("id"));
+  return c.body(null, 204);
+});
+
+// The team's people (issue: team members). Policy: src/oauth/member-policy.ts.
+adminApi.get("/members", async (c) => {
+  const actor = await authenticateAdmin(c);
+  const teamId = await memberTeam(c.env, actor, c.req.query("team_id"));
+  const { members, invitations } = await listMembers(c.env, actor, teamId);
+  return c.json({ team_id: teamId, members: members.map(memberView), invitations: invitations.map(invitationView) });
+});
+
+adminApi.patch("/members/:userId", async (c) => {
+  const actor = await authenticateAdmin(c);
+  const body = await readJson(c);
+  const teamId = await memberTeam(c.env, actor, c.req.query("team_id") ?? body.team_id);
+  return c.json(memberView(await changeMemberRoles(c.env, actor, teamId, c.req.param("userId"), body)));
+});
+
+adminApi.delete("/members/:userId", async (c) => {
+  const actor = await authenticateAdmin(c);
+  const teamId = await memberTeam(c.env, actor, c.req.query("team_id"));
+  await removeMember(c.env, actor, teamId, c.req.param("userId"));
+  return c.body(null, 204);
+});
+
+adminApi.post("/invitations", async (c) => {
+  const actor = await authenticateAdmin(c);
+  const body = await readJson(c);
+  const teamId = await memberTeam(c.env, actor, body.team_id);
+  return c.json(invitationView(await inviteMember(c.env, actor, teamId, body)), 201);
+});
+
+adminApi.delete("/invitations/:id", async (c) => {
+  const actor = await authenticateAdmin(c);
+  await withdrawInvitation(c.env, actor, c.req.param("id"));
   return c.body(null, 204);
 });
 
@@ -132,7 +177,9 @@ async function authenticateAdmin(c: Context<AppEnv>): Promise<AdminActor> {
   }
   const memberships = await listMemberships(dbOf(c.env.DB), session.user.id);
   const teams = memberships.filter((m) => m.role === "admin").map((m) => m.teamId);
-  if (teams.length === 0) throw new OAuthError("access_denied", "only team admins manage apps", { status: 403 });
+  if (teams.length === 0) {
+    throw new OAuthError("access_denied", "only team admins use the admin API", { status: 403 });
+  }
   return { userId: session.user.id, teams };
 }
 

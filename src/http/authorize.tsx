@@ -22,7 +22,7 @@ import { ConsentPage } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
 import { renderPage } from "../pages/render";
 import { type AppEnv, readFormParams, useCaseContext } from "./context";
-import { type BrowserSession, csrfToken, currentSession, isCsrfValid } from "./session";
+import { type BrowserSession, csrfToken, currentSession, currentSessionForClient, isCsrfValid } from "./session";
 
 type Ctx = Context<AppEnv>;
 
@@ -89,8 +89,14 @@ export async function handleAuthorize(c: Ctx): Promise<Response> {
   if (!found.ok) return found.response;
   const { params, request } = found;
   try {
-    const session = await currentSession(c);
-    const outcome = await authorize(useCaseContext(c), session, request);
+    // One D1 round trip for the session, the memberships and the consent; the code is the second.
+    const found = await currentSessionForClient(c, request.client.id);
+    const session = found?.session ?? null;
+    const outcome = await authorize(
+      useCaseContext(c),
+      found && { ...found.session, memberships: found.memberships, consented: found.consented },
+      request,
+    );
     switch (outcome.kind) {
       case "sign_in":
         return redirectToSignIn(c, params, request, outcome);

@@ -6,8 +6,8 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { dbOf } from "../store/db";
-import { deleteSession, findLiveSession, insertSession } from "../store/sessions";
-import type { UserRow } from "../store/users";
+import { deleteSession, findLiveSession, findLiveSessionForClient, insertSession } from "../store/sessions";
+import type { MembershipWithTeam, UserRow } from "../store/users";
 import { randomToken, sha256, timingSafeEqual } from "../tokens/secrets";
 import type { AppEnv } from "./context";
 
@@ -58,10 +58,36 @@ export async function currentSession<E extends AppEnv>(
   c: Context<E>,
   cookieValue?: string,
 ): Promise<BrowserSession | null> {
+  const idHash = await sessionIdHash(c, cookieValue);
+  if (!idHash) return null;
+  return liveSession(idHash, await findLiveSession(dbOf(c.env.DB), idHash, Date.now()));
+}
+
+/**
+ * /oauth/authorize: the session, the user's memberships and their consent to one client, in one D1
+ * round trip (the signed-in, consented path then makes only the UserGrants call that issues the code).
+ */
+export async function currentSessionForClient<E extends AppEnv>(
+  c: Context<E>,
+  clientId: string,
+): Promise<{ session: BrowserSession; memberships: MembershipWithTeam[]; consented: Set<string> } | null> {
+  const idHash = await sessionIdHash(c);
+  if (!idHash) return null;
+  const found = await findLiveSessionForClient(dbOf(c.env.DB), idHash, Date.now(), clientId);
+  const session = liveSession(idHash, found);
+  return session && found ? { session, memberships: found.memberships, consented: found.consented } : null;
+}
+
+async function sessionIdHash<E extends AppEnv>(c: Context<E>, cookieValue?: string): Promise<string | null> {
   const value = cookieValue ?? getCookie(c, cookieNames(c).session);
   if (!value || value.length > 100) return null;
-  const idHash = await sha256(value);
-  const row = await findLiveSession(dbOf(c.env.DB), idHash, Date.now());
+  return sha256(value);
+}
+
+function liveSession(
+  idHash: string,
+  row: { session: { createdAt: number; authTime: number }; user: UserRow } | undefined,
+): BrowserSession | null {
   if (!row) return null;
   // "Sign out everywhere" moves the user's revoked_before past older sessions.
   if (row.user.revokedBefore > row.session.createdAt) return null;

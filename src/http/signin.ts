@@ -9,6 +9,7 @@
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { publishHolder } from "../oauth/holder";
 import { formTooLarge, renderErrorPage, renderPage } from "../pages/render";
 import { SignInPage, type SignInPageProps } from "../pages/signin";
 import { safeReturnTo } from "../signin/return-to";
@@ -23,6 +24,7 @@ import {
 } from "../signin/upstream";
 import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
+import { stampSignIn } from "../store/users";
 import { type AppEnv, clientIp, readPageForm } from "./context";
 import type { FormFields } from "./form-fields";
 import { pageHeaders } from "./page-headers";
@@ -190,15 +192,38 @@ signInRoutes.post("/signout/everywhere", pageHeaders, async (c) => {
   return c.redirect("/signin", 303);
 });
 
-/** A fresh session (never reuse one across a sign-in: session fixation), the audit event, then onward. */
+/**
+ * The person's UserGrants object learns what D1 now says about them (new user, new team, new name,
+ * invitations used) before anything else; then a fresh session (never reuse one across a sign-in:
+ * session fixation), the audit events, then onward.
+ */
 async function finishSignIn(c: PageContext, person: SignedInPerson, method: "dev" | "upstream", returnTo: string) {
+  const db = dbOf(c.env.DB);
+  const ip = clientIp(c);
+  await publishHolder(c.env, person.user.id);
   if (await currentSession(c)) await endSession(c);
   await startSession(c, person.user.id);
-  await recordAudit(dbOf(c.env.DB), {
+  await stampSignIn(db, person.user.id, Date.now());
+  for (const invitation of person.joined) {
+    await recordAudit(db, {
+      kind: "member.joined",
+      teamId: invitation.teamId,
+      actorUserId: person.user.id,
+      ip,
+      detail: {
+        user_id: person.user.id,
+        email: invitation.email,
+        invitation_id: invitation.id,
+        invited_by: invitation.invitedBy,
+        to: { role: invitation.role, on_call_role: invitation.onCallRole },
+      },
+    });
+  }
+  await recordAudit(db, {
     kind: "signin",
     teamId: person.teamId,
     actorUserId: person.user.id,
-    ip: clientIp(c),
+    ip,
     detail: { method, ...(person.created ? { newUser: true } : {}) },
   });
   return c.redirect(returnTo, 303);

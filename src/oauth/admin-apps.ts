@@ -25,6 +25,7 @@ import { newClientId, newClientSecret } from "./client-auth";
 import { adminAppScopes, allLoopback, cleanClientName, validateRedirectUris } from "./client-metadata";
 import { OAuthError } from "./errors";
 import { revokeAllTokensOfClient } from "./grants/revocation";
+import { publishHolder } from "./holder";
 import { formatScope } from "./scopes";
 
 /**
@@ -192,6 +193,8 @@ export async function createApp(
   const db = dbOf(env.DB);
   if (row.serviceUserId) {
     await insertClientWithServiceUser(db, { ...row, teamId, serviceUserId: row.serviceUserId }, `${name} (service)`);
+    // Its object answers introspection of its tokens: it must know the service membership first.
+    await publishHolder(env, row.serviceUserId);
   } else {
     await insertClient(db, row);
   }
@@ -265,6 +268,7 @@ export async function deleteApp(env: Env, actor: AdminActor, clientId: string): 
   const client = await findAppFor(env, actor, clientId, "delete");
   await revokeAllTokensOfClient(env, client.id);
   await deleteClient(dbOf(env.DB), client);
+  if (client.serviceUserId) await publishHolder(env, client.serviceUserId);
   await audit(env, actor, "client.deleted", client, { name: client.name });
 }
 

@@ -9,8 +9,8 @@ import type { Env, Settings } from "../config";
 import { MAX_CLIENT_ID_LENGTH } from "../limits";
 import { recordAudit } from "../store/audit";
 import { forgetClient, getClient } from "../store/clients";
-import { addConsent, bindClientTeam, consentedScopes } from "../store/consents";
-import type { MembershipRow, UserRow } from "../store/users";
+import { addConsent, bindClientTeam } from "../store/consents";
+import type { MembershipWithTeam, UserRow } from "../store/users";
 import { listMemberships } from "../store/users";
 import {
   type AuthorizationParams,
@@ -36,7 +36,14 @@ export interface SignedInPerson {
   authTime: number;
 }
 
-export type Membership = MembershipRow & { teamName: string };
+export type Membership = MembershipWithTeam;
+
+/** A signed-in person with what /oauth/authorize read in the same D1 batch as the session. */
+export interface PersonForClient extends SignedInPerson {
+  memberships: Membership[];
+  /** The scopes the person has consented to for this client. */
+  consented: Set<string>;
+}
 
 /**
  * A checked request: `untrusted` must be shown, never redirected (RFC 6749 §4.1.2.1); `refused`
@@ -91,7 +98,7 @@ export type AuthorizationOutcome =
 
 export async function authorize(
   ctx: GrantContext,
-  person: SignedInPerson | null,
+  person: PersonForClient | null,
   request: AuthorizationRequest,
 ): Promise<AuthorizationOutcome> {
   const hinted = await readIdTokenHint(ctx.db, ctx.settings, request);
@@ -107,7 +114,7 @@ export async function authorize(
     return { kind: "sign_in", fresh: person !== null, loginHint: signInLoginHint(request, hinted) };
   }
 
-  const membership = await teamOf(ctx, person, request);
+  const membership = await teamOf(ctx, person.memberships, request);
   const ceiling = ceilingOf(membership, request.client.scopes);
   const grantable = intersectScopes(request.scopes, ceiling);
   if (request.client.automaticConsent && !request.prompt.has("consent")) {
@@ -116,7 +123,7 @@ export async function authorize(
     await bindTeam(ctx, request, membership.teamId);
     return issueCode(ctx, person, request, membership, grantable);
   }
-  const consented = await consentedScopes(ctx.db, person.user.id, request.client.id);
+  const consented = person.consented;
   const covered = grantable.every((s) => consented.has(s));
   if (covered && !request.prompt.has("consent") && grantable.length > 0) {
     await bindTeam(ctx, request, membership.teamId);
@@ -142,7 +149,7 @@ export async function decideConsent(
   if (signedInAsOtherUser(request, hinted, person.user.id)) {
     return { kind: "sign_in", fresh: true, loginHint: signInLoginHint(request, hinted) };
   }
-  const membership = await teamOf(ctx, person, request);
+  const membership = await teamOf(ctx, await listMemberships(ctx.db, person.user.id), request);
   const audit = { teamId: membership.teamId, actorUserId: person.user.id, clientId: request.client.id, ip: ctx.ip };
   if (!decision.approve) {
     await recordAudit(ctx.db, { ...audit, kind: "consent.denied", detail: { scopes: request.scopes } });
@@ -159,8 +166,11 @@ export async function decideConsent(
 }
 
 /** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
-async function teamOf(ctx: GrantContext, person: SignedInPerson, request: AuthorizationRequest): Promise<Membership> {
-  const memberships = await listMemberships(ctx.db, person.user.id);
+async function teamOf(
+  ctx: GrantContext,
+  memberships: Membership[],
+  request: AuthorizationRequest,
+): Promise<Membership> {
   // The cached row may predate the binding (another user, maybe in another isolate): read it fresh.
   const teamId = request.client.teamId ?? (await getClient(ctx.db, request.client.id))?.teamId;
   const membership = teamId ? memberships.find((m) => m.teamId === teamId) : memberships[0];
@@ -187,7 +197,7 @@ async function issueCode(
 ): Promise<{ kind: "code"; location: string }> {
   const code = await issueAuthorizationCode(ctx, {
     request,
-    holder: { user: person.user, membership },
+    holder: membership,
     scopes,
     authTime: person.authTime,
   });

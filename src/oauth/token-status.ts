@@ -1,14 +1,15 @@
 /**
  * Is this token alive, and what may it do right now? The one answer behind introspection,
  * userinfo and revocation. An access token is verified locally (signature, issuer, lifetime), then
- * one call to its user's UserGrants object checks revocation while D1 reads the holder's current
- * role, in parallel — so a revocation or a role downgrade takes effect at once.
+ * one call to its user's UserGrants object checks revocation and returns the holder's current
+ * membership (kept in step with D1 by every writer before it answers: docs/architecture.md) — so a
+ * revocation or a role downgrade takes effect at once, with no D1 read.
  */
 import type { Env, Settings } from "../config";
 import { userGrants } from "../durable/stub";
 import { type ClientRow, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
-import { getUserInTeam, type UserInTeam } from "../store/users";
+import type { UserRow } from "../store/users";
 import { type VerifiedAccessToken, verifyAccessToken } from "../tokens/access-token";
 import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
@@ -28,8 +29,8 @@ export interface LiveToken {
   /** Unix seconds. */
   iat: number;
   exp: number;
-  user: UserInTeam["user"];
-  membership: UserInTeam["membership"];
+  user: Pick<UserRow, "email" | "name">;
+  membership: { teamId: string; role: string; onCallRole: string };
 }
 
 export interface StatusContext {
@@ -46,12 +47,17 @@ export async function readAccessToken(ctx: StatusContext, token: string): Promis
 export async function accessTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
   const claims = await readAccessToken(ctx, token);
   if (!claims) return null;
-  const [check, holder, client] = await Promise.all([
-    userGrants(ctx.env, claims.sub).checkAccess({ familyId: claims.fid, jti: claims.jti, iat: claims.iat }),
-    getUserInTeam(ctx.db, claims.sub, claims.team_id),
+  const [check, client] = await Promise.all([
+    userGrants(ctx.env, claims.sub).checkAccess({
+      familyId: claims.fid,
+      jti: claims.jti,
+      iat: claims.iat,
+      teamId: claims.team_id,
+    }),
     getClientCached(ctx.db, ctx.settings, claims.client_id),
   ]);
-  if (!check.active || !holder || !client) return null;
+  if (!check.active || !client) return null;
+  const { holder } = check;
   // "Revoke every token of this app" also stamps the client: a token minted before it is dead
   // even if its family escaped the fan-out (created while the revocation ran).
   if (claims.iat * 1000 < client.revokedBefore) return null;
@@ -62,36 +68,34 @@ export async function accessTokenStatus(ctx: StatusContext, token: string): Prom
     clientId: claims.client_id,
     sub: claims.sub,
     teamId: claims.team_id,
-    scopes: effectiveScopes(granted, ceilingOf(holder.membership, client.scopes)),
+    scopes: effectiveScopes(granted, ceilingOf(holder, client.scopes)),
     aud: claims.aud,
     iat: claims.iat,
     exp: claims.exp,
-    user: holder.user,
-    membership: holder.membership,
+    user: holder,
+    membership: { teamId: claims.team_id, role: holder.role, onCallRole: holder.onCallRole },
   };
 }
 
 async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return null;
-  const [found, holder] = await Promise.all([
-    userGrants(ctx.env, route.userId).inspectRefresh(await sha256(token), Date.now()),
-    getUserInTeam(ctx.db, route.userId, route.teamId),
-  ]);
+  const found = await userGrants(ctx.env, route.userId).inspectRefresh(await sha256(token), Date.now());
+  const holder = found?.holder;
   if (!found?.active || !holder) return null;
   const client = await getClientCached(ctx.db, ctx.settings, found.grant.clientId);
-  if (!client) return null;
+  if (!client || found.familyCreatedAt < client.revokedBefore) return null;
   return {
     kind: "refresh_token",
     clientId: found.grant.clientId,
     sub: route.userId,
     teamId: found.grant.teamId,
-    scopes: effectiveScopes(found.grant.scopes, ceilingOf(holder.membership, client.scopes)),
+    scopes: effectiveScopes(found.grant.scopes, ceilingOf(holder, client.scopes)),
     aud: found.grant.resource ?? ctx.settings.defaultAudience,
     iat: Math.floor(found.issuedAt / 1000),
     exp: Math.floor(found.expiresAt / 1000),
-    user: holder.user,
-    membership: holder.membership,
+    user: holder,
+    membership: { teamId: found.grant.teamId, role: holder.role, onCallRole: holder.onCallRole },
   };
 }
 

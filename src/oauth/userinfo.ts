@@ -1,7 +1,7 @@
 /**
  * The UserInfo use case (OIDC Core §5.3): the claims a live access token releases, or why it
- * releases none. Its path is the hot one of gateways: verify the JWT locally, then in parallel one
- * revocation check in the user's UserGrants object and one D1 read of the user's current role.
+ * releases none. Its path is the hot one of gateways: verify the JWT locally, then one call to the
+ * holder's UserGrants object (revocation and the holder's current roles and claims), no D1 read.
  */
 import { identityClaims } from "./claims";
 import { isAudienceOf } from "./resource";

@@ -119,7 +119,7 @@ ul.choices li { display: flex; gap: .625rem; align-items: flex-start; padding: .
 p.tags { margin: 0 0 .75rem; display: flex; flex-wrap: wrap; gap: .375rem; }
 .tag.warn { background: var(--warn-bg); border-color: var(--warn-line); }
 details summary { cursor: pointer; color: var(--accent); margin-top: .25rem; }
-button.danger { border-color: var(--error-line); color: var(--error-line); }
+button.danger, a.button.danger { border-color: var(--error-line); color: var(--error-line); }
 button.danger.primary { background: var(--error-line); color: #fff; }
 button.danger.primary:hover { background: #8f1b12; border-color: #8f1b12; }
 ul.danger-zone li { padding: .5rem 0; border-bottom: 1px solid var(--line); }

@@ -3,11 +3,17 @@
  * new one in the right team. An upstream organization (Google `hd`, Entra `tid`) maps to one team per
  * (upstream issuer, org id): its first user creates the team and becomes its admin, later users join
  * as member/responder. A person with no organization gets a personal team of their own. Dev sign-in
- * puts every new email in the Demo team. Only email and name are kept.
+ * puts every new email in the Demo team. Invitations to the email come first: each live one makes
+ * the person join its team with its roles (and a new person is then placed nowhere else). Only email
+ * and name are kept. The caller publishes the result to the person's UserGrants object (holder.ts).
  */
+import type { BatchItem } from "drizzle-orm/batch";
 import type { OnCallRole, Role } from "../oauth/scopes";
 import type { Db } from "../store/db";
+import { deleteInvitation, type InvitationRow, liveInvitationsFor } from "../store/invitations";
+import { joinTeam } from "../store/members";
 import {
+  bumpMembershipVersion,
   findTeamByUpstreamOrg,
   getTeam,
   getUserByEmail,
@@ -33,6 +39,8 @@ export interface SignedInPerson {
   teamId: string;
   /** True when this sign-in created the user. */
   created: boolean;
+  /** Invitations this sign-in used: the person joined their teams. */
+  joined: InvitationRow[];
 }
 
 export interface UpstreamOrganization {
@@ -102,26 +110,56 @@ async function provisionOnce(
   options: { updateName: boolean },
   place: () => Promise<Placement>,
 ): Promise<SignedInPerson> {
-  let user = await getUserByEmail(db, person.email);
+  let [user, invited] = await Promise.all([
+    getUserByEmail(db, person.email),
+    liveInvitationsFor(db, person.email, Date.now()),
+  ]);
   if (user) {
     if (options.updateName && person.name && person.name !== user.name) {
       await updateUserName(db, user.id, person.name);
       user = { ...user, name: person.name };
     }
     const [first] = await listMemberships(db, user.id);
-    if (first) return { user, teamId: first.teamId, created: false };
+    if (first && invited.length === 0) return { user, teamId: first.teamId, created: false, joined: [] };
+    if (first) {
+      await db.batch(joinInvited(db, user.id, invited));
+      return { user, teamId: first.teamId, created: false, joined: invited };
+    }
   }
-  const placement = await place();
+  // Invited: the invitations place the person. Otherwise the default placement.
+  const placement = invited.length > 0 ? undefined : await place();
   const userId = user?.id ?? newId("usr");
   await insertPersonInTeam(db, {
-    newTeam: placement.newTeam,
+    newTeam: placement?.newTeam,
     newUser: user ? undefined : { id: userId, email: person.email, name: person.name },
-    membership: { userId, teamId: placement.teamId, role: placement.role, onCallRole: placement.onCallRole },
+    membership: placement && {
+      userId,
+      teamId: placement.teamId,
+      role: placement.role,
+      onCallRole: placement.onCallRole,
+    },
+    also: joinInvited(db, userId, invited),
   });
   const created = !user;
   user ??= await getUserByEmail(db, person.email);
   if (!user) throw new Error("user vanished right after it was created");
-  return { user, teamId: placement.teamId, created };
+  const teamId = placement?.teamId ?? (invited[0] as InvitationRow).teamId;
+  return { user, teamId, created, joined: invited };
+}
+
+/** Joining the invitations' teams uses them up, in the same transaction, with a version bump. */
+function joinInvited(
+  db: Db,
+  userId: string,
+  invited: InvitationRow[],
+): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] {
+  return [
+    bumpMembershipVersion(db, userId),
+    ...invited.flatMap((i) => [
+      joinTeam(db, i.teamId, userId, { role: i.role, onCallRole: i.onCallRole }),
+      deleteInvitation(db, i.id),
+    ]),
+  ];
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -18,7 +18,12 @@ export type AuditKind =
   | "token.revoked"
   | "refresh.reuse_detected"
   | "code.replay_detected"
-  | "keys.rotated";
+  | "keys.rotated"
+  | "member.role_changed"
+  | "member.removed"
+  | "member.invited"
+  | "member.invitation_withdrawn"
+  | "member.joined";
 
 export interface AuditEvent {
   kind: AuditKind;

@@ -31,6 +31,12 @@ export const users = sqliteTable(
     name: text("name"),
     /** Tokens issued before this instant are dead ("sign out everywhere"). */
     revokedBefore: integer("revoked_before").notNull().default(0),
+    /**
+     * Bumped in the same D1 transaction as every change to the user's memberships, email or name, so
+     * the copy in the user's UserGrants object is replaced only by a newer one (docs/architecture.md).
+     */
+    membershipVersion: integer("membership_version").notNull().default(0),
+    lastSignInAt: integer("last_sign_in_at"),
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [uniqueIndex("users_email").on(t.email)],
@@ -51,6 +57,28 @@ export const memberships = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
   },
   (t) => [primaryKey({ columns: [t.userId, t.teamId] }), index("memberships_team").on(t.teamId)],
+);
+
+/**
+ * An invitation to join a team: the person with this email joins with these roles at their next
+ * sign-in (upstream or dev), until `expires_at` (7 days). Deleted when used or withdrawn.
+ */
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    /** Lower-cased. */
+    email: text("email").notNull(),
+    role: text("role").notNull(),
+    onCallRole: text("on_call_role").notNull(),
+    invitedBy: text("invited_by"),
+    createdAt: integer("created_at").notNull().default(now),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [uniqueIndex("invitations_team_email").on(t.teamId, t.email), index("invitations_email").on(t.email)],
 );
 
 export const clients = sqliteTable(

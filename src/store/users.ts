@@ -1,5 +1,5 @@
 /** Users, teams and memberships. */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./db";
 import { memberships, teams, users } from "./schema";
@@ -20,8 +20,18 @@ export function getTeam(db: Db, id: string): Promise<TeamRow | undefined> {
   return db.select().from(teams).where(eq(teams.id, id)).get();
 }
 
-/** The user's teams with their roles (a human usually has one). */
-export function listMemberships(db: Db, userId: string): Promise<(MembershipRow & { teamName: string })[]> {
+/**
+ * The user's teams with their roles (a human usually has one), each with the user's email, name and
+ * `membership_version` read in the same statement (what fills the user's UserGrants object).
+ */
+export function listMemberships(db: Db, userId: string): Promise<MembershipWithTeam[]> {
+  return membershipsWhere(db, eq(memberships.userId, userId)).all();
+}
+
+export type MembershipWithTeam = MembershipRow & { teamName: string } & HolderFields;
+
+/** The memberships query of listMemberships with any condition (a batch may key it by session). */
+export function membershipsWhere(db: Db, condition: SQL) {
   return db
     .select({
       userId: memberships.userId,
@@ -29,27 +39,38 @@ export function listMemberships(db: Db, userId: string): Promise<(MembershipRow 
       role: memberships.role,
       onCallRole: memberships.onCallRole,
       createdAt: memberships.createdAt,
-      teamName: teams.name,
+      // Aliased: a D1 batch maps rows by column name, so two columns named "name" would collide.
+      teamName: sql<string>`${teams.name}`.as("team_name"),
+      email: users.email,
+      name: sql<string | null>`${users.name}`.as("user_name"),
+      membershipVersion: users.membershipVersion,
     })
     .from(memberships)
     .innerJoin(teams, eq(teams.id, memberships.teamId))
-    .where(eq(memberships.userId, userId))
-    .all();
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(condition);
 }
 
-/** A user together with one membership: what tokens and userinfo need, in one D1 read. */
-export type UserInTeam = {
-  user: Pick<UserRow, "id" | "email" | "name">;
-  membership: Pick<MembershipRow, "teamId" | "role" | "onCallRole">;
-};
+type HolderFields = Pick<UserRow, "email" | "name" | "membershipVersion">;
 
-const userInTeamStatements = new WeakMap<Db, ReturnType<typeof prepareUserInTeam>>();
-
-/** Built once per D1 handle: this read is on the token, userinfo and introspection hot paths. */
-function prepareUserInTeam(db: Db) {
-  return db
+/**
+ * What the user's UserGrants object holds about them, as D1 has it now: email, name and every
+ * membership, with the version they were read at, in one statement (so the version is never newer
+ * than the data). A user that does not exist (a deleted app's service user) holds nothing, at a
+ * version no record of theirs can outrank.
+ */
+export async function holderRecord(
+  db: Db,
+  userId: string,
+): Promise<{
+  version: number;
+  email: string | null;
+  name: string | null;
+  teams: { teamId: string; role: string; onCallRole: string }[];
+}> {
+  const rows = await db
     .select({
-      id: users.id,
+      version: users.membershipVersion,
       email: users.email,
       name: users.name,
       teamId: memberships.teamId,
@@ -57,23 +78,26 @@ function prepareUserInTeam(db: Db) {
       onCallRole: memberships.onCallRole,
     })
     .from(users)
-    .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.teamId, sql.placeholder("teamId"))))
-    .where(eq(users.id, sql.placeholder("userId")))
-    .prepare();
+    .leftJoin(memberships, eq(memberships.userId, users.id))
+    .where(eq(users.id, userId))
+    .all();
+  const [first] = rows;
+  if (!first) return { version: Number.MAX_SAFE_INTEGER, email: null, name: null, teams: [] };
+  const teams = rows.flatMap((r) =>
+    r.teamId && r.role && r.onCallRole ? [{ teamId: r.teamId, role: r.role, onCallRole: r.onCallRole }] : [],
+  );
+  return { version: first.version, email: first.email, name: first.name, teams };
 }
 
-export async function getUserInTeam(db: Db, userId: string, teamId: string): Promise<UserInTeam | undefined> {
-  let statement = userInTeamStatements.get(db);
-  if (!statement) {
-    statement = prepareUserInTeam(db);
-    userInTeamStatements.set(db, statement);
-  }
-  const row = await statement.get({ userId, teamId });
-  if (!row) return undefined;
-  return {
-    user: { id: row.id, email: row.email, name: row.name },
-    membership: { teamId: row.teamId, role: row.role, onCallRole: row.onCallRole },
-  };
+/**
+ * Goes into the same D1 batch as every change to a user's memberships, email or name: the version
+ * orders the copies of that state in the user's UserGrants object (docs/architecture.md).
+ */
+export function bumpMembershipVersion(db: Db, userId: string) {
+  return db
+    .update(users)
+    .set({ membershipVersion: sql`${users.membershipVersion} + 1` })
+    .where(eq(users.id, userId));
 }
 
 // ---- provisioning (sign-in) ----------------------------------------------------------------------
@@ -94,11 +118,17 @@ export function findTeamByUpstreamOrg(db: Db, upstreamIssuer: string, orgId: str
 /** Fails on a duplicate (upstream issuer, org id): the caller then joins the team that won. */
 /**
  * In one D1 batch (a transaction): a new team if any, a new person if any (email stored
- * lower-cased; fails on a duplicate email), and the membership (kept if it exists).
+ * lower-cased; fails on a duplicate email), the membership if any (kept if it exists, with a
+ * version bump: the person's object copies what D1 says), and `also` (e.g. invitations joined).
  */
 export async function insertPersonInTeam(
   db: Db,
-  rows: { newTeam?: NewTeam; newUser?: { id: string; email: string; name: string | null }; membership: NewMembership },
+  rows: {
+    newTeam?: NewTeam;
+    newUser?: { id: string; email: string; name: string | null };
+    membership?: NewMembership;
+    also?: BatchItem<"sqlite">[];
+  },
 ): Promise<void> {
   const statements: BatchItem<"sqlite">[] = [];
   if (rows.newTeam) statements.push(db.insert(teams).values(rows.newTeam));
@@ -108,10 +138,24 @@ export async function insertPersonInTeam(
       db.insert(users).values({ id: user.id, kind: "human", email: user.email.toLowerCase(), name: user.name }),
     );
   }
-  statements.push(db.insert(memberships).values(rows.membership).onConflictDoNothing());
+  if (rows.membership) {
+    statements.push(
+      db.insert(memberships).values(rows.membership).onConflictDoNothing(),
+      bumpMembershipVersion(db, rows.membership.userId),
+    );
+  }
+  statements.push(...(rows.also ?? []));
   await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
 
+/** A new name is a change of what the user's object holds: the version moves with it. */
 export function updateUserName(db: Db, userId: string, name: string) {
-  return db.update(users).set({ name }).where(eq(users.id, userId));
+  return db
+    .update(users)
+    .set({ name, membershipVersion: sql`${users.membershipVersion} + 1` })
+    .where(eq(users.id, userId));
+}
+
+export function stampSignIn(db: Db, userId: string, now: number) {
+  return db.update(users).set({ lastSignInAt: now }).where(eq(users.id, userId));
 }

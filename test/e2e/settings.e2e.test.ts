@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
+import { type BrowserSession, captureAtWidths, openBrowser, submitForm } from "./harness/browser";
 import { type CallbackServer, startCallbackServer } from "./harness/callback";
 import { pkcePair } from "./harness/pkce";
 import { sharedWorker } from "./harness/server";
@@ -33,17 +33,7 @@ afterAll(async () => {
 });
 
 /** Both widths: no horizontal overflow, and a screenshot of each (test-results/screenshots/). */
-async function capture(page: Page, name: string): Promise<void> {
-  for (const width of [375, 1280]) {
-    await page.setViewportSize({ width, height: 900 });
-    // Strings run in the page (this file is type-checked without the DOM library).
-    const { scroll, inner } = await page.evaluate<{ scroll: number; inner: number }>(
-      "({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })",
-    );
-    expect(scroll, `${name} overflows at ${width}px`).toBeLessThanOrEqual(inner);
-    await screenshot(page, `settings-${name}-${width}`);
-  }
-}
+const capture = (page: Page, name: string) => captureAtWidths(page, `settings-${name}`);
 
 /** Click something that navigates, and wait for the new page. */
 async function follow(page: Page, selector: string) {

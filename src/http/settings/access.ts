@@ -52,7 +52,8 @@ export const teamAdmin: MiddlewareHandler<SettingsEnv> = async (c, next) => {
   if (teams.length === 0) {
     return renderErrorPage(c, {
       title: "Only team admins can open this page",
-      message: "OAuth applications and the audit log are managed by the admins of your team. Ask one of them for help.",
+      message:
+        "OAuth applications, members and the audit log are managed by the admins of your team. Ask one of them for help.",
       status: 403,
     });
   }

@@ -81,10 +81,13 @@ export function refusal(error: unknown): string {
   throw error;
 }
 
-/** The team a team-wide page is about: the one asked for, else the first the person administers. */
-export async function pageTeam(c: SettingsContext, requested: string | undefined) {
+/**
+ * The team a team-wide page is about: the one asked for, else the first the person administers.
+ * `resolve` applies the surface's rule for naming another team (the members pages answer 404).
+ */
+export async function pageTeam(c: SettingsContext, requested: string | undefined, resolve = actingTeam) {
   const actor = c.get("actor");
-  const teamId = await actingTeam(c.env, actor, requested || actor.teams[0]);
+  const teamId = await resolve(c.env, actor, requested || actor.teams[0]);
   const admin = c.get("memberships").filter((m) => m.role === "admin");
   return {
     teamId,

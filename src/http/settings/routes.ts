@@ -1,6 +1,6 @@
 /**
  * The settings pages, mounted at /settings. Every route: page security headers, a signed-in person;
- * every POST: a bounded form with a valid CSRF token; app and audit routes: a team admin.
+ * every POST: a bounded form with a valid CSRF token; app, members and audit routes: a team admin.
  */
 import { Hono } from "hono";
 import { renderErrorPage } from "../../pages/render";
@@ -8,6 +8,14 @@ import { pageHeaders } from "../page-headers";
 import { checkedForm, type SettingsEnv, signedIn, teamAdmin } from "./access";
 import { showAudit } from "./audit";
 import { revokeFromForm, showConnectedApps } from "./connected-apps";
+import {
+  changeRolesFromForm,
+  confirmRemoval,
+  inviteFromForm,
+  removeFromForm,
+  showMembers,
+  withdrawFromForm,
+} from "./members";
 import { confirmAction, deleteFromForm, resetSecret, revokeTokens, showApp, updateFromForm } from "./oauth-application";
 import { createFromForm, showAppList, showNewApp } from "./oauth-applications";
 
@@ -33,6 +41,16 @@ settingsRoutes.get(`${apps}/:id/revoke-tokens`, confirmAction("revoke-tokens"));
 settingsRoutes.post(`${apps}/:id/revoke-tokens`, revokeTokens);
 settingsRoutes.get(`${apps}/:id/delete`, confirmAction("delete"));
 settingsRoutes.post(`${apps}/:id/delete`, deleteFromForm);
+
+const members = "/members";
+settingsRoutes.use(`${members}/*`, teamAdmin);
+settingsRoutes.use(members, teamAdmin);
+settingsRoutes.get(members, showMembers);
+settingsRoutes.post(members, changeRolesFromForm);
+settingsRoutes.post(`${members}/invitations`, inviteFromForm);
+settingsRoutes.post(`${members}/invitations/:id/withdraw`, withdrawFromForm);
+settingsRoutes.get(`${members}/:userId/remove`, confirmRemoval);
+settingsRoutes.post(`${members}/:userId/remove`, removeFromForm);
 
 settingsRoutes.use("/audit", teamAdmin);
 settingsRoutes.get("/audit", showAudit);

@@ -44,21 +44,19 @@ export async function exchangeAuthorizationCode(
     refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
     requestedAudience,
     defaultAudience: ctx.settings.defaultAudience,
+    clientRevokedBefore: client.revokedBefore,
     now,
   });
   if (!result.ok) {
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
     throw new OAuthError(result.error, result.description);
   }
-  const { grant } = result;
-  // Who authorized and their role, as /oauth/authorize read them at most codeTtl ago: no D1 read here.
-  const holder = {
-    user: { email: result.holder.email, name: result.holder.name },
-    membership: { teamId: grant.teamId, role: result.holder.role, onCallRole: result.holder.onCallRole },
-  };
+  // The holder's membership now, from the same object and call (docs/architecture.md): no D1 read.
+  const { grant, holder } = result;
+  const membership = { teamId: grant.teamId, role: holder.role, onCallRole: holder.onCallRole };
 
   touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership, client.scopes));
+  const scopes = effectiveScopes(grant.scopes, ceilingOf(membership, client.scopes));
   return issueTokens(ctx, {
     client,
     sub: route.userId,
@@ -70,7 +68,7 @@ export async function exchangeAuthorizationCode(
     idToken: {
       nonce: grant.nonce,
       authTime: grant.authTime,
-      claims: identityClaims(holder.user, holder.membership, scopes),
+      claims: identityClaims(holder, membership, scopes),
     },
   });
 }

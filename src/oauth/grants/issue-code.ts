@@ -1,10 +1,9 @@
 /**
  * Issuing an authorization code: a new token family in the user's UserGrants object (hash only,
- * single use, 60 s) and its row in the D1 family index.
+ * single use, 60 s) and, in waitUntil, its row in the D1 family index.
  */
 import { userGrants } from "../../durable/stub";
 import { insertTokenFamily } from "../../store/token-families";
-import type { UserInTeam } from "../../store/users";
 import { mintGrantToken } from "../../tokens/grant-tokens";
 import { randomToken, sha256 } from "../../tokens/secrets";
 import type { AuthorizationRequest } from "../authorization-request";
@@ -12,8 +11,19 @@ import type { GrantContext } from "./context";
 
 export interface CodeGrant {
   request: AuthorizationRequest;
-  /** The signed-in user and the membership the code is for, as read by this request. */
-  holder: UserInTeam;
+  /**
+   * The signed-in user's membership the code is for, with their email and name and the
+   * `membership_version` read in the same statement (it fills the object's holder section if newer).
+   */
+  holder: {
+    userId: string;
+    teamId: string;
+    role: string;
+    onCallRole: string;
+    email: string | null;
+    name: string | null;
+    membershipVersion: number;
+  };
   /** What the user approved (or had approved before): requested ∩ consent, role-grantable only. */
   scopes: string[];
   /** Unix seconds of the session's sign-in. */
@@ -21,22 +31,24 @@ export interface CodeGrant {
 }
 
 export async function issueAuthorizationCode(ctx: GrantContext, grant: CodeGrant): Promise<string> {
-  const { user, membership } = grant.holder;
-  const userId = user.id;
-  const teamId = membership.teamId;
+  const { holder } = grant;
+  const { userId, teamId } = holder;
   const familyId = randomToken(16);
   const now = Date.now();
   const code = await mintGrantToken(ctx.settings, "code", { userId, familyId, teamId });
-  // Index first: a family the index does not know could escape "revoke every token of this app".
-  await insertTokenFamily(ctx.db, {
-    id: familyId,
-    userId,
-    clientId: grant.request.client.id,
-    teamId,
-    scopes: grant.scopes,
-    resource: grant.request.resource,
-    createdAt: now,
-  });
+  // The index follows in waitUntil: "revoke every token of this app" also stamps the client, and the
+  // object refuses a family created before that stamp, so a family the index learns of late cannot escape.
+  ctx.defer(
+    insertTokenFamily(ctx.db, {
+      id: familyId,
+      userId,
+      clientId: grant.request.client.id,
+      teamId,
+      scopes: grant.scopes,
+      resource: grant.request.resource,
+      createdAt: now,
+    }),
+  );
   await userGrants(ctx.env, userId).issueCode({
     familyId,
     clientId: grant.request.client.id,
@@ -47,8 +59,9 @@ export async function issueAuthorizationCode(ctx: GrantContext, grant: CodeGrant
     authTime: grant.authTime,
     redirectUri: grant.request.redirectUri,
     redirectUriRequired: grant.request.redirectUriInRequest,
-    // The code exchange answers from this snapshot (at most codeTtl old) instead of reading D1.
-    holder: { email: user.email, name: user.name, role: membership.role, onCallRole: membership.onCallRole },
+    // Fills the object's holder section if this read of D1 is newer than what it holds.
+    holder: { email: holder.email, name: holder.name, role: holder.role, onCallRole: holder.onCallRole },
+    holderVersion: holder.membershipVersion,
     codeHash: await sha256(code),
     codeChallenge: grant.request.codeChallenge,
     expiresAt: now + ctx.settings.codeTtl * 1000,

@@ -1,7 +1,6 @@
 /** grant_type=refresh_token with rotation, a grace window and reuse detection (RFC 6749 §6, RFC 9700 §4.14.2). */
 import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
-import { getUserInTeam } from "../../store/users";
 import { readGrantToken, successorGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
 import { ceilingOf } from "../claims";
@@ -36,34 +35,31 @@ export async function refreshTokens(
   // object stays a pure, synchronous transition and never holds a token.
   const successor = await successorGrantToken(ctx.settings, presented, route);
   const now = Date.now();
-  const [result, holder] = await Promise.all([
-    (async () =>
-      userGrants(ctx.env, route.userId).rotateRefresh({
-        tokenHash: await sha256(presented),
-        clientId: client.id,
-        successorHash: await sha256(successor),
-        successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
-        graceMs: ctx.settings.refreshGraceSeconds * 1000,
-        requestedScopes: named,
-        scopesWithinMeta: withinMeta,
-        requestedAudience,
-        defaultAudience: ctx.settings.defaultAudience,
-        now,
-      }))(),
-    getUserInTeam(ctx.db, route.userId, route.teamId),
-  ]);
+  // One call: the rotation and the holder's current membership in the grant's team (no D1 read).
+  const result = await userGrants(ctx.env, route.userId).rotateRefresh({
+    tokenHash: await sha256(presented),
+    clientId: client.id,
+    successorHash: await sha256(successor),
+    successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
+    graceMs: ctx.settings.refreshGraceSeconds * 1000,
+    requestedScopes: named,
+    scopesWithinMeta: withinMeta,
+    requestedAudience,
+    defaultAudience: ctx.settings.defaultAudience,
+    clientRevokedBefore: client.revokedBefore,
+    now,
+  });
   if (!result.ok) {
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "refresh.reuse_detected");
     throw new OAuthError(result.error, result.description);
   }
-  const { grant } = result;
-  if (!holder) throw new OAuthError("invalid_grant", "the user is no longer a member of the team");
+  const { grant, holder } = result;
 
   // RFC 6749 §6: a narrower scope (checked by the object) for this access token only.
   const granted = requested.length > 0 ? intersectScopes(grant.scopes, [...named, ...withinMeta]) : grant.scopes;
   const audience = grant.resource ?? ctx.settings.defaultAudience;
   touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(granted, ceilingOf(holder.membership, client.scopes));
+  const scopes = effectiveScopes(granted, ceilingOf(holder, client.scopes));
   return issueTokens(ctx, {
     client,
     sub: route.userId,

@@ -43,19 +43,21 @@ export async function revokeUserClientTokens(env: Env, userId: string, clientId:
   await markFamiliesRevoked(dbOf(env.DB), revoked, now);
 }
 
-/** RFC 7009 §2.1: a refresh token ends its whole family, and the access tokens minted from it. */
+/**
+ * RFC 7009 §2.1: a refresh token ends its whole family, and the access tokens minted from it: one
+ * call to the holder's object, which is the authority; the D1 index and the audit follow in waitUntil.
+ */
 async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return false;
-  const grants = userGrants(ctx.env, route.userId);
-  const found = await grants.inspectRefresh(await sha256(token), Date.now());
-  if (!found || found.grant.clientId !== clientId) return false;
-  const revoked = await grants.revokeFamilies({ familyIds: [route.familyId] }, "revoked", Date.now());
-  if (revoked.length > 0) {
-    await markFamiliesRevoked(ctx.db, revoked, Date.now());
+  const now = Date.now();
+  const found = await userGrants(ctx.env, route.userId).revokeRefresh(await sha256(token), clientId, now);
+  if (!found) return false;
+  if (found.revoked) {
+    ctx.defer(markFamiliesRevoked(ctx.db, [found.familyId], now));
     auditRevocation(ctx, route.teamId, route.userId, clientId, {
       token_type: "refresh_token",
-      family_id: route.familyId,
+      family_id: found.familyId,
     });
   }
   return true;

@@ -33,6 +33,14 @@ const FIELD_WORDS: Record<string, string> = {
   automatic_consent: "automatic consent",
 };
 
+/** A member event's roles, as `{ role, on_call_role }` in its detail: "member (on-call responder)". */
+function rolesOf(value: unknown): string {
+  if (typeof value !== "object" || value === null) return "unknown roles";
+  const { role, on_call_role: onCall } = value as Record<string, unknown>;
+  return typeof role === "string" && typeof onCall === "string" ? `${role} (on-call ${onCall})` : "unknown roles";
+}
+const personOf = (e: AuditFacts): string => text(e.detail.email) ?? "someone";
+
 /** Every kind has a sentence (a Record, so a new kind cannot be forgotten here). */
 const SENTENCES: Record<AuditKind, (e: AuditFacts, who: string, app: string) => string> = {
   "client.registered": (e, _who, app) => {
@@ -80,6 +88,12 @@ const SENTENCES: Record<AuditKind, (e: AuditFacts, who: string, app: string) => 
     `Refresh token reused: every token of this authorization was revoked (${app}, for ${who})`,
   "code.replay_detected": (_e, who, app) =>
     `Authorization code used twice: every token issued from it was revoked (${app}, for ${who})`,
+  "member.role_changed": (e, who) =>
+    `${who} changed the roles of ${personOf(e)}: ${rolesOf(e.detail.from)} → ${rolesOf(e.detail.to)}`,
+  "member.removed": (e, who) => `${who} removed ${personOf(e)} from the team (was ${rolesOf(e.detail.from)})`,
+  "member.invited": (e, who) => `${who} invited ${personOf(e)} as ${rolesOf(e.detail.to)}`,
+  "member.invitation_withdrawn": (e, who) => `${who} withdrew the invitation of ${personOf(e)}`,
+  "member.joined": (e) => `${personOf(e)} joined the team by invitation as ${rolesOf(e.detail.to)}`,
   "keys.rotated": (e) => {
     const kids = e.detail.kids && typeof e.detail.kids === "object" ? Object.keys(e.detail.kids) : [];
     return `The signing keys were rotated${kids.length > 0 ? ` (${kids.join(", ")}); tokens signed before stay valid until they expire` : ""}`;

@@ -26,6 +26,11 @@ export const AUDIT_KIND_LABELS: Record<AuditKind, string> = {
   "refresh.reuse_detected": "Stolen refresh token suspected (reuse)",
   "code.replay_detected": "Authorization code used twice",
   "keys.rotated": "Signing keys rotated",
+  "member.role_changed": "Someone's roles changed",
+  "member.removed": "Someone removed from the team",
+  "member.invited": "Someone invited",
+  "member.invitation_withdrawn": "Invitation withdrawn",
+  "member.joined": "Someone joined by invitation",
 };
 
 export { isAuditKind } from "./audit-sentence";

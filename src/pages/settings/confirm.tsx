@@ -1,5 +1,5 @@
 /** "Are you sure?" before an action that cannot be undone: what will happen, in words, and two buttons. */
-import { SettingsFrame } from "./frame";
+import { SettingsFrame, type SettingsSection } from "./frame";
 
 export interface ConfirmPageProps {
   title: string;
@@ -9,11 +9,13 @@ export interface ConfirmPageProps {
   button: string;
   cancel: string;
   csrf: string;
+  /** The menu entry to mark (the apps pages unless said otherwise). */
+  section?: SettingsSection;
 }
 
 export function ConfirmPage(props: ConfirmPageProps) {
   return (
-    <SettingsFrame title={props.title} section="oauth-applications" isAdmin>
+    <SettingsFrame title={props.title} section={props.section ?? "oauth-applications"} isAdmin>
       <h1>{props.title}</h1>
       <ul class="consequences">
         {props.consequences.map((line) => (

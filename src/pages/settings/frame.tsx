@@ -2,7 +2,7 @@
 import type { Child } from "hono/jsx";
 import { Layout } from "../layout";
 
-export type SettingsSection = "connected-apps" | "oauth-applications" | "audit";
+export type SettingsSection = "connected-apps" | "oauth-applications" | "members" | "audit";
 
 export interface SettingsFrameProps {
   title: string;
@@ -17,6 +17,7 @@ export interface SettingsFrameProps {
 const SECTIONS: { section: SettingsSection; href: string; label: string; adminOnly: boolean }[] = [
   { section: "connected-apps", href: "/settings/connected-apps", label: "Connected apps", adminOnly: false },
   { section: "oauth-applications", href: "/settings/oauth-applications", label: "OAuth applications", adminOnly: true },
+  { section: "members", href: "/settings/members", label: "Members", adminOnly: true },
   { section: "audit", href: "/settings/audit", label: "Audit log", adminOnly: true },
 ];
 

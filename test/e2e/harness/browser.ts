@@ -8,6 +8,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page, type Response } from "playwright-core";
+import { expect } from "vitest";
 import { RESULTS_DIR } from "./server";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -101,4 +102,20 @@ export async function submitForm(
   const button = form.locator(options.submit ?? SUBMIT_BUTTONS);
   const [response] = await Promise.all([page.waitForNavigation(), button.first().click()]);
   return response;
+}
+
+/**
+ * The page at a phone's and a desktop's width (375 px, 1280 px): it must not scroll sideways, and
+ * each is photographed as test-results/screenshots/<name>-<width>.png.
+ */
+export async function captureAtWidths(page: Page, name: string): Promise<void> {
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    // Strings run in the page (this file is type-checked without the DOM library).
+    const { scroll, inner } = await page.evaluate<{ scroll: number; inner: number }>(
+      "({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })",
+    );
+    expect(scroll, `${name} overflows at ${width}px`).toBeLessThanOrEqual(inner);
+    await screenshot(page, `${name}-${width}`);
+  }
 }
