@@ -29,6 +29,8 @@ export async function createTestClient(
     automaticConsent?: boolean;
     redirectUri?: string;
     idTokenAlg?: "RS256" | "ES256";
+    /** RFC 7591 metadata kept with the client (e.g. dpop_bound_access_tokens, jwks). */
+    metadata?: Record<string, unknown>;
   } = {},
 ): Promise<TestClient> {
   const id = `test_${randomToken(9)}`;
@@ -48,6 +50,7 @@ export async function createTestClient(
     scopes: options.scopes ?? ["ir.incidents:read", "ir.incidents:write", "oc.alerts:read"],
     automaticConsent: options.automaticConsent ?? true,
     idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
+    metadata: options.metadata ?? {},
   });
   return { id, secret, redirectUri, method };
 }

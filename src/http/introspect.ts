@@ -43,7 +43,9 @@ export async function handleIntrospect(c: Context<AppEnv>): Promise<Response> {
       iat: status.iat,
       iss: ctx.settings.issuer,
       aud: status.aud,
-      token_type: status.kind === "access_token" ? "Bearer" : "refresh_token",
+      // RFC 9449 §6.2: a DPoP-bound token reports its key, so the resource server can check the proof.
+      token_type: status.kind === "access_token" ? (status.jkt ? "DPoP" : "Bearer") : "refresh_token",
+      ...(status.jkt ? { cnf: { jkt: status.jkt } } : {}),
       team_id: status.teamId,
     },
     200,

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
 import { clientResolver } from "../oauth/client-lookup";
+import { dpopNonceHeader, tokenEndpointProof } from "../oauth/dpop";
 import { OAuthError } from "../oauth/errors";
 import { exchangeAuthorizationCode } from "../oauth/grants/authorization-code";
 import { clientCredentialsToken } from "../oauth/grants/client-credentials";
@@ -44,6 +45,10 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
       "unsupported_grant_type",
       "grant_type must be authorization_code, refresh_token or client_credentials",
     );
-  const body = await grant(ctx, client, form);
-  return c.json(body, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });
+  // RFC 9449 §5: a proof binds the access token (and a public client's refresh token) to its key.
+  // Without a DPoP header this is one header lookup and one metadata flag.
+  const proof = await tokenEndpointProof(ctx.settings, client, c.req.header("DPoP"));
+  const body = await grant(ctx, client, form, proof);
+  const headers = { "Cache-Control": "no-store", Pragma: "no-cache" };
+  return c.json(body, 200, proof ? { ...headers, ...(await dpopNonceHeader(ctx.settings)) } : headers);
 }

@@ -6,6 +6,7 @@
  */
 import type { Env, Settings } from "../config";
 import { userGrants } from "../durable/stub";
+import type { ProofUse } from "../durable/user-grants";
 import { getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { getUserInTeam, type UserInTeam } from "../store/users";
@@ -14,6 +15,7 @@ import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
 import { keysetOf } from "../tokens/signing-keys";
 import { ceilingOf } from "./claims";
+import { OAuthError } from "./errors";
 import { effectiveScopes, parseScope } from "./scopes";
 
 export interface LiveToken {
@@ -29,6 +31,8 @@ export interface LiveToken {
   exp: number;
   user: UserInTeam["user"];
   membership: UserInTeam["membership"];
+  /** RFC 9449 §6: the DPoP key thumbprint the token is bound to, if any. */
+  jkt?: string;
 }
 
 export interface StatusContext {
@@ -42,14 +46,36 @@ export async function readAccessToken(ctx: StatusContext, token: string): Promis
   return verifyAccessToken(await keysetOf(ctx.db, ctx.settings), ctx.settings, token);
 }
 
-export async function accessTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
-  const claims = await readAccessToken(ctx, token);
+/** The thumbprint in a verified token's `cnf` (RFC 9449 §6.1), if it is DPoP-bound. */
+export function boundKeyOf(claims: VerifiedAccessToken): string | undefined {
+  return typeof claims.cnf?.jkt === "string" ? claims.cnf.jkt : undefined;
+}
+
+/**
+ * `proof`: a DPoP proof that came with the token (UserInfo); its jti is spent in the same call to
+ * the holder's object that checks revocation (RFC 9449 §11.1), so it costs no extra round trip.
+ */
+export async function accessTokenStatus(
+  ctx: StatusContext,
+  token: string,
+  proof?: ProofUse,
+  verified?: VerifiedAccessToken,
+): Promise<LiveToken | null> {
+  const claims = verified ?? (await readAccessToken(ctx, token));
   if (!claims) return null;
+  const grants = userGrants(ctx.env, claims.sub);
+  const access = { familyId: claims.fid, jti: claims.jti, iat: claims.iat };
   const [check, holder, client] = await Promise.all([
-    userGrants(ctx.env, claims.sub).checkAccess({ familyId: claims.fid, jti: claims.jti, iat: claims.iat }),
+    proof ? grants.checkAccessWithProof(access, proof) : grants.checkAccess(access),
     getUserInTeam(ctx.db, claims.sub, claims.team_id),
     getClientCached(ctx.db, ctx.settings, claims.client_id),
   ]);
+  if ("replayed" in check) {
+    throw new OAuthError("invalid_dpop_proof", "this DPoP proof was already used (RFC 9449 §11.1)", {
+      status: 401,
+      dpop: true,
+    });
+  }
   if (!check.active || !holder || !client) return null;
   // "Revoke every token of this app" also stamps the client: a token minted before it is dead
   // even if its family escaped the fan-out (created while the revocation ran).
@@ -67,6 +93,7 @@ export async function accessTokenStatus(ctx: StatusContext, token: string): Prom
     exp: claims.exp,
     user: holder.user,
     membership: holder.membership,
+    jkt: boundKeyOf(claims),
   };
 }
 
@@ -74,7 +101,7 @@ async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<Li
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return null;
   const [found, holder] = await Promise.all([
-    userGrants(ctx.env, route.userId).inspectRefresh(await sha256(token), Date.now()),
+    userGrants(ctx.env, route.userId).inspectRefreshWithBinding(await sha256(token), Date.now()),
     getUserInTeam(ctx.db, route.userId, route.teamId),
   ]);
   if (!found?.active || !holder) return null;
@@ -91,6 +118,7 @@ async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<Li
     exp: Math.floor(found.expiresAt / 1000),
     user: holder.user,
     membership: holder.membership,
+    jkt: found.jkt ?? undefined,
   };
 }
 
