@@ -1,6 +1,7 @@
 /** DPoP proofs (RFC 9449 §4.2) made the way a client makes them, with jose, for the tests. */
-import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+
 import { env } from "cloudflare:workers";
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { settingsOf } from "../src/config";
 import { currentDpopNonce } from "../src/oauth/dpop-nonce";
 import { ORIGIN } from "./helpers";

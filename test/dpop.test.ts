@@ -67,7 +67,13 @@ describe("token endpoint (RFC 9449 §5)", () => {
     const c = await createTestClient();
     const key = await dpopKey();
     const { code, verifier } = await obtainCode(c, DEMO.admin);
-    const wrong = await exchangeCode(c, code, verifier, {}, { DPoP: await proof(key, { htu: `${ORIGIN}/oauth/userinfo` }) });
+    const wrong = await exchangeCode(
+      c,
+      code,
+      verifier,
+      {},
+      { DPoP: await proof(key, { htu: `${ORIGIN}/oauth/userinfo` }) },
+    );
     await expectProofError(wrong, "invalid_dpop_proof", /htu/);
     // The refused request did not spend the code: the same code with an equivalent htu succeeds.
     const equivalent = "HTTP://127.0.0.1:8787/oauth/%74oken?query=ignored#fragment";

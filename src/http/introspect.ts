@@ -23,6 +23,7 @@ export async function handleIntrospect(c: Context<AppEnv>): Promise<Response> {
     ctx.settings,
     readClientCredentials(c.req.header("Authorization"), form),
     clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
+    ctx.env, // private_key_jwt: the assertion's jti is spent in the client's ClientReplay object
   );
   if (!form.token) throw new OAuthError("invalid_request", "token is required");
   const status = await tokenStatus(ctx, form.token, form.token_type_hint);

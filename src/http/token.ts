@@ -39,6 +39,7 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
     ctx.settings,
     readClientCredentials(c.req.header("Authorization"), form),
     clientResolver(ctx.env, ctx.settings), // registered ids and metadata-document URLs
+    ctx.env, // private_key_jwt: the assertion's jti is spent in the client's ClientReplay object
   );
   if (!grant)
     throw new OAuthError(

@@ -40,10 +40,17 @@ function isFresh(row: ClientRow, now: number): boolean {
   return typeof expires === "number" && expires > now;
 }
 
-async function refreshFromDocument(env: Env, url: URL, clientId: string): Promise<ClientResolution> {
+async function refreshFromDocument(
+  env: Env,
+  settings: Settings,
+  url: URL,
+  clientId: string,
+): Promise<ClientResolution> {
   try {
     const fetched = await fetchMetadataDocument(url);
-    const parsed = parseMetadataDocument(clientId, fetched.document);
+    const parsed = parseMetadataDocument(clientId, fetched.document, {
+      allowLoopback: settings.allowLoopbackMetadataDocuments,
+    });
     const now = Date.now();
     const fields = {
       name: parsed.clientName ?? url.host,
@@ -89,7 +96,7 @@ async function resolveMetadataDocumentClient(
   const stored = await getClientCached(dbOf(env.DB), settings, clientId);
   if (stored && stored.origin !== "metadata_document") return { client: stored };
   if (stored && isFresh(stored, Date.now())) return { client: stored };
-  return documentFetches.run(clientId, () => refreshFromDocument(env, url, clientId));
+  return documentFetches.run(clientId, () => refreshFromDocument(env, settings, url, clientId));
 }
 
 /** The client named by `clientId`, or why there is none (safe to show the client's developer). */
