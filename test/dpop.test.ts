@@ -282,3 +282,76 @@ describe("metadata (RFC 9449 §5.1)", () => {
     expect(md.dpop_signing_alg_values_supported).not.toContain("none");
   });
 });
+
+describe("revocation with DPoP (RFC 7009 §2.1, RFC 9449 §11.1)", () => {
+  const REVOKE = `${ORIGIN}/oauth/revoke`;
+  const revoke = (c: TestClient, token: string, dpop?: string) =>
+    call("/oauth/revoke", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", ...(dpop ? { DPoP: dpop } : {}) },
+      body: new URLSearchParams({ token, client_id: c.id }),
+    });
+  const active = async (c: TestClient, token: string) =>
+    (
+      (await (
+        await call("/oauth/introspect", {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token, client_id: c.id }),
+        })
+      ).json()) as { active: boolean }
+    ).active;
+
+  it("a proof by another key leaves a bound token alone; the right key revokes it; a replayed proof is refused", async () => {
+    const { client, key, tokens } = await boundGrant();
+    const foreign = await revoke(client, tokens.refresh_token!, await proof(await dpopKey(), { htu: REVOKE }));
+    expect(foreign.status).toBe(200);
+    expect(await active(client, tokens.refresh_token!)).toBe(true);
+    const dpop = await proof(key, { htu: REVOKE });
+    expect((await revoke(client, tokens.refresh_token!, dpop)).status).toBe(200);
+    expect(await active(client, tokens.refresh_token!)).toBe(false);
+    const replay = await revoke(client, tokens.access_token, dpop);
+    await expectProofError(replay, "invalid_dpop_proof", /already used/);
+  });
+
+  it("without a proof a bound token is revoked as before (clients send none there)", async () => {
+    const { client, tokens } = await boundGrant();
+    expect((await revoke(client, tokens.access_token)).status).toBe(200);
+    expect(await active(client, tokens.access_token)).toBe(false);
+  });
+});
+
+describe("client_credentials with DPoP (RFC 9449 §5, §11.1)", () => {
+  it("binds the token; the proof's jti is single use in the client's own object", async () => {
+    const { env: bindings } = await import("cloudflare:workers");
+    const res = await call("/api/admin/apps", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bindings.ADMIN_API_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        team_id: DEMO.team,
+        name: "DPoP bot",
+        type: "client_credentials",
+        scope: "ir.incidents:read",
+      }),
+    });
+    const app = (await res.json()) as { client_id: string; client_secret: string };
+    const c: TestClient = {
+      id: app.client_id,
+      secret: app.client_secret,
+      method: "client_secret_basic",
+      redirectUri: "",
+    };
+    const key = await dpopKey();
+    const dpop = await proof(key);
+    const first = await tokenRequest(c, { grant_type: "client_credentials" }, { DPoP: dpop });
+    expect(first.status, await first.clone().text()).toBe(200);
+    const tokens = (await first.json()) as Tokens;
+    expect(tokens.token_type).toBe("DPoP");
+    expect(claimsOf(tokens.access_token).cnf).toEqual({ jkt: key.jkt });
+    await expectProofError(
+      await tokenRequest(c, { grant_type: "client_credentials" }, { DPoP: dpop }),
+      "invalid_dpop_proof",
+      /already used/,
+    );
+  });
+});
