@@ -205,6 +205,18 @@ describe("UserInfo with DPoP (RFC 9449 §7)", () => {
     expect(replay.headers.get("WWW-Authenticate")).toMatch(/^DPoP algs="[^"]*ES256[^"]*", error="invalid_dpop_proof"/);
   });
 
+  it("asks for the server nonce at UserInfo too: 401 use_dpop_nonce in the DPoP challenge (§9)", async () => {
+    const { key, tokens } = await boundGrant();
+    const res = await userinfo(
+      tokens.access_token,
+      "DPoP",
+      await proof(key, { htm: "GET", htu: USERINFO, accessToken: tokens.access_token, nonce: undefined }),
+    );
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toMatch(/^DPoP algs="[^"]+", error="use_dpop_nonce"/);
+    expect(res.headers.get("DPoP-Nonce")).toBe(await currentDpopNonce(settingsOf(env)));
+  });
+
   it("refuses a bound token used as a bearer token, with a DPoP challenge listing algs (§7.1)", async () => {
     const { tokens } = await boundGrant();
     const res = await userinfo(tokens.access_token, "Bearer");
