@@ -32,6 +32,9 @@ export type OAuthErrorCode =
   | "login_required"
   | "consent_required"
   | "interaction_required"
+  // OIDC Core §3.1.2.6 (request objects, §6): not offered until pushed authorization requests exist
+  | "request_not_supported"
+  | "request_uri_not_supported"
   // RFC 6749 §5.2 has no code for rate limits; this is the common one.
   | "slow_down"
   | "not_found";

@@ -1,5 +1,5 @@
 /** OpenID Connect ID tokens (OIDC Core §2): RS256 by default, ES256 when the client registered it. */
-import { base64url, SignJWT } from "jose";
+import { base64url, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import type { Settings } from "../config";
 import type { Keyset } from "./signing-keys";
 
@@ -36,4 +36,46 @@ export async function mintIdToken(keyset: Keyset, settings: Settings, input: IdT
     .setIssuedAt(now)
     .setExpirationTime(now + settings.idTokenTtl)
     .sign(key.privateKey);
+}
+
+export interface VerifiedIdToken {
+  sub: string;
+  email?: string;
+}
+
+/** Far above any ID token we mint; a cheap refusal of oversized input before any crypto. */
+const MAX_ID_TOKEN_LENGTH = 4096;
+
+/**
+ * An ID token we issued to `clientId`, signed by one of our published keys, or null. Its lifetime is
+ * not checked: OIDC Core §3.1.2.1 accepts an expired ID token as id_token_hint. So it is verified as
+ * of the moment it says it was issued (which must not be in the future): signature, typ, issuer and
+ * audience by jose, exp only against iat. An access token (typ at+jwt) is never an ID token.
+ */
+export async function verifyIssuedIdToken(
+  keyset: Keyset,
+  settings: Settings,
+  token: string,
+  clientId: string,
+): Promise<VerifiedIdToken | null> {
+  if (token.length > MAX_ID_TOKEN_LENGTH || token.split(".").length !== 3) return null;
+  try {
+    const header = decodeProtectedHeader(token);
+    const entry = typeof header.kid === "string" ? keyset.verification.get(header.kid) : undefined;
+    if (!entry || header.alg !== entry.alg) return null;
+    const { iat } = decodeJwt(token);
+    if (typeof iat !== "number" || !Number.isSafeInteger(iat) || iat > Date.now() / 1000 + 60) return null;
+    const { payload } = await jwtVerify(token, entry.key, {
+      issuer: settings.issuer,
+      audience: clientId,
+      typ: "JWT",
+      algorithms: [entry.alg],
+      requiredClaims: ["sub", "iat", "exp"],
+      currentDate: new Date(iat * 1000),
+    });
+    if (typeof payload.sub !== "string" || payload.sub === "") return null;
+    return { sub: payload.sub, ...(typeof payload.email === "string" ? { email: payload.email } : {}) };
+  } catch {
+    return null;
+  }
 }
