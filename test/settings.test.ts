@@ -185,6 +185,9 @@ describe("creating apps (the secret is shown exactly once)", () => {
     const stored = await storedClient(pasted.clientId);
     expect(stored).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", secret_hash: null });
     expect(JSON.parse(String(stored?.metadata))).toEqual({ jwks: { keys: [jwk] } });
+    // It has keys, not a secret: no "Reset the secret" on its page.
+    const detail = await page(await admin.get(appPath(pasted.clientId)), 200);
+    expect((await elements(detail, "a")).map((a) => a.href)).not.toContain(appPath(pasted.clientId, "reset-secret"));
 
     const byUrl = await createThroughForm([
       ["team", DEMO.team],

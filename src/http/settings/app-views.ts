@@ -17,6 +17,7 @@ export function summaryOf(client: ClientRow): AppSummary {
     name: client.name,
     type: appType(client),
     origin: client.origin,
+    authMethod: client.tokenEndpointAuthMethod,
     grantTypes: client.grantTypes,
     scopes: client.scopes,
     createdAt: client.createdAt,

@@ -18,7 +18,8 @@ export interface AppPageProps {
 
 /** Self-registered apps belong to whoever registered them: the team can cut them off, not rewrite them. */
 export const isEditable = (app: { origin: string }) => app.origin === "admin";
-export const hasSecret = (app: { type: AppType; origin: string }) => isEditable(app) && app.type !== "public";
+export const hasSecret = (app: { type: AppType; origin: string; authMethod: string }) =>
+  isEditable(app) && app.type !== "public" && app.authMethod !== "private_key_jwt";
 
 export function AppPage(props: AppPageProps) {
   const { app } = props;
