@@ -205,6 +205,14 @@ describe("UserInfo with DPoP (RFC 9449 §7)", () => {
     expect(replay.headers.get("WWW-Authenticate")).toMatch(/^DPoP algs="[^"]*ES256[^"]*", error="invalid_dpop_proof"/);
   });
 
+  it("20 concurrent requests with one proof: exactly one passes (atomic jti check, §11.1)", async () => {
+    const { key, tokens } = await boundGrant();
+    const dpop = await proof(key, { htm: "GET", htu: USERINFO, accessToken: tokens.access_token });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => userinfo(tokens.access_token, "DPoP", dpop)));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 401)).toHaveLength(19);
+  });
+
   it("asks for the server nonce at UserInfo too: 401 use_dpop_nonce in the DPoP challenge (§9)", async () => {
     const { key, tokens } = await boundGrant();
     const res = await userinfo(

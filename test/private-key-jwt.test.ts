@@ -127,6 +127,15 @@ describe("assertions at the token endpoint (RFC 7523 §3)", () => {
     await expectInvalidClient(await clientCredentials(jwt), /already used/);
   });
 
+  it("20 concurrent requests with one assertion: exactly one authenticates (atomic jti check)", async () => {
+    const key = await signingKey("k1");
+    const clientId = await keyApp({ jwks: { keys: [key.publicJwk] } });
+    const jwt = await assertion(key, clientId);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => clientCredentials(jwt)));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 401)).toHaveLength(19);
+  });
+
   it("refuses an assertion for another audience (§3 point 3)", async () => {
     const key = await signingKey("k1");
     const clientId = await keyApp({ jwks: { keys: [key.publicJwk] } });
