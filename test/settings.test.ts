@@ -185,9 +185,19 @@ describe("creating apps (the secret is shown exactly once)", () => {
     const stored = await storedClient(pasted.clientId);
     expect(stored).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", secret_hash: null });
     expect(JSON.parse(String(stored?.metadata))).toEqual({ jwks: { keys: [jwk] } });
-    // It has keys, not a secret: no "Reset the secret" on its page.
+    // It has keys, not a secret: no "Reset the secret" on its page, and its keys can be changed there.
     const detail = await page(await admin.get(appPath(pasted.clientId)), 200);
     expect((await elements(detail, "a")).map((a) => a.href)).not.toContain(appPath(pasted.clientId, "reset-secret"));
+    const rotated = await admin.post(appPath(pasted.clientId), [
+      ["name", "Keyed export"],
+      ["jwks", ""],
+      ["jwks_uri", "https://keys.example.com/export.json"],
+      ["scope", "ir.incidents:read"],
+    ]);
+    expect(rotated.status, await rotated.clone().text()).toBe(303);
+    expect(JSON.parse(String((await storedClient(pasted.clientId))?.metadata))).toEqual({
+      jwks_uri: "https://keys.example.com/export.json",
+    });
 
     const byUrl = await createThroughForm([
       ["team", DEMO.team],

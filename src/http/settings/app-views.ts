@@ -79,11 +79,12 @@ export function appInput(
   if (creating) {
     input.type = type;
     if (type !== "public") input.token_endpoint_auth_method = values.authMethod;
-    if (type !== "public" && values.authMethod === "private_key_jwt") {
-      const keys = privateKeyJwtKeys(values);
-      if ("problem" in keys) return keys;
-      Object.assign(input, keys.input);
-    }
+  }
+  // Created with keys, or editing a private_key_jwt app's keys (new ones replace the old).
+  if (type !== "public" && values.authMethod === "private_key_jwt") {
+    const keys = privateKeyJwtKeys(values);
+    if ("problem" in keys) return keys;
+    Object.assign(input, keys.input);
   }
   return { input };
 }

@@ -28,6 +28,31 @@ export const EMPTY_APP_FORM: AppFormValues = {
   jwksUri: "",
 };
 
+/** private_key_jwt (RFC 7523): the app's public keys, pasted as a JWK Set or by URL (RFC 7591 §2). */
+function KeyFields({ values }: { values: AppFormValues }) {
+  return (
+    <>
+      <p id="keys-hint" class="field-hint">
+        For private_key_jwt only: paste the app's public keys as a JWK Set, or give the https URL where the app
+        publishes them (fetched and cached; a new key is picked up when the app starts using it).
+      </p>
+      <label for="jwks">Public keys (JWK Set)</label>
+      <textarea id="jwks" name="jwks" rows={4} spellcheck={false} autocomplete="off" aria-describedby="keys-hint">
+        {values.jwks}
+      </textarea>
+      <label for="jwks-uri">…or the URL of the app's JWK Set</label>
+      <input
+        type="url"
+        id="jwks-uri"
+        name="jwks_uri"
+        value={values.jwksUri}
+        autocomplete="off"
+        aria-describedby="keys-hint"
+      />
+    </>
+  );
+}
+
 export function AppFields(props: { type: AppType; values: AppFormValues; creating: boolean }) {
   const { type, values } = props;
   const service = type === "client_credentials";
@@ -83,25 +108,10 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
               A JWT signed with the app's private key (private_key_jwt) — no shared secret
             </option>
           </select>
-          <p id="keys-hint" class="field-hint">
-            For private_key_jwt only: paste the app's public keys as a JWK Set, or give the https URL where the app
-            publishes them (fetched and cached; a new key is picked up when the app starts using it).
-          </p>
-          <label for="jwks">Public keys (JWK Set)</label>
-          <textarea id="jwks" name="jwks" rows={4} spellcheck={false} autocomplete="off" aria-describedby="keys-hint">
-            {values.jwks}
-          </textarea>
-          <label for="jwks-uri">…or the URL of the app's JWK Set</label>
-          <input
-            type="url"
-            id="jwks-uri"
-            name="jwks_uri"
-            value={values.jwksUri}
-            autocomplete="off"
-            aria-describedby="keys-hint"
-          />
+          <KeyFields values={values} />
         </>
       ) : null}
+      {!props.creating && values.authMethod === "private_key_jwt" ? <KeyFields values={values} /> : null}
       <ScopePicker selected={values.scopes} service={service} />
       {service ? null : (
         <div class="check">
