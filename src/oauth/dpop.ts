@@ -31,10 +31,15 @@ export interface ProofRequest {
   surface: ProofSurface;
 }
 
-function refusal(surface: ProofSurface, code: "invalid_dpop_proof" | "use_dpop_nonce", description: string) {
+function refusal(
+  surface: ProofSurface,
+  code: "invalid_dpop_proof" | "use_dpop_nonce",
+  description: string,
+  headers?: Record<string, string>,
+) {
   return surface === "resource"
-    ? new OAuthError(code, description, { status: 401, dpop: true })
-    : new OAuthError(code, description, { status: 400 });
+    ? new OAuthError(code, description, { status: 401, dpop: true, headers })
+    : new OAuthError(code, description, { status: 400, headers });
 }
 
 /**
@@ -56,13 +61,12 @@ export async function readDpopProof(settings: Settings, request: ProofRequest): 
   });
   if ("problem" in checked) throw refusal(request.surface, "invalid_dpop_proof", checked.problem);
   if (!(await isCurrentDpopNonce(settings, checked.proof.nonce))) {
-    const error = refusal(
+    throw refusal(
       request.surface,
       "use_dpop_nonce",
       "use the server-provided DPoP nonce in the DPoP-Nonce header (RFC 9449 §8)",
+      await dpopNonceHeader(settings),
     );
-    error.options.headers = { "DPoP-Nonce": await currentDpopNonce(settings) };
-    throw error;
   }
   return checked.proof;
 }
