@@ -375,3 +375,45 @@ describe("client_credentials with DPoP (RFC 9449 §5, §11.1)", () => {
     );
   });
 });
+
+describe("hostile DPoP headers and client assertions", () => {
+  it("answer with an OAuth error, never a 500 (RFC 9449 §4.3, RFC 7523 §3)", async () => {
+    const b64 = (v: unknown) => btoa(JSON.stringify(v)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { htm: "POST", htu: `${ORIGIN}/oauth/token`, iat: now, jti: "x" };
+    const hostile = [
+      "not-a-jwt",
+      "a.b.c",
+      `${b64({ alg: "none", typ: "dpop+jwt", jwk: { kty: "EC" } })}.${b64(claims)}.`,
+      `${b64({ alg: "HS256", typ: "dpop+jwt", jwk: { kty: "oct", k: "AAAA" } })}.${b64(claims)}.sig`,
+      `${b64({ alg: "ES256", typ: "dpop+jwt", jwk: "string" })}.${b64(claims)}.sig`,
+      `${b64({ alg: "ES256", typ: "dpop+jwt", jwk: { kty: "EC", crv: "P-256", x: "!!", y: "??" } })}.${b64(claims)}.sig`,
+      `${"A".repeat(5000)}.B.C`,
+    ];
+    const c = await createTestClient();
+    const keyed = await createTestClient({
+      method: "private_key_jwt",
+      metadata: { jwks: { keys: [(await dpopKey()).publicJwk] } },
+    });
+    for (const dpop of hostile) {
+      const { code, verifier } = await obtainCode(c, DEMO.admin);
+      const token = await exchangeCode(c, code, verifier, {}, { DPoP: dpop });
+      expect(token.status, dpop.slice(0, 80)).toBe(400);
+      expect(((await token.json()) as { error: string }).error).toBe("invalid_dpop_proof");
+      const info = await call("/oauth/userinfo", { headers: { Authorization: "DPoP abc.def.ghi", DPoP: dpop } });
+      expect(info.status).toBe(401);
+      const assertion = await call("/oauth/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: keyed.id,
+          client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          client_assertion: dpop,
+        }),
+      });
+      expect(assertion.status).toBe(401);
+      expect(((await assertion.json()) as { error: string }).error).toBe("invalid_client");
+    }
+  });
+});

@@ -18,7 +18,7 @@ export interface TestClient {
   id: string;
   secret?: string;
   redirectUri: string;
-  method: "none" | "client_secret_basic" | "client_secret_post";
+  method: "none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 }
 
 export async function createTestClient(
@@ -35,7 +35,7 @@ export async function createTestClient(
 ): Promise<TestClient> {
   const id = `test_${randomToken(9)}`;
   const method = options.method ?? "none";
-  const secret = method === "none" ? undefined : randomToken(32);
+  const secret = method === "none" || method === "private_key_jwt" ? undefined : randomToken(32);
   const redirectUri = options.redirectUri ?? "https://app.example/callback";
   await insertClient(dbOf(env.DB), {
     id,
