@@ -295,6 +295,28 @@ describe("introspection of bound tokens (RFC 9449 §6.2)", () => {
   });
 });
 
+describe("introspection with a proof (RFC 9449 §11.1)", () => {
+  it("checks a proof sent there and spends its jti in the holder's object: a replay is refused", async () => {
+    const INTROSPECT = `${ORIGIN}/oauth/introspect`;
+    const c = await createTestClient();
+    const { key, tokens } = await boundGrant(c);
+    const introspect = (token: string, dpop: string) =>
+      call("/oauth/introspect", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", DPoP: dpop },
+        body: new URLSearchParams({ token, client_id: c.id }),
+      });
+    for (const token of [tokens.access_token, tokens.refresh_token!]) {
+      const dpop = await proof(key, { htu: INTROSPECT });
+      const first = await introspect(token, dpop);
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ active: true, cnf: { jkt: key.jkt } });
+      await expectProofError(await introspect(token, dpop), "invalid_dpop_proof", /already used/);
+    }
+    await expectProofError(await introspect(tokens.access_token, await proof(key)), "invalid_dpop_proof", /htu/);
+  });
+});
+
 describe("metadata (RFC 9449 §5.1)", () => {
   it("advertises dpop_signing_alg_values_supported with ES256 and EdDSA", async () => {
     const md = (await (await call("/.well-known/oauth-authorization-server")).json()) as Record<string, string[]>;

@@ -443,6 +443,18 @@ export class UserGrants extends DurableObject<Env> {
     return found ? { ...found, jkt: this.refreshBinding(tokenHash) } : null;
   }
 
+  /** inspectRefreshWithBinding for a request that carries a DPoP proof (introspection): spent in the same call. */
+  inspectRefreshWithProof(
+    tokenHash: string,
+    now: number,
+    proof: ProofUse,
+  ): ReturnType<UserGrants["inspectRefreshWithBinding"]> | { replayed: true } {
+    return this.ctx.storage.transactionSync(() => {
+      if (!this.spendProofJti(proof)) return { replayed: true as const };
+      return this.inspectRefreshWithBinding(tokenHash, now);
+    });
+  }
+
   /** Spends a proof seen at an endpoint that changes nothing else here (revocation). False: seen before. */
   spendProof(proof: ProofUse): boolean {
     return this.spendProofJti(proof);

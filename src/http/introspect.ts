@@ -6,7 +6,10 @@
 import type { Context } from "hono";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
 import { clientResolver } from "../oauth/client-lookup";
+import { readDpopProof } from "../oauth/dpop";
+import { proofReplayKey } from "../oauth/dpop-proof";
 import { OAuthError } from "../oauth/errors";
+import { ENDPOINT_PATHS } from "../oauth/metadata";
 import { formatScope } from "../oauth/scopes";
 import { tokenStatus } from "../oauth/token-status";
 import type { AppEnv } from "./context";
@@ -26,7 +29,20 @@ export async function handleIntrospect(c: Context<AppEnv>): Promise<Response> {
     ctx.env, // private_key_jwt: the assertion's jti is spent in the client's ClientReplay object
   );
   if (!form.token) throw new OAuthError("invalid_request", "token is required");
-  const status = await tokenStatus(ctx, form.token, form.token_type_hint);
+  // RFC 9449 defines no proof here; one that is sent anyway is checked, and spent in the same call
+  // to the holder's object that inspects the token (§11.1), rather than silently ignored.
+  const proof = await readDpopProof(ctx.settings, {
+    header: c.req.header("DPoP"),
+    method: "POST",
+    path: ENDPOINT_PATHS.introspection,
+    surface: "token_endpoint",
+  });
+  const status = await tokenStatus(
+    ctx,
+    form.token,
+    form.token_type_hint,
+    proof && { key: proofReplayKey(proof), expiresAt: proof.replayUntil },
+  );
   const visible =
     status !== null &&
     (status.clientId === caller.id || (caller.tokenEndpointAuthMethod !== "none" && caller.teamId === status.teamId));

@@ -69,12 +69,15 @@ async function dpopTokenStatus(
       "the DPoP proof is signed by another key than the token is bound to (RFC 9449 §7.1)",
     );
   }
-  const status = await accessTokenStatus(
-    ctx,
-    token,
-    { key: proofReplayKey(proof), expiresAt: proof.replayUntil },
-    claims,
-  );
+  let status: LiveToken | null;
+  try {
+    status = await accessTokenStatus(ctx, token, { key: proofReplayKey(proof), expiresAt: proof.replayUntil }, claims);
+  } catch (e) {
+    // A replayed proof: at a protected resource that is a 401 with the DPoP challenge (RFC 9449 §7.1).
+    if (e instanceof OAuthError && e.code === "invalid_dpop_proof")
+      throw dpopError("invalid_dpop_proof", e.description);
+    throw e;
+  }
   if (!status) throw dpopError("invalid_token", "the access token is invalid, expired or revoked");
   return { status, proof };
 }

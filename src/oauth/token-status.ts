@@ -46,6 +46,10 @@ export async function readAccessToken(ctx: StatusContext, token: string): Promis
   return verifyAccessToken(await keysetOf(ctx.db, ctx.settings), ctx.settings, token);
 }
 
+function proofReplayed(): OAuthError {
+  return new OAuthError("invalid_dpop_proof", "this DPoP proof was already used (RFC 9449 §11.1)");
+}
+
 /** The thumbprint in a verified token's `cnf` (RFC 9449 §6.1), if it is DPoP-bound. */
 export function boundKeyOf(claims: VerifiedAccessToken): string | undefined {
   return typeof claims.cnf?.jkt === "string" ? claims.cnf.jkt : undefined;
@@ -70,12 +74,7 @@ export async function accessTokenStatus(
     getUserInTeam(ctx.db, claims.sub, claims.team_id),
     getClientCached(ctx.db, ctx.settings, claims.client_id),
   ]);
-  if ("replayed" in check) {
-    throw new OAuthError("invalid_dpop_proof", "this DPoP proof was already used (RFC 9449 §11.1)", {
-      status: 401,
-      dpop: true,
-    });
-  }
+  if ("replayed" in check) throw proofReplayed();
   if (!check.active || !holder || !client) return null;
   // "Revoke every token of this app" also stamps the client: a token minted before it is dead
   // even if its family escaped the fan-out (created while the revocation ran).
@@ -97,13 +96,19 @@ export async function accessTokenStatus(
   };
 }
 
-async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
+async function refreshTokenStatus(ctx: StatusContext, token: string, proof?: ProofUse): Promise<LiveToken | null> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return null;
-  const [found, holder] = await Promise.all([
-    userGrants(ctx.env, route.userId).inspectRefreshWithBinding(await sha256(token), Date.now()),
+  const grants = userGrants(ctx.env, route.userId);
+  const tokenHash = await sha256(token);
+  const [inspected, holder] = await Promise.all([
+    proof
+      ? grants.inspectRefreshWithProof(tokenHash, Date.now(), proof)
+      : grants.inspectRefreshWithBinding(tokenHash, Date.now()),
     getUserInTeam(ctx.db, route.userId, route.teamId),
   ]);
+  if (inspected && "replayed" in inspected) throw proofReplayed();
+  const found = inspected;
   if (!found?.active || !holder) return null;
   const client = await getClientCached(ctx.db, ctx.settings, found.grant.clientId);
   if (!client) return null;
@@ -123,16 +128,22 @@ async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<Li
 }
 
 /** RFC 7662 §2.1 / RFC 7009 §2.1: the hint says where to look first, never where to look only. */
+/**
+ * `proof`: a DPoP proof sent with the request (introspection); its jti is spent in the holder's
+ * object in the same call that inspects the token. Only a token of ours reaches an object, so a
+ * proof is spent once, by whichever kind the token turns out to be.
+ */
 export async function tokenStatus(
   ctx: StatusContext,
   token: string,
   hint: string | undefined,
+  proof?: ProofUse,
 ): Promise<LiveToken | null> {
   const order = refreshTokenFirst(token, hint)
     ? [refreshTokenStatus, accessTokenStatus]
     : [accessTokenStatus, refreshTokenStatus];
   for (const inspect of order) {
-    const status = await inspect(ctx, token);
+    const status = await inspect(ctx, token, proof);
     if (status) return status;
   }
   return null;
