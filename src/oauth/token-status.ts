@@ -6,6 +6,7 @@
  */
 import type { Env, Settings } from "../config";
 import { userGrants } from "../durable/stub";
+import type { ProofUse } from "../durable/user-grants";
 import { type ClientRow, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { getUserInTeam, type UserInTeam } from "../store/users";
@@ -14,6 +15,7 @@ import { readGrantToken, refreshTokenFirst } from "../tokens/grant-tokens";
 import { sha256 } from "../tokens/secrets";
 import { keysetOf } from "../tokens/signing-keys";
 import { ceilingOf } from "./claims";
+import { OAuthError } from "./errors";
 import { effectiveScopes, formatScope, parseScope } from "./scopes";
 
 export interface LiveToken {
@@ -30,6 +32,8 @@ export interface LiveToken {
   exp: number;
   user: UserInTeam["user"];
   membership: UserInTeam["membership"];
+  /** RFC 9449 §6: the DPoP key thumbprint the token is bound to, if any. */
+  jkt?: string;
 }
 
 export interface StatusContext {
@@ -43,14 +47,35 @@ export async function readAccessToken(ctx: StatusContext, token: string): Promis
   return verifyAccessToken(await keysetOf(ctx.db, ctx.settings), ctx.settings, token);
 }
 
-export async function accessTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
-  const claims = await readAccessToken(ctx, token);
+function proofReplayed(): OAuthError {
+  return new OAuthError("invalid_dpop_proof", "this DPoP proof was already used (RFC 9449 §11.1)");
+}
+
+/** The thumbprint in a verified token's `cnf` (RFC 9449 §6.1), if it is DPoP-bound. */
+export function boundKeyOf(claims: VerifiedAccessToken): string | undefined {
+  return typeof claims.cnf?.jkt === "string" ? claims.cnf.jkt : undefined;
+}
+
+/**
+ * `proof`: a DPoP proof that came with the token (UserInfo); its jti is spent in the same call to
+ * the holder's object that checks revocation (RFC 9449 §11.1), so it costs no extra round trip.
+ */
+export async function accessTokenStatus(
+  ctx: StatusContext,
+  token: string,
+  proof?: ProofUse,
+  verified?: VerifiedAccessToken,
+): Promise<LiveToken | null> {
+  const claims = verified ?? (await readAccessToken(ctx, token));
   if (!claims) return null;
+  const grants = userGrants(ctx.env, claims.sub);
+  const access = { familyId: claims.fid, jti: claims.jti, iat: claims.iat };
   const [check, holder, client] = await Promise.all([
-    userGrants(ctx.env, claims.sub).checkAccess({ familyId: claims.fid, jti: claims.jti, iat: claims.iat }),
+    proof ? grants.checkAccessWithProof(access, proof) : grants.checkAccess(access),
     getUserInTeam(ctx.db, claims.sub, claims.team_id),
     getClientCached(ctx.db, ctx.settings, claims.client_id),
   ]);
+  if ("replayed" in check) throw proofReplayed();
   if (!check.active || !holder || !client) return null;
   // "Revoke every token of this app" also stamps the client: a token minted before it is dead
   // even if its family escaped the fan-out (created while the revocation ran).
@@ -68,16 +93,23 @@ export async function accessTokenStatus(ctx: StatusContext, token: string): Prom
     exp: claims.exp,
     user: holder.user,
     membership: holder.membership,
+    jkt: boundKeyOf(claims),
   };
 }
 
-async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<LiveToken | null> {
+async function refreshTokenStatus(ctx: StatusContext, token: string, proof?: ProofUse): Promise<LiveToken | null> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return null;
-  const [found, holder] = await Promise.all([
-    userGrants(ctx.env, route.userId).inspectRefresh(await sha256(token), Date.now()),
+  const grants = userGrants(ctx.env, route.userId);
+  const tokenHash = await sha256(token);
+  const [inspected, holder] = await Promise.all([
+    proof
+      ? grants.inspectRefreshWithProof(tokenHash, Date.now(), proof)
+      : grants.inspectRefreshWithBinding(tokenHash, Date.now()),
     getUserInTeam(ctx.db, route.userId, route.teamId),
   ]);
+  if (inspected && "replayed" in inspected) throw proofReplayed();
+  const found = inspected;
   if (!found?.active || !holder) return null;
   const client = await getClientCached(ctx.db, ctx.settings, found.grant.clientId);
   if (!client) return null;
@@ -92,20 +124,27 @@ async function refreshTokenStatus(ctx: StatusContext, token: string): Promise<Li
     exp: Math.floor(found.expiresAt / 1000),
     user: holder.user,
     membership: holder.membership,
+    jkt: found.jkt ?? undefined,
   };
 }
 
-/** RFC 7662 §2.1 / RFC 7009 §2.1: the hint says where to look first, never where to look only. */
+/**
+ * RFC 7662 §2.1 / RFC 7009 §2.1: the hint says where to look first, never where to look only.
+ * `proof`: a DPoP proof sent with the request (introspection); its jti is spent in the holder's
+ * object in the same call that inspects the token. Only a token of ours reaches an object, so a
+ * proof is spent once, by whichever kind the token turns out to be.
+ */
 export async function tokenStatus(
   ctx: StatusContext,
   token: string,
   hint: string | undefined,
+  proof?: ProofUse,
 ): Promise<LiveToken | null> {
   const order = refreshTokenFirst(token, hint)
     ? [refreshTokenStatus, accessTokenStatus]
     : [accessTokenStatus, refreshTokenStatus];
   for (const inspect of order) {
-    const status = await inspect(ctx, token);
+    const status = await inspect(ctx, token, proof);
     if (status) return status;
   }
   return null;
@@ -114,14 +153,17 @@ export async function tokenStatus(
 /**
  * The RFC 7662 §2.2 answer for `caller`: a confidential client sees tokens of its own team
  * (resource servers), a public client only its own; anything else is `{"active": false}`.
+ * `proof`: a DPoP proof sent with the request, spent as tokenStatus says; a DPoP-bound token
+ * reports its key (RFC 9449 §6.2) so the resource server can check the proof it was shown.
  */
 export async function introspectionResponse(
   ctx: StatusContext,
   caller: ClientRow,
   token: string,
   hint: string | undefined,
+  proof?: ProofUse,
 ): Promise<Record<string, unknown>> {
-  const status = await tokenStatus(ctx, token, hint);
+  const status = await tokenStatus(ctx, token, hint, proof);
   const visible =
     status !== null &&
     (status.clientId === caller.id || (caller.tokenEndpointAuthMethod !== "none" && caller.teamId === status.teamId));
@@ -138,7 +180,8 @@ export async function introspectionResponse(
     iat: status.iat,
     iss: ctx.settings.issuer,
     aud: status.aud,
-    token_type: status.kind === "access_token" ? "Bearer" : "refresh_token",
+    token_type: status.kind === "access_token" ? (status.jkt ? "DPoP" : "Bearer") : "refresh_token",
+    ...(status.jkt ? { cnf: { jkt: status.jkt } } : {}),
     team_id: status.teamId,
   };
 }

@@ -10,7 +10,10 @@ import { dbOf } from "../../store/db";
 import { liveFamiliesOfClient, markFamiliesRevoked } from "../../store/token-families";
 import { readGrantToken, refreshTokenFirst } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
-import { readAccessToken } from "../token-status";
+import type { VerifiedProof } from "../dpop";
+import { proofReplayKey } from "../dpop-proof";
+import { OAuthError } from "../errors";
+import { boundKeyOf, readAccessToken } from "../token-status";
 import type { GrantContext } from "./context";
 
 async function revokeFamiliesByUser(env: Env, families: { id: string; userId: string }[], reason: string, now: number) {
@@ -43,13 +46,36 @@ export async function revokeUserClientTokens(env: Env, userId: string, clientId:
   await markFamiliesRevoked(dbOf(env.DB), revoked, now);
 }
 
+/**
+ * With a proof: spend its jti in the holder's object (RFC 9449 §11.1) and say whether the token's
+ * binding allows it; a proof by another key than the token's leaves the token alone.
+ */
+async function proofAllows(
+  ctx: GrantContext,
+  userId: string,
+  proof: VerifiedProof | undefined,
+  boundTo: string | undefined,
+): Promise<boolean> {
+  if (!proof) return true;
+  if (!(await userGrants(ctx.env, userId).spendProof({ key: proofReplayKey(proof), expiresAt: proof.replayUntil }))) {
+    throw new OAuthError("invalid_dpop_proof", "this DPoP proof was already used (RFC 9449 §11.1)");
+  }
+  return boundTo === undefined || boundTo === proof.jkt;
+}
+
 /** RFC 7009 §2.1: a refresh token ends its whole family, and the access tokens minted from it. */
-async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
+async function revokeRefreshToken(
+  ctx: GrantContext,
+  clientId: string,
+  token: string,
+  proof?: VerifiedProof,
+): Promise<boolean> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return false;
   const grants = userGrants(ctx.env, route.userId);
-  const found = await grants.inspectRefresh(await sha256(token), Date.now());
+  const found = await grants.inspectRefreshWithBinding(await sha256(token), Date.now());
   if (!found || found.grant.clientId !== clientId) return false;
+  if (!(await proofAllows(ctx, route.userId, proof, found.jkt ?? undefined))) return true;
   const revoked = await grants.revokeFamilies({ familyIds: [route.familyId] }, "revoked", Date.now());
   if (revoked.length > 0) {
     await markFamiliesRevoked(ctx.db, revoked, Date.now());
@@ -62,9 +88,15 @@ async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: st
 }
 
 /** RFC 7009 §2.1: an access token is revoked by its jti until it would have expired anyway. */
-async function revokeAccessToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
+async function revokeAccessToken(
+  ctx: GrantContext,
+  clientId: string,
+  token: string,
+  proof?: VerifiedProof,
+): Promise<boolean> {
   const claims = await readAccessToken(ctx, token);
   if (!claims || claims.client_id !== clientId) return false;
+  if (!(await proofAllows(ctx, claims.sub, proof, boundKeyOf(claims)))) return true;
   await userGrants(ctx.env, claims.sub).revokeAccessToken(claims.jti, claims.exp * 1000);
   auditRevocation(ctx, claims.team_id, claims.sub, clientId, { token_type: "access_token", jti: claims.jti });
   return true;
@@ -84,15 +116,18 @@ function auditRevocation(
 /**
  * Revokes `token` if it is one of `clientId`'s; anything else changes nothing and is not reported
  * (RFC 7009 §2.2). The hint says where to look first, never where to look only (§2.1).
+ * `proof`: an optional DPoP proof (RFC 9449), checked by the caller like at the token endpoint; its
+ * jti is spent in the token holder's object, and a token bound to another key is left alone.
  */
 export async function revokePresentedToken(
   ctx: GrantContext,
   clientId: string,
   token: string,
   hint: string | undefined,
+  proof?: VerifiedProof,
 ): Promise<void> {
   const order = refreshTokenFirst(token, hint)
     ? [revokeRefreshToken, revokeAccessToken]
     : [revokeAccessToken, revokeRefreshToken];
-  for (const revoke of order) if (await revoke(ctx, clientId, token)) return;
+  for (const revoke of order) if (await revoke(ctx, clientId, token, proof)) return;
 }
