@@ -11,11 +11,12 @@ const USAGE = `Usage: npm run admin -- <command> [options]
 Commands
   create-app     --name <name> --type public|confidential|client_credentials --team <team_id>
                  [--redirect-uri <uri>]... [--scope "<scopes>"] [--automatic-consent]
-                 [--auth-method client_secret_basic|client_secret_post]
+                 [--auth-method client_secret_basic|client_secret_post|private_key_jwt]
+                 [--jwks-uri <https URL> | --jwks '<JWK Set JSON>']   (private_key_jwt, RFC 7523)
   list-apps      --team <team_id>
   get-app        <client_id>
   update-app     <client_id> [--name <name>] [--redirect-uri <uri>]... [--scope "<scopes>"]
-                 [--automatic-consent | --no-automatic-consent]
+                 [--automatic-consent | --no-automatic-consent] [--jwks-uri <url> | --jwks '<json>']
   reset-secret   <client_id>
   revoke-tokens  <client_id>
   delete-app     <client_id>
@@ -54,6 +55,8 @@ const { values: opts, positionals } = parseArgs({
     "automatic-consent": { type: "boolean" },
     "no-automatic-consent": { type: "boolean" },
     "auth-method": { type: "string" },
+    jwks: { type: "string" },
+    "jwks-uri": { type: "string" },
     kind: { type: "string" },
     role: { type: "string" },
     "on-call-role": { type: "string" },
@@ -137,6 +140,16 @@ function print(data, human) {
   else human(data);
 }
 
+/** private_key_jwt keys (RFC 7591 §2): a JWK Set by value (JSON) or by reference (URL). */
+function keyOptions() {
+  if (opts.jwks === undefined) return opts["jwks-uri"] === undefined ? {} : { jwks_uri: opts["jwks-uri"] };
+  try {
+    return { jwks: JSON.parse(opts.jwks), ...(opts["jwks-uri"] === undefined ? {} : { jwks_uri: opts["jwks-uri"] }) };
+  } catch {
+    fail("--jwks must be a JWK Set in JSON");
+  }
+}
+
 const id = () => encodeURIComponent(need(clientId, "a client_id"));
 
 switch (command) {
@@ -149,6 +162,7 @@ switch (command) {
       scope: opts.scope,
       automatic_consent: opts["automatic-consent"],
       token_endpoint_auth_method: opts["auth-method"],
+      ...keyOptions(),
     };
     print(await api("POST", "/apps", body), (app) => {
       printApp(app);
@@ -172,6 +186,7 @@ switch (command) {
       redirect_uris: opts["redirect-uri"],
       scope: opts.scope,
       automatic_consent: automatic,
+      ...keyOptions(),
     };
     print(await api("PATCH", `/apps/${id()}`, body), printApp);
     break;

@@ -8,6 +8,8 @@ export interface Env {
   RATE_LIMIT: KVNamespace;
   /** UserGrants objects; durable/stub.ts is the one typed way to reach one. */
   USER_GRANTS: DurableObjectNamespace;
+  /** ClientReplay objects (single-use client assertion and proof jtis); reached through durable/stub.ts. */
+  CLIENT_REPLAY: DurableObjectNamespace;
   ISSUER?: string;
   DEV_SIGNIN?: string;
   KEY_ENCRYPTION_SECRET?: string;

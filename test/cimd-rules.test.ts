@@ -187,7 +187,7 @@ describe("what a document must say (draft §4.1, RFC 7591 §2)", () => {
     expect(why(doc({ client_id: undefined }))).toMatch(/client_id differs/);
   });
 
-  it("refuses shared secrets and private_key_jwt (unsupported), accepts none", () => {
+  it("refuses shared secrets and private_key_jwt without keys, accepts none", () => {
     expect(why(doc({ token_endpoint_auth_method: "client_secret_basic" }))).toMatch(/"none"/);
     expect(why(doc({ token_endpoint_auth_method: "private_key_jwt" }))).toMatch(/private_key_jwt/);
     expect(why(doc({ client_secret: "s" }))).toMatch(/client_secret/);

@@ -33,7 +33,12 @@ describe("authorization server metadata (RFC 8414 §2, §3)", () => {
     expect(md.response_types_supported).toEqual(["code"]);
     expect(md.code_challenge_methods_supported).toEqual(["S256"]);
     expect(md.grant_types_supported).toEqual(["authorization_code", "refresh_token", "client_credentials"]);
-    expect(md.token_endpoint_auth_methods_supported).toEqual(["client_secret_basic", "client_secret_post", "none"]);
+    expect(md.token_endpoint_auth_methods_supported).toEqual([
+      "client_secret_basic",
+      "client_secret_post",
+      "private_key_jwt",
+      "none",
+    ]);
     expect(md.authorization_response_iss_parameter_supported).toBe(true);
     expect(md.client_id_metadata_document_supported).toBe(true);
     expect(md.scopes_supported).toEqual(ALL_SCOPES);

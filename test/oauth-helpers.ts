@@ -19,7 +19,7 @@ export interface TestClient {
   id: string;
   secret?: string;
   redirectUri: string;
-  method: "none" | "client_secret_basic" | "client_secret_post";
+  method: "none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 }
 
 export async function createTestClient(
@@ -30,11 +30,13 @@ export async function createTestClient(
     automaticConsent?: boolean;
     redirectUri?: string;
     idTokenAlg?: "RS256" | "ES256";
+    /** RFC 7591 metadata kept with the client (e.g. dpop_bound_access_tokens, jwks). */
+    metadata?: Record<string, unknown>;
   } = {},
 ): Promise<TestClient> {
   const id = `test_${randomToken(9)}`;
   const method = options.method ?? "none";
-  const secret = method === "none" ? undefined : randomToken(32);
+  const secret = method === "none" || method === "private_key_jwt" ? undefined : randomToken(32);
   const redirectUri = options.redirectUri ?? "https://app.example/callback";
   await insertClient(dbOf(env.DB), {
     id,
@@ -57,6 +59,7 @@ export async function createTestClient(
     ],
     automaticConsent: options.automaticConsent ?? true,
     idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
+    metadata: options.metadata ?? {},
   });
   return { id, secret, redirectUri, method };
 }

@@ -77,6 +77,8 @@ describe("protected resource metadata (RFC 9728)", () => {
         authorization_servers: [ORIGIN],
         scopes_supported: ["ir.incidents:read", "ir.incidents:write"],
         bearer_methods_supported: ["header"],
+        // RFC 9728 §2 / RFC 9449: the helper accepts DPoP-bound tokens with these proof algorithms.
+        dpop_signing_alg_values_supported: ["ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256"],
       });
     }
     expect(rs.metadataUrl).toBe(METADATA_URL);

@@ -125,14 +125,14 @@ describe("storage round trips per request, warm caches", () => {
     expectOneCallToHolder(calls, DEMO.member, "redeemCode");
   });
 
-  it("refresh (RFC 6749 §6): one call, rotateRefresh on the holder's object, no D1 read", async () => {
+  it("refresh (RFC 6749 §6): one call, rotateRefreshWithProof (the DPoP binding check) on the holder's object, no D1 read", async () => {
     const client = await createTestClient({ method: "client_secret_basic" });
     const refresh = (t: { refresh_token: string }) =>
       post(client, "/oauth/token", { grant_type: "refresh_token", refresh_token: t.refresh_token });
     await send(...refresh(await tokens(client, DEMO.member)));
     const { response, calls } = await measure(...refresh(await tokens(client, DEMO.member)));
     expect(response.status).toBe(200);
-    expectOneCallToHolder(calls, DEMO.member, "rotateRefresh");
+    expectOneCallToHolder(calls, DEMO.member, "rotateRefreshWithProof");
   });
 
   it("userinfo (OIDC Core §5.3): one call, checkAccess on the holder's object, no D1 read", async () => {
@@ -161,7 +161,7 @@ describe("storage round trips per request, warm caches", () => {
       ...post(client, "/oauth/introspect", { token: t.refresh_token, token_type_hint: "refresh_token" }),
     );
     expect(await refresh.response.json()).toMatchObject({ active: true, token_type: "refresh_token" });
-    expectOneCallToHolder(refresh.calls, DEMO.member, "inspectRefresh");
+    expectOneCallToHolder(refresh.calls, DEMO.member, "inspectRefreshWithBinding");
   });
 
   it("revocation (RFC 7009): one call per token; the D1 index and the audit event are deferred and land", async () => {

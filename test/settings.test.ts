@@ -165,6 +165,71 @@ describe("creating apps (the secret is shown exactly once)", () => {
     });
   });
 
+  it("creates a private_key_jwt app from a pasted JWK Set or a JWK Set URL, with no secret (RFC 7523, RFC 7591 §2)", async () => {
+    const jwk = {
+      kty: "EC",
+      crv: "P-256",
+      kid: "k1",
+      x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+      y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    };
+    const pasted = await createThroughForm([
+      ["team", DEMO.team],
+      ["type", "client_credentials"],
+      ["name", "Keyed export"],
+      ["token_endpoint_auth_method", "private_key_jwt"],
+      ["jwks", JSON.stringify({ keys: [jwk] })],
+      ["jwks_uri", ""],
+      ["scope", "ir.incidents:read"],
+    ]);
+    expect(pasted.secret).toBeUndefined();
+    const stored = await storedClient(pasted.clientId);
+    expect(stored).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", secret_hash: null });
+    expect(JSON.parse(String(stored?.metadata))).toEqual({ jwks: { keys: [jwk] } });
+    // It has keys, not a secret: no "Reset the secret" on its page, and its keys can be changed there.
+    const detail = await page(await admin.get(appPath(pasted.clientId)), 200);
+    expect((await elements(detail, "a")).map((a) => a.href)).not.toContain(appPath(pasted.clientId, "reset-secret"));
+    const rotated = await admin.post(appPath(pasted.clientId), [
+      ["name", "Keyed export"],
+      ["jwks", ""],
+      ["jwks_uri", "https://keys.example.com/export.json"],
+      ["scope", "ir.incidents:read"],
+    ]);
+    expect(rotated.status, await rotated.clone().text()).toBe(303);
+    expect(JSON.parse(String((await storedClient(pasted.clientId))?.metadata))).toEqual({
+      jwks_uri: "https://keys.example.com/export.json",
+    });
+
+    const byUrl = await createThroughForm([
+      ["team", DEMO.team],
+      ["type", "confidential"],
+      ["name", "Keyed dashboard"],
+      ["redirect_uris", "https://dash.example.com/cb"],
+      ["token_endpoint_auth_method", "private_key_jwt"],
+      ["jwks", ""],
+      ["jwks_uri", "https://dash.example.com/jwks.json"],
+      ["scope", "openid"],
+    ]);
+    expect(JSON.parse(String((await storedClient(byUrl.clientId))?.metadata))).toEqual({
+      jwks_uri: "https://dash.example.com/jwks.json",
+    });
+
+    const before = await countClients();
+    const bad = await page(
+      await admin.post(APPS, [
+        ["team", DEMO.team],
+        ["type", "client_credentials"],
+        ["name", "Broken keys"],
+        ["token_endpoint_auth_method", "private_key_jwt"],
+        ["jwks", "{not json"],
+        ["scope", "ir.incidents:read"],
+      ]),
+      400,
+    );
+    expect(await textOf(bad, "[role=alert]")).toContain("not valid JSON");
+    expect(await countClients()).toBe(before);
+  });
+
   it("explains what is wrong and keeps what was typed; nothing is created", async () => {
     const before = await countClients();
     const res = await admin.post(APPS, [

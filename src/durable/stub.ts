@@ -1,4 +1,5 @@
 import type { Env } from "../config";
+import type { ClientReplay } from "./client-replay";
 import type { UserGrants } from "./user-grants";
 
 /**
@@ -8,4 +9,10 @@ import type { UserGrants } from "./user-grants";
 export function userGrants(env: Pick<Env, "USER_GRANTS">, userId: string): DurableObjectStub<UserGrants> {
   const namespace = env.USER_GRANTS as DurableObjectNamespace<UserGrants>;
   return namespace.get(namespace.idFromName(userId));
+}
+
+/** The ClientReplay object of one client: its assertion and client_credentials proof jtis. */
+export function clientReplay(env: Pick<Env, "CLIENT_REPLAY">, clientId: string): DurableObjectStub<ClientReplay> {
+  const namespace = env.CLIENT_REPLAY as DurableObjectNamespace<ClientReplay>;
+  return namespace.get(namespace.idFromName(clientId));
 }

@@ -117,6 +117,11 @@ export interface HolderRecord {
 
 type Row = Record<string, SqlStorageValue>;
 
+/**
+ * DPoP (RFC 9449) tables: seen_proof_jtis holds proofs already used with this user's tokens (key =
+ * jkt and jti) until the proof's iat window has closed; dpop_bound_families the families whose
+ * refresh tokens only a proof with that key may use (public clients, RFC 9449 §5).
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS families (
   id TEXT PRIMARY KEY, client_id TEXT NOT NULL, team_id TEXT NOT NULL, scopes TEXT NOT NULL,
@@ -132,6 +137,8 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 CREATE INDEX IF NOT EXISTS refresh_family ON refresh_tokens (family_id);
 CREATE TABLE IF NOT EXISTS revoked_access_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS user_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_proof_jtis (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dpop_bound_families (family_id TEXT PRIMARY KEY, jkt TEXT NOT NULL);
 `;
 
 /**
@@ -413,12 +420,23 @@ export class UserGrants extends DurableObject<Env> {
    * RFC 7009 §2.1: revoking a refresh token ends its family, in one call. Null when the token is
    * unknown here or belongs to another client (the caller answers 200 either way, §2.2).
    */
-  revokeRefresh(tokenHash: string, clientId: string, now: number): { familyId: string; revoked: boolean } | null {
+  revokeRefresh(
+    tokenHash: string,
+    clientId: string,
+    now: number,
+    proof?: ProofUse & { jkt: string },
+  ): { familyId: string; revoked: boolean } | { replayed: true } | null {
     return this.ctx.storage.transactionSync(() => {
       const token = this.one("SELECT family_id FROM refresh_tokens WHERE hash = ?", tokenHash);
       if (!token) return null;
       const family = this.family(String(token.family_id));
       if (!family || String(family.client_id) !== clientId) return null;
+      if (proof) {
+        // RFC 9449 §11.1: the proof is spent here; one by another key than the family's leaves it alone.
+        if (!this.spendProofJti(proof)) return { replayed: true as const };
+        const bound = this.refreshBinding(tokenHash);
+        if (bound !== null && bound !== proof.jkt) return { familyId: String(family.id), revoked: false };
+      }
       const result = this.sql.exec(
         "UPDATE families SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL",
         now,
@@ -571,6 +589,7 @@ export class UserGrants extends DurableObject<Env> {
       this.sql.exec("DELETE FROM codes WHERE expires_at < ?", now - 3600_000);
       this.sql.exec("DELETE FROM refresh_tokens WHERE expires_at < ?", now);
       this.sql.exec("DELETE FROM revoked_access_tokens WHERE expires_at < ?", now);
+      this.sql.exec("DELETE FROM seen_proof_jtis WHERE expires_at < ?", now);
       this.sql.exec(
         `DELETE FROM families WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = families.id)
            AND NOT EXISTS (SELECT 1 FROM codes c WHERE c.family_id = families.id)`,
@@ -583,6 +602,110 @@ export class UserGrants extends DurableObject<Env> {
     if (remaining && Number(remaining.n) > 0) await this.ctx.storage.setAlarm(now + PURGE_INTERVAL_MS);
     await this.reconcileHolder(now);
   }
+
+  // ---- DPoP (RFC 9449): proof replay and refresh-token binding ------------------------------------
+  // Every proof that reaches this object is spent here, inside the same call and storage
+  // transaction as the transition it authorizes: no extra round trip, no global ledger, and two
+  // requests with one proof can never both pass (docs/security.md, "DPoP proof replay").
+
+  /** A code redemption with a DPoP proof: the proof is spent, then (for public clients) the family bound. */
+  redeemCodeWithProof(input: RedeemCodeInput, proof: ProofBinding): RedeemResult | ProofFailure {
+    return this.ctx.storage.transactionSync((): RedeemResult | ProofFailure => {
+      if (!this.spendProofJti(proof)) return proofReplayed();
+      const result = this.redeemCode(input);
+      if (result.ok && proof.bindRefresh) {
+        this.sql.exec(
+          "INSERT OR REPLACE INTO dpop_bound_families (family_id, jkt) VALUES (?, ?)",
+          result.grant.familyId,
+          proof.jkt,
+        );
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Every refresh goes through here: a family bound to a DPoP key (RFC 9449 §5) rotates only for a
+   * proof signed with that key, and the proof is spent before the rotation. Refused before anything
+   * changes, so a thief without the key cannot spend the client's token.
+   */
+  rotateRefreshWithProof(input: RotateInput, proof: ProofBinding | null): RotateResult | ProofFailure {
+    return this.ctx.storage.transactionSync((): RotateResult | ProofFailure => {
+      const bound = this.refreshBinding(input.tokenHash);
+      if (bound !== null && proof === null) {
+        return {
+          ok: false,
+          error: "invalid_dpop_proof",
+          description: "this refresh token is bound to a DPoP key: send a proof signed with it (RFC 9449 §5)",
+        };
+      }
+      if (bound !== null && proof?.jkt !== bound) {
+        return fail("this refresh token is bound to another DPoP key (RFC 9449 §5)");
+      }
+      if (proof !== null && !this.spendProofJti(proof)) return proofReplayed();
+      return this.rotateRefresh(input);
+    });
+  }
+
+  /** checkAccess for a request that carries a DPoP proof (UserInfo): the proof is spent in the same call. */
+  checkAccessWithProof(
+    check: AccessCheck,
+    proof: ProofUse,
+  ): ReturnType<UserGrants["checkAccess"]> | { active: false; replayed: true } {
+    return this.ctx.storage.transactionSync(() => {
+      if (!this.spendProofJti(proof)) return { active: false, replayed: true as const };
+      return this.checkAccess(check);
+    });
+  }
+
+  /** The key a refresh token's family is bound to (RFC 9449 §5), for introspection's `cnf`. */
+  refreshBinding(tokenHash: string): string | null {
+    const row = this.one(
+      `SELECT b.jkt FROM refresh_tokens r JOIN dpop_bound_families b ON b.family_id = r.family_id WHERE r.hash = ?`,
+      tokenHash,
+    );
+    return row ? String(row.jkt) : null;
+  }
+
+  /** inspectRefresh plus the key the family is bound to (RFC 9449 §5), in one call, for introspection. */
+  inspectRefreshWithBinding(
+    tokenHash: string,
+    now: number,
+  ): (ReturnType<UserGrants["inspectRefresh"]> & { jkt: string | null }) | null {
+    const found = this.inspectRefresh(tokenHash, now);
+    return found ? { ...found, jkt: this.refreshBinding(tokenHash) } : null;
+  }
+
+  /** inspectRefreshWithBinding for a request that carries a DPoP proof (introspection): spent in the same call. */
+  inspectRefreshWithProof(
+    tokenHash: string,
+    now: number,
+    proof: ProofUse,
+  ): ReturnType<UserGrants["inspectRefreshWithBinding"]> | { replayed: true } {
+    return this.ctx.storage.transactionSync(() => {
+      if (!this.spendProofJti(proof)) return { replayed: true as const };
+      return this.inspectRefreshWithBinding(tokenHash, now);
+    });
+  }
+
+  /** Spends a proof seen at an endpoint that changes nothing else here (revocation). False: seen before. */
+  spendProof(proof: ProofUse): boolean {
+    return this.spendProofJti(proof);
+  }
+
+  private spendProofJti(proof: ProofUse): boolean {
+    // An expired entry may be taken again: a proof that old fails the iat window anyway.
+    const result = this.sql.exec(
+      `INSERT INTO seen_proof_jtis (key, expires_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_proof_jtis.expires_at < ?`,
+      proof.key,
+      proof.expiresAt,
+      Date.now(),
+    );
+    return result.rowsWritten > 0;
+  }
+
+  // ---- end of DPoP --------------------------------------------------------------------------------
 
   private async schedulePurge(): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_INTERVAL_MS);
@@ -648,4 +771,25 @@ function toGrant(row: Row): FamilyGrant {
     authTime: Number(row.auth_time),
     redirectUri: String(row.redirect_uri),
   };
+}
+
+// ---- DPoP (RFC 9449) records and types ----------------------------------------------------------
+
+/** A DPoP proof to spend: its replay key (dpop-proof.ts proofReplayKey) and until when to remember it (Unix ms). */
+export interface ProofUse {
+  key: string;
+  expiresAt: number;
+}
+
+export interface ProofBinding extends ProofUse {
+  /** RFC 7638 thumbprint of the proof's key. */
+  jkt: string;
+  /** Bind the family's refresh tokens to `jkt` (public clients, RFC 9449 §5). */
+  bindRefresh: boolean;
+}
+
+export type ProofFailure = { ok: false; error: "invalid_dpop_proof"; description: string; revokedFamily?: undefined };
+
+function proofReplayed(): ProofFailure {
+  return { ok: false, error: "invalid_dpop_proof", description: "this DPoP proof was already used (RFC 9449 §11.1)" };
 }

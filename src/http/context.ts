@@ -122,7 +122,8 @@ export async function readJsonBody(
 
 /**
  * The client a token, revocation or introspection request authenticates as (RFC 6749 §2.3):
- * HTTP Basic or the form's client_id/client_secret; registered ids and metadata-document URLs.
+ * HTTP Basic, the form's client_id/client_secret, or a private_key_jwt assertion (RFC 7523 §2.2,
+ * its jti spent in the client's ClientReplay object); registered ids and metadata-document URLs.
  */
 export function authenticatedClient(c: AnyContext, form: Record<string, string>): Promise<ClientRow> {
   const settings = c.get("settings");
@@ -131,5 +132,6 @@ export function authenticatedClient(c: AnyContext, form: Record<string, string>)
     settings,
     readClientCredentials(c.req.header("Authorization"), form),
     clientResolver(c.env, settings),
+    c.env,
   );
 }

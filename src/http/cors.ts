@@ -9,8 +9,8 @@
 import type { MiddlewareHandler } from "hono";
 
 const ALLOW_ORIGIN = "*";
-/** Lets browser clients read the challenge of a 401 and the wait of a 429. */
-const EXPOSE_HEADERS = "WWW-Authenticate,Retry-After";
+/** Lets browser clients read the challenge of a 401, the wait of a 429 and the DPoP nonce (RFC 9449 §8). */
+const EXPOSE_HEADERS = "WWW-Authenticate,Retry-After,DPoP-Nonce";
 
 const PREFLIGHT_HEADERS = {
   "Access-Control-Allow-Origin": ALLOW_ORIGIN,

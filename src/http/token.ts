@@ -1,5 +1,6 @@
 /** POST /oauth/token (RFC 6749 §3.2): form in, JSON out, errors per §5.2, never cached. */
 import type { Context } from "hono";
+import { dpopNonceHeader, tokenEndpointProof } from "../oauth/dpop";
 import { OAuthError } from "../oauth/errors";
 import { exchangeAuthorizationCode } from "../oauth/grants/authorization-code";
 import { clientCredentialsToken } from "../oauth/grants/client-credentials";
@@ -23,6 +24,11 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
       "unsupported_grant_type",
       "grant_type must be authorization_code, refresh_token or client_credentials",
     );
-  const body = await grant(useCaseContext(c), client, form);
-  return c.json(body, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });
+  const ctx = useCaseContext(c);
+  // RFC 9449 §5: a proof binds the access token (and a public client's refresh token) to its key.
+  // Without a DPoP header this is one header lookup and one metadata flag.
+  const proof = await tokenEndpointProof(ctx.settings, client, c.req.header("DPoP"));
+  const body = await grant(ctx, client, form, proof);
+  const headers = { "Cache-Control": "no-store", Pragma: "no-cache" };
+  return c.json(body, 200, proof ? { ...headers, ...(await dpopNonceHeader(ctx.settings)) } : headers);
 }

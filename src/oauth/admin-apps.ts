@@ -3,7 +3,7 @@
  * secret, revoke every token, delete, and read the team's audit log. Every change is audited. No
  * HTTP here: the caller says who is acting (`AdminActor`).
  */
-import type { Env } from "../config";
+import { type Env, settingsOf } from "../config";
 import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { type AuditRow, listAudit, recordAudit } from "../store/audit";
 import {
@@ -22,7 +22,14 @@ import { getTeam } from "../store/users";
 import { randomToken } from "../tokens/secrets";
 import { type AppChange, type AppType, appChangeRefusal } from "./app-policy";
 import { newClientId, newClientSecret } from "./client-auth";
-import { adminAppScopes, allLoopback, cleanClientName, validateRedirectUris } from "./client-metadata";
+import {
+  adminAppScopes,
+  allLoopback,
+  cleanClientName,
+  keyMetadata,
+  type TokenEndpointAuthMethod,
+  validateRedirectUris,
+} from "./client-metadata";
 import { OAuthError } from "./errors";
 import { revokeAllTokensOfClient } from "./grants/revocation";
 import { publishHolder } from "./holder";
@@ -53,6 +60,10 @@ export function appView(client: ClientRow): Record<string, unknown> {
     team_id: client.teamId,
     application_type: client.applicationType,
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    // private_key_jwt (RFC 7523): the public keys, by value or by reference; DPoP (RFC 9449 §5.2).
+    ...(client.metadata.jwks !== undefined ? { jwks: client.metadata.jwks } : {}),
+    ...(client.metadata.jwks_uri !== undefined ? { jwks_uri: client.metadata.jwks_uri } : {}),
+    ...(client.metadata.dpop_bound_access_tokens === true ? { dpop_bound_access_tokens: true } : {}),
     redirect_uris: client.redirectUris,
     grant_types: client.grantTypes,
     scope: formatScope(client.scopes),
@@ -100,7 +111,10 @@ export async function findApp(env: Env, actor: AdminActor, clientId: string): Pr
 /** findApp, then the ownership rule of app-policy.ts for `change` (403 when the team may not). */
 async function findAppFor(env: Env, actor: AdminActor, clientId: string, change: AppChange): Promise<ClientRow> {
   const client = await findApp(env, actor, clientId);
-  const refusal = appChangeRefusal({ origin: client.origin, type: appType(client) }, change);
+  const refusal = appChangeRefusal(
+    { origin: client.origin, type: appType(client), authMethod: client.tokenEndpointAuthMethod },
+    change,
+  );
   if (refusal?.reason === "registrant_owned")
     throw new OAuthError("access_denied", refusal.description, { status: 403 });
   if (refusal) throw new OAuthError("invalid_request", refusal.description);
@@ -133,6 +147,9 @@ const CREATE_FIELDS = [
   "automatic_consent",
   "team_id",
   "token_endpoint_auth_method",
+  "jwks",
+  "jwks_uri",
+  "dpop_bound_access_tokens",
 ];
 
 /**
@@ -154,7 +171,8 @@ export async function createApp(
   }
   const clientCredentials = type === "client_credentials";
   const method = input.token_endpoint_auth_method ?? (type === "public" ? "none" : "client_secret_basic");
-  const allowedMethods = type === "public" ? ["none"] : ["client_secret_basic", "client_secret_post"];
+  const allowedMethods =
+    type === "public" ? ["none"] : ["client_secret_basic", "client_secret_post", "private_key_jwt"];
   if (typeof method !== "string" || !allowedMethods.includes(method)) {
     throw new OAuthError("invalid_client_metadata", `a ${type} app authenticates with ${allowedMethods.join(" or ")}`);
   }
@@ -166,7 +184,11 @@ export async function createApp(
   if (clientCredentials && automaticConsent) {
     throw new OAuthError("invalid_client_metadata", "a client_credentials app has no consent screen");
   }
-  const secret = type === "public" ? undefined : await newClientSecret();
+  // private_key_jwt apps registered public keys instead of getting a secret (RFC 7523 §2.2).
+  const metadata = keyMetadata(input, method as TokenEndpointAuthMethod, {
+    allowLoopback: settingsOf(env).allowLoopbackMetadataDocuments,
+  });
+  const secret = method.startsWith("client_secret_") ? await newClientSecret() : undefined;
   const now = Date.now();
   const row: ClientRow = {
     id: newClientId(),
@@ -183,7 +205,7 @@ export async function createApp(
     serviceUserId: clientCredentials ? `usr_svc_${randomToken(12)}` : null,
     registrationTokenHash: null,
     idTokenSignedResponseAlg: "RS256",
-    metadata: {},
+    metadata,
     createdBy: actor.userId,
     revokedBefore: 0,
     lastUsedAt: null,
@@ -206,9 +228,33 @@ export function listApps(env: Env, teamId: string): Promise<Record<string, unkno
   return listClientsOfTeam(dbOf(env.DB), teamId).then((rows) => rows.map(appView));
 }
 
-const UPDATE_FIELDS = ["name", "redirect_uris", "scope", "automatic_consent"];
+const UPDATE_FIELDS = [
+  "name",
+  "redirect_uris",
+  "scope",
+  "automatic_consent",
+  "jwks",
+  "jwks_uri",
+  "dpop_bound_access_tokens",
+];
 
-/** Edits name, redirect URIs, scopes and automatic consent; other fields are refused. */
+/**
+ * The app's metadata with new keys (a jwks replaces a jwks_uri and the other way round) or a new
+ * DPoP preference, validated by the same rule as at creation.
+ */
+function changedKeyMetadata(env: Env, client: ClientRow, input: Record<string, unknown>): Record<string, unknown> {
+  const { jwks, jwks_uri, dpop_bound_access_tokens, ...rest } = client.metadata;
+  const newKeys = input.jwks !== undefined || input.jwks_uri !== undefined;
+  const merged = {
+    jwks: newKeys ? input.jwks : jwks,
+    jwks_uri: newKeys ? input.jwks_uri : jwks_uri,
+    dpop_bound_access_tokens: input.dpop_bound_access_tokens ?? dpop_bound_access_tokens,
+  };
+  const options = { allowLoopback: settingsOf(env).allowLoopbackMetadataDocuments };
+  return { ...rest, ...keyMetadata(merged, client.tokenEndpointAuthMethod, options) };
+}
+
+/** Edits name, redirect URIs, scopes, automatic consent, keys and the DPoP preference; other fields are refused. */
 export async function updateApp(
   env: Env,
   actor: AdminActor,
@@ -232,6 +278,9 @@ export async function updateApp(
       throw new OAuthError("invalid_client_metadata", "a client_credentials app has no consent screen");
     }
     changes.automaticConsent = automaticConsent;
+  }
+  if (input.jwks !== undefined || input.jwks_uri !== undefined || input.dpop_bound_access_tokens !== undefined) {
+    changes.metadata = changedKeyMetadata(env, client, input);
   }
   if (Object.keys(changes).length === 0) return appView(client);
   const updated = await updateClient(dbOf(env.DB), client.id, changes);

@@ -13,6 +13,8 @@ export type AppChange = "edit" | "reset_secret" | "revoke_tokens" | "delete";
 export interface AppOwnership {
   origin: string;
   type: AppType;
+  /** token_endpoint_auth_method: a private_key_jwt app (RFC 7523 §2.2) has keys, not a secret. */
+  authMethod: string;
 }
 
 /** Why a change is refused: the app is not the team's, or it has no secret to reset. */
@@ -30,6 +32,12 @@ export function appChangeRefusal(app: AppOwnership, change: AppChange): AppChang
   }
   if (change === "reset_secret" && app.type === "public") {
     return { reason: "no_secret", description: "a public client has no secret to reset" };
+  }
+  if (change === "reset_secret" && app.authMethod === "private_key_jwt") {
+    return {
+      reason: "no_secret",
+      description: "a private_key_jwt app has keys, not a secret: change its keys instead",
+    };
   }
   return undefined;
 }

@@ -1,22 +1,26 @@
 /**
  * Client authentication (RFC 6749 §2.3): the one function the token, revocation and introspection
  * endpoints use, and the one place that defines what client ids and secrets look like and how a
- * secret is stored.
+ * secret is stored. Methods: client_secret_basic, client_secret_post, private_key_jwt (RFC 7523
+ * §2.2, client-assertion.ts) and none (public clients).
  */
-import type { Settings } from "../config";
+import type { Env, Settings } from "../config";
 import { MAX_CLIENT_ID_LENGTH } from "../limits";
 import { decodeUtf8 } from "../platform/utf8";
 import { type ClientRow, forgetClient, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
 import { randomToken, sha256, timingSafeEqual } from "../tokens/secrets";
+import { assertionSubject, CLIENT_ASSERTION_TYPE, spendAssertionJti, verifyClientAssertion } from "./client-assertion";
 import type { ClientResolver } from "./client-lookup";
 import { OAuthError } from "./errors";
 
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
 
 export interface ClientCredentials {
   clientId: string;
   secret?: string;
+  /** private_key_jwt: the signed client assertion (RFC 7523 §2.2). */
+  assertion?: string;
   method: ClientAuthMethod;
 }
 
@@ -78,6 +82,9 @@ export function readClientCredentials(
 ): ClientCredentials {
   const formId = form.client_id || undefined;
   const formSecret = form.client_secret || undefined;
+  if (form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
+    return readClientAssertion(authorization, form, formId, formSecret);
+  }
   if (authorization !== undefined && authorization !== "") {
     const match = /^Basic +(\S+) *$/i.exec(authorization);
     if (!match) throw basicFailure("the Authorization header must use the Basic scheme");
@@ -95,20 +102,49 @@ export function readClientCredentials(
   return { clientId: formId, method: "none" };
 }
 
+/** RFC 7521 §4.2 / RFC 7523 §2.2: client_assertion_type + client_assertion, and no other method. */
+function readClientAssertion(
+  authorization: string | undefined,
+  form: Record<string, string>,
+  formId: string | undefined,
+  formSecret: string | undefined,
+): ClientCredentials {
+  if ((authorization !== undefined && authorization !== "") || formSecret !== undefined) {
+    throw new OAuthError("invalid_request", "use one client authentication method, not a secret and an assertion");
+  }
+  if (form.client_assertion_type !== CLIENT_ASSERTION_TYPE) {
+    throw new OAuthError("invalid_client", `client_assertion_type must be ${CLIENT_ASSERTION_TYPE} (RFC 7523 §2.2)`);
+  }
+  const assertion = form.client_assertion;
+  if (!assertion) throw new OAuthError("invalid_request", "client_assertion is required with client_assertion_type");
+  // RFC 7523 §3: client_id is optional; the assertion's sub names the client.
+  const clientId = formId ?? assertionSubject(assertion);
+  if (!clientId) throw new OAuthError("invalid_client", "the client assertion names no client (sub)");
+  return { clientId, assertion, method: "private_key_jwt" };
+}
+
 async function secretMatches(client: ClientRow, secret: string | undefined): Promise<boolean> {
   if (secret === undefined || !client.secretHash) return false;
   return timingSafeEqual(await sha256(secret), client.secretHash);
 }
 
-/** Why these credentials do not authenticate this client, or undefined when they do. */
-async function rejection(client: ClientRow, creds: ClientCredentials): Promise<string | undefined> {
+type Verdict = { problem: string } | { ok: true; assertionJti?: { jti: string; expiresAt: number } };
+
+/** Whether these credentials authenticate this client; an accepted assertion's jti is still to be spent. */
+async function verdict(settings: Settings, client: ClientRow, creds: ClientCredentials): Promise<Verdict> {
   if (client.tokenEndpointAuthMethod === "none") {
-    return creds.method === "none" ? undefined : "this is a public client: send client_id only, no secret";
+    return creds.method === "none"
+      ? { ok: true }
+      : { problem: "this is a public client: send client_id only, no secret" };
   }
   if (creds.method !== client.tokenEndpointAuthMethod) {
-    return `this client must authenticate with ${client.tokenEndpointAuthMethod}`;
+    return { problem: `this client must authenticate with ${client.tokenEndpointAuthMethod}` };
   }
-  return (await secretMatches(client, creds.secret)) ? undefined : "client authentication failed";
+  if (creds.method === "private_key_jwt") {
+    const checked = await verifyClientAssertion(settings, client, creds.assertion ?? "");
+    return "problem" in checked ? checked : { ok: true, assertionJti: checked };
+  }
+  return (await secretMatches(client, creds.secret)) ? { ok: true } : { problem: "client authentication failed" };
 }
 
 /** The default lookup: registered clients only (D1 through the isolate cache). */
@@ -124,26 +160,36 @@ function registeredClients(db: Db, settings: Settings): ClientResolver {
  * RFC 6749 §5.2). The registered token_endpoint_auth_method is enforced; secrets are compared as
  * SHA-256 hashes in constant time. Endpoints pass `clientResolver(env, settings)` from
  * client-lookup.ts so that metadata-document URLs resolve too; without it only registered ids do.
+ * `env` reaches the client's ClientReplay object, where a private_key_jwt assertion's jti is spent
+ * (RFC 7523 §3 point 7) — only after everything else about the request's client checked out.
  */
 export async function authenticateClient(
   db: Db,
   settings: Settings,
   creds: ClientCredentials,
   resolve: ClientResolver = registeredClients(db, settings),
+  env?: Env,
 ): Promise<ClientRow> {
   const fail = (description: string) =>
     new OAuthError("invalid_client", description, { basicChallenge: creds.method === "client_secret_basic" });
   if (creds.clientId.length > MAX_CLIENT_ID_LENGTH) throw fail("unknown client");
   let found = await resolve(creds.clientId);
   if (!found.client) throw fail(found.problem);
-  let why = await rejection(found.client, creds);
-  if (why && settings.clientCacheSeconds > 0) {
-    // The cached record may predate a secret reset in another isolate: a new secret must work at once.
+  let result = await verdict(settings, found.client, creds);
+  if ("problem" in result && settings.clientCacheSeconds > 0) {
+    // The cached record may predate a secret reset (or new keys) in another isolate: they must work at once.
     forgetClient(creds.clientId);
     found = await resolve(creds.clientId);
     if (!found.client) throw fail(found.problem);
-    why = await rejection(found.client, creds);
+    result = await verdict(settings, found.client, creds);
   }
-  if (why) throw fail(why);
+  if ("problem" in result) throw fail(result.problem);
+  if (result.assertionJti) {
+    if (!env) throw fail("private_key_jwt is not available here");
+    const { jti, expiresAt } = result.assertionJti;
+    if (!(await spendAssertionJti(env, found.client.id, jti, expiresAt))) {
+      throw fail("this client assertion was already used (RFC 7523 §3)");
+    }
+  }
   return found.client;
 }

@@ -11,12 +11,12 @@ import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { SharedWork } from "../platform/shared-work";
 import { type ClientRow, getClientCached, upsertMetadataDocumentClient } from "../store/clients";
 import { dbOf } from "../store/db";
+import { RememberedFailures } from "./client-fetch";
 import {
   checkMetadataDocumentUrl,
   fetchMetadataDocument,
   isMetadataDocumentClientId,
   MetadataDocumentError,
-  MIN_CACHE_SECONDS,
   parseMetadataDocument,
 } from "./client-metadata-document";
 
@@ -37,22 +37,15 @@ const documentFetches = new SharedWork<ClientResolution>(5000);
  * Documents that could not be fetched or used, remembered in this isolate for MIN_CACHE_SECONDS, so
  * anonymous callers naming a failing URL cannot make the worker fetch it again and again.
  */
-const failures = new Map<string, { until: number; problem: string }>();
-const MAX_REMEMBERED_FAILURES = 10_000;
+const failures = new RememberedFailures();
 
-function rememberFailure(clientId: string, problem: string, now: number): void {
-  // Map keeps insertion order: dropping the first key forgets the oldest failure.
-  if (failures.size >= MAX_REMEMBERED_FAILURES) failures.delete(failures.keys().next().value as string);
-  failures.set(clientId, { until: now + MIN_CACHE_SECONDS * 1000, problem });
-}
-
-async function fetchOnce(env: Env, url: URL, clientId: string): Promise<ClientResolution> {
+async function fetchOnce(env: Env, settings: Settings, url: URL, clientId: string): Promise<ClientResolution> {
   const now = Date.now();
-  const failed = failures.get(clientId);
-  if (failed && failed.until > now) return { problem: failed.problem };
-  const resolution = await refreshFromDocument(env, url, clientId);
-  if (resolution.problem !== undefined) rememberFailure(clientId, resolution.problem, now);
-  else failures.delete(clientId);
+  const failed = failures.problem(clientId, now);
+  if (failed !== undefined) return { problem: failed };
+  const resolution = await refreshFromDocument(env, settings, url, clientId);
+  if (resolution.problem !== undefined) failures.remember(clientId, resolution.problem, now);
+  else failures.forget(clientId);
   return resolution;
 }
 
@@ -61,10 +54,17 @@ function isFresh(row: ClientRow, now: number): boolean {
   return typeof expires === "number" && expires > now;
 }
 
-async function refreshFromDocument(env: Env, url: URL, clientId: string): Promise<ClientResolution> {
+async function refreshFromDocument(
+  env: Env,
+  settings: Settings,
+  url: URL,
+  clientId: string,
+): Promise<ClientResolution> {
   try {
     const fetched = await fetchMetadataDocument(url);
-    const parsed = parseMetadataDocument(clientId, fetched.document);
+    const parsed = parseMetadataDocument(clientId, fetched.document, {
+      allowLoopback: settings.allowLoopbackMetadataDocuments,
+    });
     const now = Date.now();
     const fields = {
       name: parsed.clientName ?? url.host,
@@ -101,7 +101,7 @@ async function resolveMetadataDocumentClient(
   const stored = await getClientCached(dbOf(env.DB), settings, clientId);
   if (stored && stored.origin !== "metadata_document") return { client: stored };
   if (stored && isFresh(stored, Date.now())) return { client: stored };
-  return documentFetches.run(clientId, () => fetchOnce(env, url, clientId));
+  return documentFetches.run(clientId, () => fetchOnce(env, settings, url, clientId));
 }
 
 /** The client named by `clientId`, or why there is none (safe to show the client's developer). */

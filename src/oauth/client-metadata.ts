@@ -2,6 +2,8 @@
  * Client metadata rules (RFC 7591 §2), shared by dynamic registration and admin-created apps. Pure
  * functions: JSON values in, normalized values out, or an OAuthError with an RFC 7591 §3.2.2 code.
  */
+import { MAX_METADATA_DOCUMENT_BYTES } from "../limits";
+import { checkFetchableUrl, MetadataDocumentError } from "./client-fetch";
 import { OAuthError } from "./errors";
 import { isLoopbackRedirectUri, validateRedirectUri } from "./redirect-uri";
 import {
@@ -22,7 +24,7 @@ const MAX_CONTACTS = 10;
 /** A client that registers no scope gets the OIDC scopes and every granular scope (README "Scopes"). */
 export const DEFAULT_CLIENT_SCOPES: readonly string[] = [...OIDC_SCOPES, ...GRANULAR_SCOPES];
 
-export type TokenEndpointAuthMethod = "none" | "client_secret_basic" | "client_secret_post";
+export type TokenEndpointAuthMethod = "none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 export type ApplicationType = "web" | "native";
 
 function badMetadata(description: string): never {
@@ -174,6 +176,70 @@ function descriptiveMetadata(body: Record<string, unknown>): Record<string, unkn
   return out;
 }
 
+// ---- keys (RFC 7591 §2 jwks / jwks_uri, RFC 7523 private_key_jwt) and DPoP (RFC 9449 §5.2) --------
+
+/** Members that only a private or symmetric JWK has (RFC 7517, RFC 7518 §6). */
+const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+const MAX_CLIENT_KEYS = 10;
+
+/** A JWK Set of public signing keys, as a client may register it by value (RFC 7591 §2 `jwks`). */
+export function validateJwks(value: unknown): { keys: Record<string, unknown>[] } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) badMetadata("jwks must be a JWK Set object");
+  const keys = (value as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) badMetadata("jwks must have a non-empty keys array");
+  if (keys.length > MAX_CLIENT_KEYS) badMetadata(`jwks may hold at most ${MAX_CLIENT_KEYS} keys`);
+  for (const key of keys) {
+    if (typeof key !== "object" || key === null || Array.isArray(key)) badMetadata("each key in jwks must be a JWK");
+    const jwk = key as Record<string, unknown>;
+    if (!["EC", "RSA", "OKP"].includes(String(jwk.kty))) badMetadata("jwks keys must have kty EC, RSA or OKP");
+    if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) badMetadata("jwks must hold public keys only");
+    if (jwk.use !== undefined && jwk.use !== "sig") badMetadata('jwks keys must be signing keys (use "sig")');
+    if (jwk.kid !== undefined && (typeof jwk.kid !== "string" || jwk.kid.length > 200)) {
+      badMetadata("a kid in jwks must be a string");
+    }
+  }
+  if (JSON.stringify(keys).length > MAX_METADATA_DOCUMENT_BYTES)
+    badMetadata(`jwks is larger than ${MAX_METADATA_DOCUMENT_BYTES} bytes`);
+  return { keys: keys as Record<string, unknown>[] };
+}
+
+/** A jwks_uri: fetched later under the same SSRF rules as metadata documents, so checked by them now. */
+export function validateJwksUri(value: unknown, options: { allowLoopback: boolean }): string {
+  if (typeof value !== "string") badMetadata("jwks_uri must be an https URL");
+  try {
+    return checkFetchableUrl(value, "the jwks_uri", options).href;
+  } catch (e) {
+    if (e instanceof MetadataDocumentError) badMetadata(e.message);
+    throw e;
+  }
+}
+
+/**
+ * The client's keys and DPoP preference, kept in its metadata: `jwks` or `jwks_uri` (never both,
+ * RFC 7591 §2), one of them required for private_key_jwt (RFC 7523 §2.2, OIDC Core §9), and
+ * `dpop_bound_access_tokens` (RFC 9449 §5.2).
+ */
+export function keyMetadata(
+  body: Record<string, unknown>,
+  method: TokenEndpointAuthMethod,
+  options: { allowLoopback: boolean },
+): Record<string, unknown> {
+  const hasJwks = body.jwks !== undefined && body.jwks !== null;
+  const hasUri = body.jwks_uri !== undefined && body.jwks_uri !== null;
+  if (hasJwks && hasUri) badMetadata("send jwks or jwks_uri, not both (RFC 7591 §2)");
+  if (method === "private_key_jwt" && !hasJwks && !hasUri) {
+    badMetadata("private_key_jwt needs the client's public keys: jwks or jwks_uri");
+  }
+  const out: Record<string, unknown> = {};
+  if (hasJwks) out.jwks = validateJwks(body.jwks);
+  if (hasUri) out.jwks_uri = validateJwksUri(body.jwks_uri, options);
+  if (body.dpop_bound_access_tokens !== undefined && body.dpop_bound_access_tokens !== null) {
+    if (typeof body.dpop_bound_access_tokens !== "boolean") badMetadata("dpop_bound_access_tokens must be a boolean");
+    if (body.dpop_bound_access_tokens) out.dpop_bound_access_tokens = true;
+  }
+  return out;
+}
+
 export interface RegistrationMetadata {
   /** Undefined when the client sent none (the caller substitutes a display name). */
   clientName: string | undefined;
@@ -211,9 +277,22 @@ function registrationResponseTypes(value: unknown): void {
   if (types.length !== 1 || types[0] !== "code") badMetadata('response_types must be ["code"]');
 }
 
-/** RFC 7591 §2 metadata of a self-registering authorization-code client, validated and defaulted. */
-export function parseRegistrationRequest(body: Record<string, unknown>): RegistrationMetadata {
+/**
+ * RFC 7591 §2 metadata of a self-registering authorization-code client, validated and defaulted.
+ * `allowLoopback` (tests only) lets a jwks_uri live on loopback, as for metadata documents.
+ */
+export function parseRegistrationRequest(
+  body: Record<string, unknown>,
+  options: { allowLoopback: boolean } = { allowLoopback: false },
+): RegistrationMetadata {
   const redirectUris = validateRedirectUris(body.redirect_uris, { required: true });
+  // RFC 7591 §2: the default is client_secret_basic.
+  const tokenEndpointAuthMethod = oneOf(
+    body.token_endpoint_auth_method,
+    "token_endpoint_auth_method",
+    ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"] as const,
+    "client_secret_basic",
+  );
   const grantTypes = registrationGrantTypes(body.grant_types);
   registrationResponseTypes(body.response_types);
   return {
@@ -225,13 +304,7 @@ export function parseRegistrationRequest(body: Record<string, unknown>): Registr
       ["web", "native"] as const,
       allLoopback(redirectUris) ? "native" : "web",
     ),
-    // RFC 7591 §2: the default is client_secret_basic.
-    tokenEndpointAuthMethod: oneOf(
-      body.token_endpoint_auth_method,
-      "token_endpoint_auth_method",
-      ["none", "client_secret_basic", "client_secret_post"] as const,
-      "client_secret_basic",
-    ),
+    tokenEndpointAuthMethod,
     redirectUris,
     grantTypes,
     scopes: registrationScopes(body.scope),
@@ -241,6 +314,6 @@ export function parseRegistrationRequest(body: Record<string, unknown>): Registr
       ["RS256", "ES256"] as const,
       "RS256",
     ),
-    metadata: descriptiveMetadata(body),
+    metadata: { ...descriptiveMetadata(body), ...keyMetadata(body, tokenEndpointAuthMethod, options) },
   };
 }

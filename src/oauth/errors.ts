@@ -3,6 +3,7 @@
  * (`renderOAuthError`): RFC 6749 §5.2 JSON for token-style endpoints, RFC 6750 §3 WWW-Authenticate
  * for bearer endpoints, RFC 7591 §3.2.2 codes for registration.
  */
+import { DPOP_SIGNING_ALGS } from "./dpop-algorithms";
 
 export type OAuthErrorCode =
   // RFC 6749 §4.1.2.1 and §5.2
@@ -24,6 +25,9 @@ export type OAuthErrorCode =
   | "invalid_client_metadata"
   // RFC 8707 §2
   | "invalid_target"
+  // RFC 9449 §5, §7.1, §8, §9
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   // OIDC Core §3.1.2.6
   | "login_required"
   | "consent_required"
@@ -49,6 +53,11 @@ export interface OAuthErrorOptions {
   status?: number;
   /** Bearer-protected resource (RFC 6750): render WWW-Authenticate: Bearer. */
   bearer?: boolean;
+  /**
+   * A DPoP-protected resource (RFC 9449 §7.1): render `WWW-Authenticate: DPoP algs="…"` with the
+   * error, instead of Bearer. Also used when a DPoP-bound token was presented as a bearer token.
+   */
+  dpop?: boolean;
   /** The client tried HTTP Basic: answer 401 with WWW-Authenticate: Basic (RFC 6749 §5.2). */
   basicChallenge?: boolean;
   headers?: Record<string, string>;
@@ -80,7 +89,12 @@ export function renderOAuthError(error: OAuthError, realm?: string): Response {
     ...error.options.headers,
   });
   const description = safeDescription(error.description);
-  if (error.options.bearer) {
+  if (error.options.dpop) {
+    // RFC 9449 §7.1: the DPoP scheme, with the algorithms a proof may use.
+    const params = [`algs="${DPOP_SIGNING_ALGS.join(" ")}"`, `error="${error.code}"`];
+    if (description) params.push(`error_description="${description}"`);
+    headers.set("WWW-Authenticate", `DPoP ${params.join(", ")}`);
+  } else if (error.options.bearer) {
     // RFC 6750 §3: a request without any credentials gets a bare challenge with no error code.
     const params = [`realm="${realm ?? "edge-oidc"}"`];
     if (error.code !== "invalid_request" || description) params.push(`error="${error.code}"`);

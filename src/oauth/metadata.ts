@@ -3,6 +3,7 @@
  * Connect Discovery 1.0 §3. Both documents carry the configured issuer byte for byte.
  */
 import type { Settings } from "../config";
+import { CLIENT_ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS } from "./dpop-algorithms";
 import { ALL_SCOPES } from "./scopes";
 
 export const ENDPOINT_PATHS = {
@@ -15,7 +16,7 @@ export const ENDPOINT_PATHS = {
   jwks: "/oauth/discovery/keys",
 } as const;
 
-export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
+export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] as const;
 
 /** Endpoints live at the issuer's origin plus the fixed paths README "Endpoints" lists. */
 export function endpointUrl(settings: Settings, path: string): string {
@@ -41,6 +42,12 @@ export function authorizationServerMetadata(settings: Settings): Record<string, 
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    // RFC 8414 §2: the algorithms private_key_jwt assertions may be signed with (RFC 7523).
+    token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_SIGNING_ALGS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_SIGNING_ALGS],
+    introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_SIGNING_ALGS],
+    // RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: true,
     // OAuth 2.1 / RFC 9700 §2.1.1: PKCE for everyone; no implicit grant.

@@ -46,8 +46,9 @@ export async function registerClient(
   body: Record<string, unknown>,
   ip: string,
 ): Promise<Record<string, unknown>> {
-  const request = parseRegistrationRequest(body);
-  const secret = request.tokenEndpointAuthMethod === "none" ? undefined : await newClientSecret();
+  const request = parseRegistrationRequest(body, { allowLoopback: settings.allowLoopbackMetadataDocuments });
+  // A shared secret only for the client_secret_* methods: private_key_jwt clients registered keys instead.
+  const secret = request.tokenEndpointAuthMethod.startsWith("client_secret_") ? await newClientSecret() : undefined;
   const registrationToken = `${REGISTRATION_TOKEN_PREFIX}${randomToken(32)}`;
   const now = Date.now();
   const row: ClientRow = {

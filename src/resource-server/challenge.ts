@@ -23,7 +23,35 @@ export function bearerChallenge(
   return `Bearer ${params.join(", ")}`;
 }
 
+/**
+ * RFC 9449 §7.1: the DPoP challenge, listing the proof algorithms accepted (`algs`), with an error
+ * code when there is one, and resource_metadata (RFC 9728 §5.1) like the Bearer challenge.
+ */
+export function dpopChallenge(
+  resourceMetadataUrl: string,
+  algs: readonly string[],
+  error?: { code: "invalid_token" | "invalid_dpop_proof" | "insufficient_scope"; description: string },
+): string {
+  const params = [`algs=${quoted(algs.join(" "))}`];
+  if (error) params.push(`error=${quoted(error.code)}`, `error_description=${quoted(error.description)}`);
+  params.push(`resource_metadata=${quoted(resourceMetadataUrl)}`);
+  return `DPoP ${params.join(", ")}`;
+}
+
 const NO_STORE = { "Cache-Control": "no-store", "Content-Type": "application/json" };
+
+/** 401 with the DPoP challenge: a proof problem, or a bound token presented without its proof (§7.1). */
+export function dpopUnauthorized(
+  resourceMetadataUrl: string,
+  algs: readonly string[],
+  code: "invalid_token" | "invalid_dpop_proof",
+  description: string,
+): Response {
+  return new Response(JSON.stringify({ error: code, error_description: description }), {
+    status: 401,
+    headers: { ...NO_STORE, "WWW-Authenticate": dpopChallenge(resourceMetadataUrl, algs, { code, description }) },
+  });
+}
 
 /**
  * 401: no token (RFC 6750 §3.1: a bare challenge, no error code) or a token that is not a live

@@ -13,13 +13,20 @@
  * insufficient_scope naming the required and the held scopes. Local validation does not see a
  * revocation until the token expires; pass `introspection` to ask the authorization server on every
  * request instead (see verify.ts for the trade-off).
+ *
+ * DPoP (RFC 9449 §7): a token bound to a key (`cnf.jkt`) is accepted only as `Authorization: DPoP`
+ * with a proof signed by that key (dpop.ts); presented as a bearer token it gets 401 with a
+ * `WWW-Authenticate: DPoP algs="…"` challenge. With `dpop: { required: true }` unbound tokens are
+ * refused too.
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import { insufficientScope, unauthorized } from "./challenge";
+import { dpopUnauthorized, insufficientScope, unauthorized } from "./challenge";
+import { checkResourceProof, DPOP_SIGNING_ALGS, type DpopReplayCheck, isolateReplayCheck } from "./dpop";
 import { metadataPaths, metadataUrl, protectedResourceMetadata } from "./metadata";
 import { accessTokenVerifier, type IntrospectionCredentials, type VerifiedAccessToken } from "./verify";
 
-export { bearerChallenge } from "./challenge";
+export { bearerChallenge, dpopChallenge } from "./challenge";
+export type { DpopReplayCheck } from "./dpop";
 export { metadataUrl, protectedResourceMetadata } from "./metadata";
 export type { IntrospectionCredentials, VerifiedAccessToken } from "./verify";
 
@@ -49,6 +56,12 @@ export interface ResourceServerOptions {
   clockToleranceSeconds?: number;
   /** Ask /oauth/introspect on every request: revocations and role changes count at once. Off by default. */
   introspection?: IntrospectionCredentials;
+  /**
+   * DPoP (RFC 9449). Bound tokens always need their proof. `required`: refuse unbound (bearer)
+   * tokens as well, and say so in the metadata (`dpop_bound_access_tokens_required`). `replay`: an
+   * exact, global jti check (default: per isolate, see dpop.ts).
+   */
+  dpop?: { required?: boolean; replay?: DpopReplayCheck };
 }
 
 /** Hono variables set by `authenticate`: `c.get("accessToken")`. */
@@ -66,11 +79,14 @@ export interface ResourceServer {
   authenticate(options?: { scopes?: string[] }): MiddlewareHandler<{ Variables: ResourceServerVariables }>;
 }
 
-/** RFC 6750 §2.1: `Authorization: Bearer <b64token>`; the only place a token is read from. */
-function bearerToken(header: string | undefined): string | undefined | null {
+/**
+ * RFC 6750 §2.1 `Authorization: Bearer <b64token>` or RFC 9449 §7.1 `Authorization: DPoP <b64token>`;
+ * the only place a token is read from.
+ */
+function presentedToken(header: string | undefined): { token: string; dpop: boolean } | undefined | null {
   if (header === undefined || header === "") return undefined;
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  return match ? (match[1] as string) : null;
+  const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  return match ? { token: match[2] as string, dpop: (match[1] as string).toLowerCase() === "dpop" } : null;
 }
 
 export function resourceServer(options: ResourceServerOptions): ResourceServer {
@@ -89,12 +105,19 @@ export function resourceServer(options: ResourceServerOptions): ResourceServer {
     },
   });
   const documentUrl = metadataUrl(options.resource);
+  const resourceOrigin = new URL(options.resource).origin;
+  const dpopRequired = options.dpop?.required ?? false;
+  const replay = options.dpop?.replay ?? isolateReplayCheck();
+  const dpopRefusal = (code: "invalid_token" | "invalid_dpop_proof", description: string) =>
+    dpopUnauthorized(documentUrl, DPOP_SIGNING_ALGS, code, description);
   const metadata = protectedResourceMetadata({
     resource: options.resource,
     authorizationServers: [options.issuer],
     scopesSupported: options.scopesSupported,
     resourceName: options.resourceName,
     resourceDocumentation: options.resourceDocumentation,
+    dpopSigningAlgs: [...DPOP_SIGNING_ALGS],
+    dpopBoundAccessTokensRequired: dpopRequired,
   });
 
   const wellKnown = new Hono();
@@ -118,16 +141,40 @@ export function resourceServer(options: ResourceServerOptions): ResourceServer {
     wellKnown,
     authenticate({ scopes = [] } = {}) {
       return async (c, next) => {
-        const token = bearerToken(c.req.header("Authorization"));
-        if (token === undefined) return unauthorized(documentUrl);
-        if (token === null) return unauthorized(documentUrl, "the Authorization header must be a Bearer token");
+        const presented = presentedToken(c.req.header("Authorization"));
+        if (presented === undefined) return unauthorized(documentUrl);
+        if (presented === null) return unauthorized(documentUrl, "the Authorization header must be a Bearer token");
+        const { token } = presented;
+        if (!presented.dpop && dpopRequired) {
+          return dpopRefusal("invalid_token", "this resource needs a DPoP-bound token and a proof (RFC 9449 §7.1)");
+        }
         const result = await verify(token);
         if ("unavailable" in result) {
           return c.json({ error: "temporarily_unavailable", error_description: result.unavailable }, 503, {
             "Retry-After": "5",
           });
         }
-        if ("invalid" in result) return unauthorized(documentUrl, result.invalid);
+        if ("invalid" in result) {
+          return presented.dpop
+            ? dpopRefusal("invalid_token", result.invalid)
+            : unauthorized(documentUrl, result.invalid);
+        }
+        if (presented.dpop) {
+          if (result.token.jkt === undefined)
+            return dpopRefusal("invalid_token", "this token is not DPoP-bound: use Bearer");
+          const checked = await checkResourceProof(
+            c.req.header("DPoP"),
+            { method: c.req.method, htu: `${resourceOrigin}${new URL(c.req.url).pathname}`, accessToken: token },
+            replay,
+          );
+          if ("problem" in checked) return dpopRefusal("invalid_dpop_proof", checked.problem);
+          if (checked.proof.jkt !== result.token.jkt) {
+            return dpopRefusal("invalid_token", "the DPoP proof is signed by another key than the token is bound to");
+          }
+        } else if (result.token.jkt !== undefined) {
+          // RFC 9449 §7.1: a bound token is worthless without its key, so never as a bearer token.
+          return dpopRefusal("invalid_token", "this token is DPoP-bound: send it with the DPoP scheme and a proof");
+        }
         if (!scopes.every((s) => result.token.scopes.includes(s))) {
           return insufficientScope(documentUrl, scopes, result.token.scopes);
         }

@@ -11,6 +11,9 @@ export interface ProtectedResourceDescription {
   scopesSupported?: string[];
   resourceName?: string;
   resourceDocumentation?: string;
+  /** RFC 9728 §2: the DPoP proof algorithms accepted, and whether bound tokens are required. */
+  dpopSigningAlgs?: string[];
+  dpopBoundAccessTokensRequired?: boolean;
 }
 
 const WELL_KNOWN = "/.well-known/oauth-protected-resource";
@@ -31,7 +34,7 @@ export function metadataPaths(resource: string): string[] {
   return path === WELL_KNOWN ? [WELL_KNOWN] : [path, WELL_KNOWN];
 }
 
-/** RFC 9728 §2 document. Tokens go in the Authorization header only (RFC 6750 §2.1). */
+/** RFC 9728 §2 document. Tokens go in the Authorization header only (RFC 6750 §2.1, RFC 9449 §7.1). */
 export function protectedResourceMetadata(d: ProtectedResourceDescription): Record<string, unknown> {
   return {
     resource: d.resource,
@@ -40,5 +43,7 @@ export function protectedResourceMetadata(d: ProtectedResourceDescription): Reco
     bearer_methods_supported: ["header"],
     ...(d.resourceName ? { resource_name: d.resourceName } : {}),
     ...(d.resourceDocumentation ? { resource_documentation: d.resourceDocumentation } : {}),
+    ...(d.dpopSigningAlgs ? { dpop_signing_alg_values_supported: d.dpopSigningAlgs } : {}),
+    ...(d.dpopBoundAccessTokensRequired ? { dpop_bound_access_tokens_required: true } : {}),
   };
 }

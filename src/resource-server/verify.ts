@@ -19,6 +19,8 @@ export interface VerifiedAccessToken {
   jti: string;
   /** Unix seconds. */
   exp: number;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if any. */
+  jkt: string | undefined;
   claims: JWTPayload;
 }
 
@@ -59,6 +61,11 @@ function describeJoseError(e: unknown): string | undefined {
   if (e instanceof errors.JWSSignatureVerificationFailed) return "the access token's signature is invalid";
   if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid) return "the access token is malformed";
   return undefined;
+}
+
+function boundKey(claims: JWTPayload): string | undefined {
+  const cnf = claims.cnf as { jkt?: unknown } | undefined;
+  return typeof cnf?.jkt === "string" ? cnf.jkt : undefined;
 }
 
 function basic(clientId: string, secret: string): string {
@@ -130,6 +137,7 @@ export function accessTokenVerifier(o: VerifierOptions): (token: string) => Prom
         teamId: typeof claims.team_id === "string" ? claims.team_id : undefined,
         jti: claims.jti as string,
         exp: claims.exp as number,
+        jkt: boundKey(claims),
         claims,
       },
     };

@@ -92,7 +92,7 @@ export const clients = sqliteTable(
     name: text("name").notNull(),
     applicationType: text("application_type", { enum: ["web", "native"] }).notNull(),
     tokenEndpointAuthMethod: text("token_endpoint_auth_method", {
-      enum: ["none", "client_secret_basic", "client_secret_post"],
+      enum: ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"],
     }).notNull(),
     /** SHA-256 of the secret (secrets are 256-bit random, so a fast hash is enough); never the secret. */
     secretHash: text("secret_hash"),

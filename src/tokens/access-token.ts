@@ -16,6 +16,8 @@ export interface AccessTokenClaims {
   teamId: string;
   /** The token family it came from; absent for client_credentials. */
   familyId?: string;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`). */
+  jkt?: string;
 }
 
 export interface VerifiedAccessToken extends JWTPayload {
@@ -28,6 +30,8 @@ export interface VerifiedAccessToken extends JWTPayload {
   iat: number;
   exp: number;
   fid?: string;
+  /** RFC 9449 §6.1: present on DPoP-bound tokens. */
+  cnf?: { jkt?: unknown };
 }
 
 export async function mintAccessToken(
@@ -44,6 +48,7 @@ export async function mintAccessToken(
     scope: claims.scope,
     team_id: claims.teamId,
     ...(claims.familyId ? { fid: claims.familyId } : {}),
+    ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}),
   })
     // RFC 9068 §2.1: typ "at+jwt".
     .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: key.kid })

@@ -30,6 +30,7 @@ import type {
   OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { decodeJwt } from "jose";
+import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type RunningServer, startServer } from "../../scripts/start-server.mjs";
 import { type RunningDocumentServer, startDocumentServer } from "../metadata-documents/server";
@@ -301,5 +302,77 @@ describe("an MCP client that registers dynamically (RFC 7591)", () => {
     const who = await whoami(provider);
     expect(who).toMatchObject({ sub: "usr_demo_admin", scopes: ["ir.incidents:read"] });
     expect(decodeJwt(provider.saved!.access_token).aud).toBe(mcpUrl);
+  });
+});
+
+/**
+ * DPoP (RFC 9449 §7) at the example MCP server. The MCP SDK client (1.32.2) has no DPoP support: it
+ * reads dpop_* metadata but always sends `Authorization: Bearer` and makes no proofs. So this
+ * client is oauth4webapi's DPoP() with protectedResourceRequest, against the same example server.
+ */
+describe("a DPoP client at the example MCP server", () => {
+  it("gets a token bound to its key for the MCP server, calls the tool with proofs, and is refused as bearer", async () => {
+    const insecure = { [oauth.allowInsecureRequests]: true } as const;
+    const issuer = new URL(setup.worker.issuer);
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+    const registered = await fetch(as.registration_endpoint!, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        client_name: "E2E DPoP MCP client",
+        redirect_uris: [setup.callback.redirectUri],
+        token_endpoint_auth_method: "none",
+        scope: "ir.incidents:read",
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const client: oauth.Client = { client_id: ((await registered.json()) as { client_id: string }).client_id };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const provider = new BrowserProvider(setup.callback.redirectUri);
+    provider.authorizationUrl = new URL(as.authorization_endpoint!);
+    provider.authorizationUrl.search = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: setup.callback.redirectUri,
+      response_type: "code",
+      scope: "ir.incidents:read",
+      resource: mcpUrl,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+    }).toString();
+    const code = await approveInBrowser(provider, ["E2E DPoP MCP client"], "mcp-dpop-consent");
+    const back = new URL(setup.callback.redirectUri);
+    back.search = new URLSearchParams({ code, iss: setup.worker.issuer }).toString();
+    const params = oauth.validateAuthResponse(as, client, back, oauth.skipStateCheck); // RFC 9207 iss checked
+    const DPoP = oauth.DPoP(client, await oauth.generateKeyPair("ES256"));
+    const exchange = () =>
+      oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, setup.callback.redirectUri, verifier, {
+        DPoP,
+        additionalParameters: { resource: mcpUrl },
+        ...insecure,
+      });
+    let tokens: oauth.TokenEndpointResponse;
+    try {
+      tokens = await oauth.processAuthorizationCodeResponse(as, client, await exchange());
+    } catch (e) {
+      if (!oauth.isDPoPNonceError(e)) throw e; // RFC 9449 §8: one retry with the server's nonce
+      tokens = await oauth.processAuthorizationCodeResponse(as, client, await exchange());
+    }
+    expect(tokens.token_type).toBe("dpop");
+    expect(decodeJwt(tokens.access_token).aud).toBe(mcpUrl);
+
+    const call = await oauth.protectedResourceRequest(
+      tokens.access_token,
+      "POST",
+      new URL(mcpUrl),
+      new Headers({ "Content-Type": "application/json", Accept: "application/json, text/event-stream" }),
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } }),
+      { DPoP, ...insecure },
+    );
+    expect(call.status, await call.clone().text()).toBe(200);
+    expect(JSON.stringify(await call.json())).toContain("usr_demo_admin");
+
+    const asBearer = await rawToolCall(tokens.access_token);
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.headers.get("www-authenticate")).toMatch(/^DPoP algs="[^"]+", error="invalid_token"/);
   });
 });

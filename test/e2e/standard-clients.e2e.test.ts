@@ -4,11 +4,17 @@
  * §4.1, RFC 7636, RFC 9207 iss) → token (ID token per OIDC Core §3.1.3.7, access token per RFC 9068)
  * → userinfo (OIDC Core §5.3) → refresh (RFC 6749 §6) → introspection (RFC 7662) → revocation
  * (RFC 7009), for a public client, a client_secret_basic client and a client_secret_post client;
- * then a client-credentials app created with the operator CLI (`npm run admin`).
+ * then a client-credentials app created with the operator CLI (`npm run admin`). Then DPoP
+ * (RFC 9449) and private_key_jwt (RFC 7523) with the clients' own support: oauth4webapi's DPoP() and
+ * PrivateKeyJwt(), openid-client's DPoP handle — the nonce dance (RFC 9449 §8: the first proof has no
+ * nonce, the server answers use_dpop_nonce, the client retries), bound tokens at UserInfo (§7),
+ * refresh with a bound refresh token (§5), introspection's cnf (§6.2), and assertions at token,
+ * introspection and revocation (RFC 7523 §2.2).
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as oauth from "oauth4webapi";
+import * as openid from "openid-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { screenshot, submitForm } from "./harness/browser";
 import { startWorker } from "./harness/server";
@@ -25,7 +31,10 @@ beforeAll(async () => {
 
 type Method = "none" | "client_secret_basic" | "client_secret_post";
 
-async function register(method: Method): Promise<{ client: oauth.Client; auth: oauth.ClientAuth }> {
+async function register(
+  method: Method,
+  extra: Record<string, unknown> = {},
+): Promise<{ client: oauth.Client; auth: oauth.ClientAuth }> {
   const res = await fetch(as.registration_endpoint!, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -35,6 +44,7 @@ async function register(method: Method): Promise<{ client: oauth.Client; auth: o
       token_endpoint_auth_method: method,
       grant_types: ["authorization_code", "refresh_token"],
       scope: "openid profile email offline_access ir.incidents:read",
+      ...extra,
     }),
   });
   expect(res.status).toBe(201);
@@ -238,5 +248,199 @@ describe("the operator CLI follows the app-change policy (RFC 7592: a registered
     }
     const { stdout } = await admin("revoke-tokens", client.client_id, "--json");
     expect(JSON.parse(stdout)).toMatchObject({ client_id: client.client_id, origin: "registered" });
+  });
+});
+
+async function authorizationUrl(clientId: string, verifier: string, state: string): Promise<URL> {
+  const url = new URL(as.authorization_endpoint!);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: setup.callback.redirectUri,
+    response_type: "code",
+    scope: "openid email ir.incidents:read",
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+  }).toString();
+  return url;
+}
+
+/** oauth4webapi leaves the nonce retry to the caller: one retry on use_dpop_nonce (RFC 9449 §8). */
+async function withNonceRetry<T>(attempt: () => Promise<T>, dance: { happened: boolean }): Promise<T> {
+  try {
+    return await attempt();
+  } catch (e) {
+    if (!oauth.isDPoPNonceError(e)) throw e;
+    dance.happened = true;
+    return attempt();
+  }
+}
+
+describe("oauth4webapi DPoP() with a public client that registered dpop_bound_access_tokens", () => {
+  it("does the nonce dance, gets bound tokens, uses them at UserInfo, refreshes with the bound refresh token", async () => {
+    const client = (await register("none", { dpop_bound_access_tokens: true })).client;
+    const keyPair = await oauth.generateKeyPair("ES256");
+    const DPoP = oauth.DPoP(client, keyPair);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const params = oauth.validateAuthResponse(
+      as,
+      client,
+      await authorizeInBrowser(await authorizationUrl(client.client_id, verifier, state), "dpop-oauth4webapi-consent"),
+      state,
+    );
+
+    const dance = { happened: false };
+    const tokens = await withNonceRetry(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          as,
+          client,
+          await oauth.authorizationCodeGrantRequest(
+            as,
+            client,
+            oauth.None(),
+            params,
+            setup.callback.redirectUri,
+            verifier,
+            {
+              DPoP,
+              ...insecure,
+            },
+          ),
+        ),
+      dance,
+    );
+    expect(dance.happened).toBe(true); // the first proof carried no nonce: use_dpop_nonce, then the retry
+    expect(tokens.token_type).toBe("dpop");
+    const jkt = await DPoP.calculateThumbprint();
+
+    // RFC 9449 §7: UserInfo with the DPoP scheme and a proof carrying ath (the nonce is already known).
+    const sub = oauth.getValidatedIdTokenClaims(tokens)!.sub;
+    const userinfo = await oauth.processUserInfoResponse(
+      as,
+      client,
+      sub,
+      await oauth.userInfoRequest(as, client, tokens.access_token, { DPoP, ...insecure }),
+    );
+    expect(userinfo).toMatchObject({ sub, email: "admin@example.com" });
+
+    // §7.1: the same token as a bearer token is refused with a DPoP challenge.
+    const asBearer = await fetch(as.userinfo_endpoint!, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.headers.get("www-authenticate")).toMatch(/^DPoP algs="/);
+
+    // §5: the refresh token is bound: without a proof it is refused, with one it rotates.
+    const unbound = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure);
+    expect(unbound.status).toBe(400);
+    expect(((await unbound.json()) as { error: string }).error).toBe("invalid_dpop_proof");
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, { DPoP, ...insecure }),
+    );
+    expect(refreshed.token_type).toBe("dpop");
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+
+    // §6.2: introspection reports the key the token is bound to.
+    const introspection = await oauth.processIntrospectionResponse(
+      as,
+      client,
+      await oauth.introspectionRequest(as, client, oauth.None(), refreshed.access_token, insecure),
+    );
+    expect(introspection).toMatchObject({ active: true, token_type: "DPoP", cnf: { jkt } });
+  });
+});
+
+describe("openid-client DPoP", () => {
+  it("binds tokens with its own nonce handling, reads UserInfo and refreshes", async () => {
+    const registered = (await register("none")).client;
+    const config = await openid.discovery(
+      new URL(setup.worker.issuer),
+      registered.client_id,
+      undefined,
+      openid.None(),
+      {
+        execute: [openid.allowInsecureRequests],
+      },
+    );
+    const DPoP = openid.getDPoPHandle(config, await openid.randomDPoPKeyPair("EdDSA"));
+    const verifier = openid.randomPKCECodeVerifier();
+    const state = openid.randomState();
+    const redirected = await authorizeInBrowser(
+      await authorizationUrl(registered.client_id, verifier, state),
+      "dpop-openid-client-consent",
+    );
+    const tokens = await openid.authorizationCodeGrant(
+      config,
+      redirected,
+      { pkceCodeVerifier: verifier, expectedState: state },
+      undefined,
+      { DPoP },
+    );
+    expect(tokens.token_type).toBe("dpop");
+    const sub = tokens.claims()!.sub;
+    expect(await openid.fetchUserInfo(config, tokens.access_token, sub, { DPoP })).toMatchObject({ sub });
+    const refreshed = await openid.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP });
+    expect(refreshed.token_type).toBe("dpop");
+  });
+});
+
+describe("oauth4webapi PrivateKeyJwt() with an admin-created app", () => {
+  it("authenticates at token (with DPoP too), introspection and revocation", async () => {
+    const keyPair = await oauth.generateKeyPair("ES256", { extractable: true });
+    const publicJwk = { ...(await crypto.subtle.exportKey("jwk", keyPair.publicKey)), kid: "e2e-1", use: "sig" };
+    delete (publicJwk as { key_ops?: unknown }).key_ops;
+    delete (publicJwk as { ext?: unknown }).ext;
+    const res = await fetch(`${setup.worker.baseUrl}/api/admin/apps`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${setup.worker.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        team_id: "team_demo",
+        name: "E2E key bot",
+        type: "client_credentials",
+        scope: "ir.incidents:read",
+        token_endpoint_auth_method: "private_key_jwt",
+        jwks: { keys: [publicJwk] },
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const app = (await res.json()) as { client_id: string; client_secret?: string };
+    expect(app.client_secret).toBeUndefined();
+    const client: oauth.Client = { client_id: app.client_id };
+    const auth = oauth.PrivateKeyJwt({ key: keyPair.privateKey, kid: "e2e-1" });
+
+    const tokens = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams(), insecure),
+    );
+    expect(tokens.token_type).toBe("bearer");
+    const introspect = async (token: string) =>
+      oauth.processIntrospectionResponse(
+        as,
+        client,
+        await oauth.introspectionRequest(as, client, auth, token, insecure),
+      );
+    expect(await introspect(tokens.access_token)).toMatchObject({ active: true, client_id: app.client_id });
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, auth, tokens.access_token, insecure),
+    );
+    expect((await introspect(tokens.access_token)).active).toBe(false);
+
+    // client_credentials with DPoP as well: the proof's jti is spent in the client's own object.
+    const DPoP = oauth.DPoP(client, await oauth.generateKeyPair("ES256"));
+    const bound = await withNonceRetry(
+      async () =>
+        oauth.processClientCredentialsResponse(
+          as,
+          client,
+          await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams(), { DPoP, ...insecure }),
+        ),
+      { happened: false },
+    );
+    expect(bound.token_type).toBe("dpop");
   });
 });

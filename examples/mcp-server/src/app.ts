@@ -51,7 +51,14 @@ export function mcpApp(options: McpAppOptions): Hono<{ Variables: ResourceServer
     path,
     cors({
       origin: "*",
-      allowHeaders: ["Authorization", "Content-Type", "Mcp-Protocol-Version", "Mcp-Session-Id", "Last-Event-ID"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "DPoP",
+        "Mcp-Protocol-Version",
+        "Mcp-Session-Id",
+        "Last-Event-ID",
+      ],
       exposeHeaders: ["WWW-Authenticate", "Mcp-Session-Id"],
     }),
   );

@@ -17,6 +17,7 @@ export function summaryOf(client: ClientRow): AppSummary {
     name: client.name,
     type: appType(client),
     origin: client.origin,
+    authMethod: client.tokenEndpointAuthMethod,
     grantTypes: client.grantTypes,
     scopes: client.scopes,
     createdAt: client.createdAt,
@@ -30,7 +31,9 @@ export function formValuesOf(client: ClientRow): AppFormValues {
     redirectUris: client.redirectUris.join("\n"),
     scopes: new Set(client.scopes),
     automaticConsent: client.automaticConsent,
-    authMethod: client.tokenEndpointAuthMethod === "client_secret_post" ? "client_secret_post" : "client_secret_basic",
+    authMethod: authMethodOf(client.tokenEndpointAuthMethod),
+    jwks: client.metadata.jwks === undefined ? "" : JSON.stringify(client.metadata.jwks),
+    jwksUri: typeof client.metadata.jwks_uri === "string" ? client.metadata.jwks_uri : "",
   };
 }
 
@@ -40,9 +43,14 @@ export function formValuesFrom(form: FormFields): AppFormValues {
     redirectUris: form.get("redirect_uris") ?? "",
     scopes: new Set(form.getAll("scope")),
     automaticConsent: form.ticked("automatic_consent"),
-    authMethod:
-      form.get("token_endpoint_auth_method") === "client_secret_post" ? "client_secret_post" : "client_secret_basic",
+    authMethod: authMethodOf(form.get("token_endpoint_auth_method")),
+    jwks: form.get("jwks") ?? "",
+    jwksUri: form.get("jwks_uri") ?? "",
   };
+}
+
+function authMethodOf(value: string | undefined): AppFormValues["authMethod"] {
+  return value === "client_secret_post" || value === "private_key_jwt" ? value : "client_secret_basic";
 }
 
 export const parseAppType = (value: unknown): AppType | undefined =>
@@ -72,7 +80,27 @@ export function appInput(
     input.type = type;
     if (type !== "public") input.token_endpoint_auth_method = values.authMethod;
   }
+  // Created with keys, or editing a private_key_jwt app's keys (new ones replace the old).
+  if (type !== "public" && values.authMethod === "private_key_jwt") {
+    const keys = privateKeyJwtKeys(values);
+    if ("problem" in keys) return keys;
+    Object.assign(input, keys.input);
+  }
   return { input };
+}
+
+/** The pasted JWK Set or the JWK Set URL; the use case validates them like the JSON API's. */
+function privateKeyJwtKeys(values: AppFormValues): { input: Record<string, unknown> } | { problem: string } {
+  const pasted = values.jwks.trim();
+  const uri = values.jwksUri.trim();
+  if (pasted && uri) return { problem: "Paste the public keys or give their URL, not both." };
+  if (uri) return { input: { jwks_uri: uri } };
+  if (!pasted) return { problem: "Paste the app's public keys (a JWK Set) or give the URL where it publishes them." };
+  try {
+    return { input: { jwks: JSON.parse(pasted) } };
+  } catch {
+    return { problem: 'The public keys are not valid JSON: paste a JWK Set such as {"keys": [ … ]}.' };
+  }
 }
 
 /** A use case refused the input: its description is written for people ("name is required"). */

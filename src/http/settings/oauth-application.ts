@@ -58,7 +58,8 @@ export async function updateFromForm(c: SettingsContext): Promise<Response> {
   const client = await appOfPath(c);
   if (client instanceof Response) return client;
   if (!isEditable(summaryOf(client))) return notOurs(c);
-  const values = formValuesFrom(c.get("form"));
+  // The auth method is fixed at creation: the form only edits a private_key_jwt app's keys.
+  const values = { ...formValuesFrom(c.get("form")), authMethod: formValuesOf(client).authMethod };
   const checked = appInput(summaryOf(client).type, values, false);
   if ("problem" in checked) return appPage(c, client, { values, error: checked.problem });
   try {

@@ -9,6 +9,7 @@ import { isValidCodeVerifier } from "../pkce";
 import { resolveResource } from "../resource";
 import { effectiveScopes } from "../scopes";
 import type { GrantContext } from "./context";
+import { type GrantProof, proofBinding, proofFailure } from "./dpop-binding";
 import { issueTokens, type TokenResponse } from "./token-response";
 import { reportRevokedFamily, touchUsage } from "./usage";
 
@@ -16,6 +17,7 @@ export async function exchangeAuthorizationCode(
   ctx: GrantContext,
   client: ClientRow,
   form: Record<string, string>,
+  proof?: GrantProof,
 ): Promise<TokenResponse> {
   if (!client.grantTypes.includes("authorization_code")) {
     throw new OAuthError("unauthorized_client", "this client may not use the authorization_code grant");
@@ -34,7 +36,7 @@ export async function exchangeAuthorizationCode(
   const requestedAudience = form.resource === undefined ? undefined : resolveResource(ctx.settings, form.resource);
   const refreshToken = await mintGrantToken(ctx.settings, "refresh", route);
   const now = Date.now();
-  const result = await userGrants(ctx.env, route.userId).redeemCode({
+  const redemption = {
     codeHash: await sha256(code),
     clientId: client.id,
     redirectUri: form.redirect_uri ?? null, // required only if the authorization request had it
@@ -46,8 +48,14 @@ export async function exchangeAuthorizationCode(
     defaultAudience: ctx.settings.defaultAudience,
     clientRevokedBefore: client.revokedBefore,
     now,
-  });
+  };
+  const grants = userGrants(ctx.env, route.userId);
+  // With DPoP the proof's jti is spent in the same call (RFC 9449 §11.1); without it, nothing changes.
+  const result = proof
+    ? await grants.redeemCodeWithProof(redemption, proofBinding(proof, client))
+    : await grants.redeemCode(redemption);
   if (!result.ok) {
+    if (result.error === "invalid_dpop_proof") throw proofFailure(result.description);
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
     throw new OAuthError(result.error, result.description);
   }
@@ -65,6 +73,7 @@ export async function exchangeAuthorizationCode(
     scopes,
     familyId: grant.familyId,
     refreshToken,
+    dpopJkt: proof?.jkt,
     idToken: {
       nonce: grant.nonce,
       authTime: grant.authTime,

@@ -4,6 +4,7 @@ import { OAuthError } from "../errors";
 import { resolveResource } from "../resource";
 import { expandMetaScopes, intersectScopes, parseRequestedScopes, sortScopes } from "../scopes";
 import type { GrantContext } from "./context";
+import { type GrantProof, spendClientProof } from "./dpop-binding";
 import { issueTokens, type TokenResponse } from "./token-response";
 import { touchUsage } from "./usage";
 
@@ -11,6 +12,7 @@ export async function clientCredentialsToken(
   ctx: GrantContext,
   client: ClientRow,
   form: Record<string, string>,
+  proof?: GrantProof,
 ): Promise<TokenResponse> {
   if (!client.grantTypes.includes("client_credentials") || !client.serviceUserId || !client.teamId) {
     throw new OAuthError("unauthorized_client", "only apps created by a team admin may use client_credentials");
@@ -20,6 +22,8 @@ export async function clientCredentialsToken(
   const scopes =
     requested.length === 0 ? sortScopes(client.scopes) : intersectScopes(expandMetaScopes(requested), client.scopes);
   if (scopes.length === 0) throw new OAuthError("invalid_scope", "none of the requested scopes is granted to this app");
+  // No user's object is involved: the proof's jti is spent in the client's own ClientReplay object.
+  if (proof) await spendClientProof(ctx, client, proof);
   touchUsage(ctx, client.id, Date.now());
   // No refresh token (RFC 6749 §4.4.3) and no ID token: there is no end user.
   return issueTokens(ctx, {
@@ -28,5 +32,6 @@ export async function clientCredentialsToken(
     teamId: client.teamId,
     audience: resolveResource(ctx.settings, form.resource),
     scopes,
+    dpopJkt: proof?.jkt,
   });
 }

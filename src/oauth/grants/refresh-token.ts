@@ -8,6 +8,7 @@ import { OAuthError } from "../errors";
 import { resolveResource } from "../resource";
 import { effectiveScopes, expandMetaScopes, intersectScopes, isMetaScope, parseRequestedScopes } from "../scopes";
 import type { GrantContext } from "./context";
+import { type GrantProof, proofBinding, proofFailure } from "./dpop-binding";
 import { issueTokens, type TokenResponse } from "./token-response";
 import { reportRevokedFamily, touchUsage } from "./usage";
 
@@ -15,6 +16,7 @@ export async function refreshTokens(
   ctx: GrantContext,
   client: ClientRow,
   form: Record<string, string>,
+  proof?: GrantProof,
 ): Promise<TokenResponse> {
   if (!client.grantTypes.includes("refresh_token") && !client.grantTypes.includes("authorization_code")) {
     throw new OAuthError("unauthorized_client", "this client may not use the refresh_token grant");
@@ -36,20 +38,25 @@ export async function refreshTokens(
   const successor = await successorGrantToken(ctx.settings, presented, route);
   const now = Date.now();
   // One call: the rotation and the holder's current membership in the grant's team (no D1 read).
-  const result = await userGrants(ctx.env, route.userId).rotateRefresh({
-    tokenHash: await sha256(presented),
-    clientId: client.id,
-    successorHash: await sha256(successor),
-    successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
-    graceMs: ctx.settings.refreshGraceSeconds * 1000,
-    requestedScopes: named,
-    scopesWithinMeta: withinMeta,
-    requestedAudience,
-    defaultAudience: ctx.settings.defaultAudience,
-    clientRevokedBefore: client.revokedBefore,
-    now,
-  });
+  // Every refresh goes through the binding check: a DPoP-bound family needs its key (RFC 9449 §5).
+  const result = await userGrants(ctx.env, route.userId).rotateRefreshWithProof(
+    {
+      tokenHash: await sha256(presented),
+      clientId: client.id,
+      successorHash: await sha256(successor),
+      successorExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
+      graceMs: ctx.settings.refreshGraceSeconds * 1000,
+      requestedScopes: named,
+      scopesWithinMeta: withinMeta,
+      requestedAudience,
+      defaultAudience: ctx.settings.defaultAudience,
+      clientRevokedBefore: client.revokedBefore,
+      now,
+    },
+    proof ? proofBinding(proof, client) : null,
+  );
   if (!result.ok) {
+    if (result.error === "invalid_dpop_proof") throw proofFailure(result.description);
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "refresh.reuse_detected");
     throw new OAuthError(result.error, result.description);
   }
@@ -69,6 +76,7 @@ export async function refreshTokens(
     familyId: grant.familyId,
     // A retry inside the grace window gets what the first call issued: the same derived successor.
     refreshToken: successor,
+    dpopJkt: proof?.jkt,
     // OIDC Core §12.2: the refresh response "might not contain an id_token". It does not: the
     // client already has one from the code exchange, and an RSA signature per refresh is the
     // largest single cost on this path (userinfo serves current claims).

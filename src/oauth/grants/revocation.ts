@@ -10,7 +10,10 @@ import { dbOf } from "../../store/db";
 import { liveFamiliesOfClient, markFamiliesRevoked } from "../../store/token-families";
 import { readGrantToken, refreshTokenFirst } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
-import { readAccessToken } from "../token-status";
+import type { VerifiedProof } from "../dpop";
+import { proofReplayKey } from "../dpop-proof";
+import { OAuthError } from "../errors";
+import { boundKeyOf, readAccessToken } from "../token-status";
 import type { GrantContext } from "./context";
 
 async function revokeFamiliesByUser(env: Env, families: { id: string; userId: string }[], reason: string, now: number) {
@@ -44,15 +47,51 @@ export async function revokeUserClientTokens(env: Env, userId: string, clientId:
 }
 
 /**
- * RFC 7009 §2.1: a refresh token ends its whole family, and the access tokens minted from it: one
- * call to the holder's object, which is the authority; the D1 index and the audit follow in waitUntil.
+/**
+ * With a proof: spend its jti in the holder's object (RFC 9449 §11.1) and say whether the token's
+ * binding allows it; a proof by another key than the token's leaves the token alone.
  */
-async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
+async function proofAllows(
+  ctx: GrantContext,
+  userId: string,
+  proof: VerifiedProof | undefined,
+  boundTo: string | undefined,
+): Promise<boolean> {
+  if (!proof) return true;
+  if (!(await userGrants(ctx.env, userId).spendProof(proofUse(proof)))) throw proofReplayedError();
+  return boundTo === undefined || boundTo === proof.jkt;
+}
+
+const proofUse = (proof: VerifiedProof) => ({
+  key: proofReplayKey(proof),
+  expiresAt: proof.replayUntil,
+  jkt: proof.jkt,
+});
+const proofReplayedError = () =>
+  new OAuthError("invalid_dpop_proof", "this DPoP proof was already used (RFC 9449 §11.1)");
+
+/**
+ * RFC 7009 §2.1: a refresh token ends its whole family, and the access tokens minted from it: one
+ * call to the holder's object, which is the authority (and spends a DPoP proof's jti in the same
+ * transaction); the D1 index and the audit follow in waitUntil.
+ */
+async function revokeRefreshToken(
+  ctx: GrantContext,
+  clientId: string,
+  token: string,
+  proof?: VerifiedProof,
+): Promise<boolean> {
   const route = await readGrantToken(ctx.settings, "refresh", token);
   if (!route) return false;
   const now = Date.now();
-  const found = await userGrants(ctx.env, route.userId).revokeRefresh(await sha256(token), clientId, now);
+  const found = await userGrants(ctx.env, route.userId).revokeRefresh(
+    await sha256(token),
+    clientId,
+    now,
+    proof && proofUse(proof),
+  );
   if (!found) return false;
+  if ("replayed" in found) throw proofReplayedError();
   if (found.revoked) {
     ctx.defer(markFamiliesRevoked(ctx.db, [found.familyId], now));
     auditRevocation(ctx, route.teamId, route.userId, clientId, {
@@ -64,9 +103,15 @@ async function revokeRefreshToken(ctx: GrantContext, clientId: string, token: st
 }
 
 /** RFC 7009 §2.1: an access token is revoked by its jti until it would have expired anyway. */
-async function revokeAccessToken(ctx: GrantContext, clientId: string, token: string): Promise<boolean> {
+async function revokeAccessToken(
+  ctx: GrantContext,
+  clientId: string,
+  token: string,
+  proof?: VerifiedProof,
+): Promise<boolean> {
   const claims = await readAccessToken(ctx, token);
   if (!claims || claims.client_id !== clientId) return false;
+  if (!(await proofAllows(ctx, claims.sub, proof, boundKeyOf(claims)))) return true;
   await userGrants(ctx.env, claims.sub).revokeAccessToken(claims.jti, claims.exp * 1000);
   auditRevocation(ctx, claims.team_id, claims.sub, clientId, { token_type: "access_token", jti: claims.jti });
   return true;
@@ -86,15 +131,18 @@ function auditRevocation(
 /**
  * Revokes `token` if it is one of `clientId`'s; anything else changes nothing and is not reported
  * (RFC 7009 §2.2). The hint says where to look first, never where to look only (§2.1).
+ * `proof`: an optional DPoP proof (RFC 9449), checked by the caller like at the token endpoint; its
+ * jti is spent in the token holder's object, and a token bound to another key is left alone.
  */
 export async function revokePresentedToken(
   ctx: GrantContext,
   clientId: string,
   token: string,
   hint: string | undefined,
+  proof?: VerifiedProof,
 ): Promise<void> {
   const order = refreshTokenFirst(token, hint)
     ? [revokeRefreshToken, revokeAccessToken]
     : [revokeAccessToken, revokeRefreshToken];
-  for (const revoke of order) if (await revoke(ctx, clientId, token)) return;
+  for (const revoke of order) if (await revoke(ctx, clientId, token, proof)) return;
 }

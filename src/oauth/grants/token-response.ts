@@ -9,7 +9,8 @@ import type { GrantContext } from "./context";
 
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  /** RFC 9449 §5: "DPoP" when the access token is bound to a proof's key. */
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -25,6 +26,8 @@ export interface IssueInput {
   scopes: string[];
   familyId?: string;
   refreshToken?: string;
+  /** The DPoP key thumbprint to bind the access token to (RFC 9449 §6.1). */
+  dpopJkt?: string;
   /** Present when an ID token is due (openid granted). */
   idToken?: { nonce: string | null; authTime: number; claims: Record<string, unknown> };
 }
@@ -39,10 +42,11 @@ export async function issueTokens(ctx: GrantContext, input: IssueInput): Promise
     scope,
     teamId: input.teamId,
     familyId: input.familyId,
+    jkt: input.dpopJkt,
   });
   const response: TokenResponse = {
     access_token: access.token,
-    token_type: "Bearer",
+    token_type: input.dpopJkt ? "DPoP" : "Bearer",
     expires_in: ctx.settings.accessTokenTtl,
     scope,
   };

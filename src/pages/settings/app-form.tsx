@@ -1,6 +1,7 @@
 /**
  * The fields of an app, shared by "create" and "edit": name, redirect URIs (one per line), how a
- * secret is sent (create only), permissions, automatic consent. What a type cannot have is not shown.
+ * secret is sent or, for private_key_jwt, the app's public keys (create only), permissions,
+ * automatic consent. What a type cannot have is not shown.
  */
 import type { AppType } from "../../oauth/admin-apps";
 import { ScopePicker } from "./scope-picker";
@@ -11,7 +12,10 @@ export interface AppFormValues {
   redirectUris: string;
   scopes: ReadonlySet<string>;
   automaticConsent: boolean;
-  authMethod: "client_secret_basic" | "client_secret_post";
+  authMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+  /** private_key_jwt: a pasted JWK Set, or the URL where the app publishes it (RFC 7591 §2). */
+  jwks: string;
+  jwksUri: string;
 }
 
 export const EMPTY_APP_FORM: AppFormValues = {
@@ -20,7 +24,34 @@ export const EMPTY_APP_FORM: AppFormValues = {
   scopes: new Set(),
   automaticConsent: false,
   authMethod: "client_secret_basic",
+  jwks: "",
+  jwksUri: "",
 };
+
+/** private_key_jwt (RFC 7523): the app's public keys, pasted as a JWK Set or by URL (RFC 7591 §2). */
+function KeyFields({ values }: { values: AppFormValues }) {
+  return (
+    <>
+      <p id="keys-hint" class="field-hint">
+        For private_key_jwt only: paste the app's public keys as a JWK Set, or give the https URL where the app
+        publishes them (fetched and cached; a new key is picked up when the app starts using it).
+      </p>
+      <label for="jwks">Public keys (JWK Set)</label>
+      <textarea id="jwks" name="jwks" rows={4} spellcheck={false} autocomplete="off" aria-describedby="keys-hint">
+        {values.jwks}
+      </textarea>
+      <label for="jwks-uri">…or the URL of the app's JWK Set</label>
+      <input
+        type="url"
+        id="jwks-uri"
+        name="jwks_uri"
+        value={values.jwksUri}
+        autocomplete="off"
+        aria-describedby="keys-hint"
+      />
+    </>
+  );
+}
 
 export function AppFields(props: { type: AppType; values: AppFormValues; creating: boolean }) {
   const { type, values } = props;
@@ -65,17 +96,22 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
       )}
       {props.creating && type !== "public" ? (
         <>
-          <label for="auth-method">How the app sends its secret</label>
+          <label for="auth-method">How the app authenticates</label>
           <select id="auth-method" name="token_endpoint_auth_method">
             <option value="client_secret_basic" selected={values.authMethod === "client_secret_basic"}>
-              In the Authorization header (HTTP Basic) — recommended
+              A secret in the Authorization header (HTTP Basic) — recommended
             </option>
             <option value="client_secret_post" selected={values.authMethod === "client_secret_post"}>
-              In the form body (client_secret_post)
+              A secret in the form body (client_secret_post)
+            </option>
+            <option value="private_key_jwt" selected={values.authMethod === "private_key_jwt"}>
+              A JWT signed with the app's private key (private_key_jwt) — no shared secret
             </option>
           </select>
+          <KeyFields values={values} />
         </>
       ) : null}
+      {!props.creating && values.authMethod === "private_key_jwt" ? <KeyFields values={values} /> : null}
       <ScopePicker selected={values.scopes} service={service} />
       {service ? null : (
         <div class="check">

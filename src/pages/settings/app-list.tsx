@@ -13,6 +13,8 @@ export interface AppSummary {
   name: string;
   type: AppType;
   origin: "admin" | "registered" | "metadata_document";
+  /** How it authenticates: private_key_jwt apps have keys, not a secret (RFC 7523). */
+  authMethod: string;
   grantTypes: readonly string[];
   scopes: readonly string[];
   createdAt: number;
