@@ -5,6 +5,8 @@ import { adminApi } from "./http/admin-api";
 import { handleAuthorize, handleConsentDecision } from "./http/authorize";
 import type { AppEnv } from "./http/context";
 import { machineCors } from "./http/cors";
+import { deviceRoutes } from "./http/device";
+import { handleDeviceAuthorization } from "./http/device-authorization";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
 import { handleError } from "./http/errors";
 import { showHome } from "./http/home";
@@ -53,6 +55,10 @@ app.route("/api/admin", adminApi);
 app.on(["POST", "OPTIONS"], "/oauth/token", machineCors, handleToken);
 app.on(["GET", "POST"], "/oauth/authorize", handleAuthorize);
 app.post("/oauth/authorize/decision", handleConsentDecision);
+
+// Device authorization grant (RFC 8628): the device's request, and the page where a person answers it.
+app.on(["POST", "OPTIONS"], "/oauth/device_authorization", machineCors, handleDeviceAuthorization);
+app.route("/", deviceRoutes);
 
 // Token status (RFC 7009, RFC 7662, OIDC Core §5.3): revocation is honoured at once everywhere.
 app.on(["POST", "OPTIONS"], "/oauth/revoke", machineCors, handleRevoke);

@@ -7,6 +7,7 @@ export interface Env {
   DB: D1Database;
   RATE_LIMIT: KVNamespace;
   USER_GRANTS: DurableObjectNamespace<import("./durable/user-grants").UserGrants>;
+  DEVICE_AUTHORIZATIONS: DurableObjectNamespace<import("./durable/device-authorization").DeviceAuthorization>;
   ISSUER?: string;
   DEV_SIGNIN?: string;
   KEY_ENCRYPTION_SECRET?: string;

@@ -29,6 +29,8 @@ export async function createTestClient(
     automaticConsent?: boolean;
     redirectUri?: string;
     idTokenAlg?: "RS256" | "ES256";
+    grantTypes?: string[];
+    postLogoutRedirectUris?: string[];
   } = {},
 ): Promise<TestClient> {
   const id = `test_${randomToken(9)}`;
@@ -44,7 +46,8 @@ export async function createTestClient(
     tokenEndpointAuthMethod: method,
     secretHash: secret ? await sha256(secret) : null,
     redirectUris: [redirectUri],
-    grantTypes: ["authorization_code", "refresh_token"],
+    grantTypes: options.grantTypes ?? ["authorization_code", "refresh_token"],
+    postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
     scopes: options.scopes ?? ["ir.incidents:read", "ir.incidents:write", "oc.alerts:read"],
     automaticConsent: options.automaticConsent ?? true,
     idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",

@@ -20,7 +20,7 @@ import { resolveClient } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { issueAuthorizationCode } from "../oauth/grants/issue-code";
 import { describeScope, intersectScopes } from "../oauth/scopes";
-import { ConsentPage } from "../pages/consent";
+import { ConsentPage, type ConsentScope } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
 import { renderPage } from "../pages/render";
 import { recordAudit } from "../store/audit";
@@ -102,7 +102,11 @@ function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: Authoriz
 type Membership = Awaited<ReturnType<typeof listMemberships>>[number];
 
 /** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
-async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationRequest): Promise<Membership> {
+export async function teamOf(
+  c: Ctx,
+  session: BrowserSession,
+  request: Pick<AuthorizationRequest, "client">,
+): Promise<Membership> {
   const db = dbOf(c.env.DB);
   const memberships = await listMemberships(db, session.user.id);
   // The cached row may predate the binding (another user, maybe in another isolate): read it fresh.
@@ -113,7 +117,7 @@ async function teamOf(c: Ctx, session: BrowserSession, request: AuthorizationReq
 }
 
 /** Fixes an unbound registered client's team (first authorization wins); refuses another team. */
-async function bindTeam(c: Ctx, request: AuthorizationRequest, teamId: string): Promise<void> {
+export async function bindTeam(c: Ctx, request: Pick<AuthorizationRequest, "client">, teamId: string): Promise<void> {
   // A metadata-document client (one URL shared by every user of that app, in every team) stays unbound.
   if (request.client.teamId || request.client.origin === "metadata_document") return;
   const bound = await bindClientTeam(dbOf(c.env.DB), request.client.id, teamId);
@@ -185,6 +189,16 @@ async function authorize(c: Ctx, params: AuthorizationParams, request: Authoriza
   return showConsent(c, params, request, session, membership, consented);
 }
 
+/** Each requested scope as the consent page lists it (the device page's consent too). */
+export function consentScopes(requested: string[], ceiling: Set<string>, consented: Set<string>): ConsentScope[] {
+  return requested.map((scope) => ({
+    scope,
+    description: describeScope(scope),
+    grantable: ceiling.has(scope),
+    previouslyGranted: consented.has(scope),
+  }));
+}
+
 function showConsent(
   c: Ctx,
   params: AuthorizationParams,
@@ -215,12 +229,7 @@ function showConsent(
       logoUri={typeof request.client.metadata.logo_uri === "string" ? request.client.metadata.logo_uri : undefined}
       userEmail={session.user.email ?? ""}
       teamName={membership.teamName}
-      scopes={request.scopes.map((scope) => ({
-        scope,
-        description: describeScope(scope),
-        grantable: ceiling.has(scope),
-        previouslyGranted: consented.has(scope),
-      }))}
+      scopes={consentScopes(request.scopes, ceiling, consented)}
       action={DECISION_PATH}
       hidden={hidden}
       csrf={csrfToken(c)}

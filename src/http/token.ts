@@ -3,9 +3,11 @@ import type { Context } from "hono";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
 import { clientResolver } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
+import { DEVICE_CODE_GRANT_TYPE } from "../oauth/grant-types";
 import { exchangeAuthorizationCode } from "../oauth/grants/authorization-code";
 import { clientCredentialsToken } from "../oauth/grants/client-credentials";
 import type { GrantContext } from "../oauth/grants/context";
+import { exchangeDeviceCode } from "../oauth/grants/device-code";
 import { refreshTokens } from "../oauth/grants/refresh-token";
 import { dbOf } from "../store/db";
 import type { AppEnv } from "./context";
@@ -15,6 +17,7 @@ const GRANTS = {
   authorization_code: exchangeAuthorizationCode,
   refresh_token: refreshTokens,
   client_credentials: clientCredentialsToken,
+  [DEVICE_CODE_GRANT_TYPE]: exchangeDeviceCode,
 } as const;
 
 export function grantContext(c: Context<AppEnv>): GrantContext {
@@ -42,7 +45,7 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
   if (!grant)
     throw new OAuthError(
       "unsupported_grant_type",
-      "grant_type must be authorization_code, refresh_token or client_credentials",
+      `grant_type must be authorization_code, refresh_token, client_credentials or ${DEVICE_CODE_GRANT_TYPE}`,
     );
   const body = await grant(ctx, client, form);
   return c.json(body, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });

@@ -8,8 +8,8 @@ import type { ClientRow } from "../store/clients";
 import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
 import { matchesRegisteredRedirectUri } from "./redirect-uri";
+import { requestedClientScopes } from "./requested-scopes";
 import { resolveResource } from "./resource";
-import { expandMetaScopes, isMetaScope, isOidcScope, parseRequestedScopes, sortScopes } from "./scopes";
 
 /** The request parameters we read; everything else is ignored (RFC 6749 §3.1). */
 export const AUTHORIZATION_PARAMETERS = [
@@ -142,19 +142,7 @@ export function checkAuthorizationRequest(
     throw new OAuthError("invalid_request", "code_challenge is not a valid S256 challenge (RFC 7636 §4.2)");
   }
 
-  const parsed = parseRequestedScopes(params.scope);
-  // Meta scopes are shorthand for what the client registered; granular ones must be registered.
-  const registered = new Set(client.scopes);
-  const requested = parsed.length === 0 ? [...client.scopes] : expandMetaScopes(parsed);
-  const scopes: string[] = [];
-  for (const s of requested) {
-    if (isOidcScope(s)) scopes.push(s);
-    else if (registered.has(s)) scopes.push(s);
-    else if (!parsed.some(isMetaScope) || parsed.includes(s)) {
-      throw new OAuthError("invalid_scope", `scope ${s} is not registered for this client`);
-    }
-  }
-  if (scopes.length === 0) throw new OAuthError("invalid_scope", "no scope left to grant");
+  const scopes = requestedClientScopes(client, params.scope);
 
   const prompt = new Set<"none" | "login" | "consent">();
   for (const p of (params.prompt ?? "").split(" ").filter(Boolean)) {
@@ -180,7 +168,7 @@ export function checkAuthorizationRequest(
   return {
     client,
     redirectUri,
-    scopes: sortScopes(scopes),
+    scopes,
     state: params.state,
     codeChallenge: params.code_challenge,
     nonce: params.nonce ?? null,

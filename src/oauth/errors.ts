@@ -28,7 +28,9 @@ export type OAuthErrorCode =
   | "login_required"
   | "consent_required"
   | "interaction_required"
-  // RFC 6749 §5.2 has no code for rate limits; this is the common one.
+  // RFC 8628 §3.5 (device_code polling); slow_down is also the common code for rate limits.
+  | "authorization_pending"
+  | "expired_token"
   | "slow_down"
   | "not_found";
 

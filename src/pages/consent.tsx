@@ -18,8 +18,10 @@ export interface ConsentPageProps {
   clientName: string;
   clientId: string;
   clientOrigin: "registered" | "admin" | "metadata_document";
-  /** Host (and port) of the redirect URI this answer will be sent to. */
+  /** Host (and port) of the redirect URI this answer will be sent to (none for a device). */
   redirectHost: string;
+  /** Set when a device asked (RFC 8628 §3.3): the user code the person typed, shown XXXX-XXXX. */
+  deviceUserCode?: string;
   /** Every redirect URI of the client is loopback: the app runs on the user's own machine. */
   localhostOnlyRedirect: boolean;
   /** Shown only when it is an https URL (CSP img-src). */
@@ -55,9 +57,15 @@ export function ConsentPage(props: ConsentPageProps) {
         </h1>
       </div>
       <p>
-        You are signed in as <strong>{props.userEmail}</strong> in the team <strong>{props.teamName}</strong>. After you
-        decide, you will be sent to <strong class="break">{props.redirectHost}</strong>.
+        You are signed in as <strong>{props.userEmail}</strong> in the team <strong>{props.teamName}</strong>.
+        {props.deviceUserCode ? null : (
+          <>
+            {" "}
+            After you decide, you will be sent to <strong class="break">{props.redirectHost}</strong>.
+          </>
+        )}
       </p>
+      {props.deviceUserCode ? <DeviceNotice userCode={props.deviceUserCode} /> : null}
       <Warnings {...props} />
       <form method="post" action={props.action}>
         {Object.entries(props.hidden).map(([name, value]) => (
@@ -143,5 +151,16 @@ function Warnings(props: ConsentPageProps) {
         </p>
       ) : null}
     </>
+  );
+}
+
+/** RFC 8628 §5.4: say plainly that a device asked, and show its code, so a phished code stands out. */
+function DeviceNotice(props: { userCode: string }) {
+  return (
+    <p class="notice" role="note">
+      A device asked for this: a TV, a command-line tool or another app without its own browser showed you the code{" "}
+      <strong>{props.userCode}</strong>. Only allow it if you started that device's sign-in yourself just now and it
+      shows this same code. After you decide, go back to the device.
+    </p>
   );
 }

@@ -117,6 +117,9 @@ ol.events .event-head { display: flex; flex-wrap: wrap; justify-content: space-b
 code.detail { display: block; color: var(--muted); }
 nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
 /* ---- end of settings pages ---- */
+/* ---- device sign-in (/device) ---- */
+input.user-code { font: 600 1.5rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; letter-spacing: .15em; text-transform: uppercase; }
+/* ---- end of device sign-in ---- */
 `.trim();
 
 /** FNV-1a: a stable content fingerprint computed synchronously at load (not a security function). */
