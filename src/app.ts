@@ -8,6 +8,7 @@ import { machineCors } from "./http/cors";
 import { deviceRoutes } from "./http/device";
 import { handleDeviceAuthorization } from "./http/device-authorization";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
+import { handleEndSession } from "./http/end-session";
 import { handleError } from "./http/errors";
 import { showHome } from "./http/home";
 import { handleIntrospect } from "./http/introspect";
@@ -64,6 +65,9 @@ app.route("/", deviceRoutes);
 app.on(["POST", "OPTIONS"], "/oauth/revoke", machineCors, handleRevoke);
 app.on(["POST", "OPTIONS"], "/oauth/introspect", machineCors, handleIntrospect);
 app.on(["GET", "POST", "OPTIONS"], "/oauth/userinfo", machineCors, handleUserinfo);
+
+// OpenID Connect RP-Initiated Logout 1.0 (an HTML page like /oauth/authorize: never CORS).
+app.on(["GET", "POST"], "/oauth/end_session", pageHeaders, handleEndSession);
 
 // Sign-in, sign-out, home and the stylesheet (HTML pages: security headers, never CORS).
 app.route("/", signInRoutes);

@@ -1,5 +1,5 @@
 /** OpenID Connect ID tokens (OIDC Core §2): RS256 by default, ES256 when the client registered it. */
-import { base64url, SignJWT } from "jose";
+import { base64url, compactVerify, decodeProtectedHeader, SignJWT } from "jose";
 import type { Settings } from "../config";
 import type { Keyset } from "./signing-keys";
 
@@ -36,4 +36,33 @@ export async function mintIdToken(keyset: Keyset, settings: Settings, input: IdT
     .setIssuedAt(now)
     .setExpirationTime(now + settings.idTokenTtl)
     .sign(key.privateKey);
+}
+
+/** What an id_token_hint says (OpenID Connect RP-Initiated Logout 1.0 §2). */
+export interface IdTokenHint {
+  sub: string;
+  /** The client ids it was issued to. */
+  aud: string[];
+}
+
+/**
+ * An ID token of ours as a logout hint: our signature (by kid, any published key) and issuer, typ
+ * JWT (an access token, at+jwt, is refused). Expiry is not checked: RP-Initiated Logout 1.0 §2 has
+ * the OP accept expired ID tokens as hints. Null for anything else.
+ */
+export async function readIdTokenHint(keyset: Keyset, settings: Settings, token: string): Promise<IdTokenHint | null> {
+  if (token.length > 8192 || token.split(".").length !== 3) return null;
+  try {
+    const header = decodeProtectedHeader(token);
+    const entry = typeof header.kid === "string" ? keyset.verification.get(header.kid) : undefined;
+    if (!entry || header.alg !== entry.alg || header.typ !== "JWT") return null;
+    const { payload } = await compactVerify(token, entry.key, { algorithms: [entry.alg] });
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    if (claims.iss !== settings.issuer || typeof claims.sub !== "string") return null;
+    const aud = typeof claims.aud === "string" ? [claims.aud] : claims.aud;
+    if (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === "string")) return null;
+    return { sub: claims.sub, aud };
+  } catch {
+    return null;
+  }
 }
