@@ -159,8 +159,8 @@ function DeviceNotice(props: { userCode: string }) {
   return (
     <p class="notice" role="note">
       A device asked for this: a TV, a command-line tool or another app without its own browser showed you the code{" "}
-      <strong>{props.userCode}</strong>. Only allow it if you started that device's sign-in yourself just now and it
-      shows this same code. After you decide, go back to the device.
+      <strong class="user-code">{props.userCode}</strong>. Only allow it if you started that device's sign-in yourself
+      just now and it shows this same code. After you decide, go back to the device.
     </p>
   );
 }

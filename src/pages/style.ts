@@ -118,6 +118,7 @@ code.detail { display: block; color: var(--muted); }
 nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
 /* ---- end of settings pages ---- */
 /* ---- device sign-in (/device) ---- */
+strong.user-code { white-space: nowrap; }
 input.user-code { font: 600 1.5rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; letter-spacing: .15em; text-transform: uppercase; }
 /* ---- end of device sign-in ---- */
 `.trim();
