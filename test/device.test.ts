@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { USER_CODE_ENTRY_LIMITS } from "../src/oauth/device-approval";
+import type { DeviceAuthorizationResponse } from "../src/oauth/device-authorization";
 import { DEVICE_CODE_GRANT_TYPE } from "../src/oauth/grant-types";
 import { normalizeUserCode, USER_CODE_ALPHABET } from "../src/oauth/user-code";
 import { call, ORIGIN } from "./helpers";
@@ -15,14 +16,7 @@ import { createTestClient, DEMO, sessionCookie, type TestClient, tokenRequest } 
 
 const CSRF = "c".repeat(43);
 
-interface DeviceStart {
-  device_code: string;
-  user_code: string;
-  verification_uri: string;
-  verification_uri_complete: string;
-  expires_in: number;
-  interval: number;
-}
+type DeviceStart = DeviceAuthorizationResponse;
 
 function deviceClient(options: Parameters<typeof createTestClient>[0] = {}) {
   return createTestClient({

@@ -107,6 +107,16 @@ function refuseUnknownFields(input: Record<string, unknown>, allowed: readonly s
     throw new OAuthError("invalid_request", `unknown field ${JSON.stringify(unknown.slice(0, 40))}`);
 }
 
+/** A client_credentials app acts for no person: nothing that redirects a person, no other grant. */
+function refusePersonalFields(input: Record<string, unknown>): void {
+  if ((input.redirect_uris ?? input.post_logout_redirect_uris ?? input.grant_types) !== undefined) {
+    throw new OAuthError(
+      "invalid_client_metadata",
+      "a client_credentials app has no redirect_uris, post_logout_redirect_uris or grant_types",
+    );
+  }
+}
+
 function booleanField(value: unknown, field: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "boolean") throw new OAuthError("invalid_client_metadata", `${field} must be true or false`);
@@ -154,15 +164,7 @@ export async function createApp(
   if (typeof method !== "string" || !allowedMethods.includes(method)) {
     throw new OAuthError("invalid_client_metadata", `a ${type} app authenticates with ${allowedMethods.join(" or ")}`);
   }
-  if (
-    clientCredentials &&
-    (input.redirect_uris ?? input.post_logout_redirect_uris ?? input.grant_types) !== undefined
-  ) {
-    throw new OAuthError(
-      "invalid_client_metadata",
-      "a client_credentials app has no redirect_uris, post_logout_redirect_uris or grant_types",
-    );
-  }
+  if (clientCredentials) refusePersonalFields(input);
   const grantTypes = clientCredentials
     ? ["client_credentials"]
     : personalGrantTypes(input.grant_types, ["authorization_code", "refresh_token"]);
@@ -237,15 +239,7 @@ export async function updateApp(
   const clientCredentials = appType(client) === "client_credentials";
   const changes: ClientChanges = {};
   if (input.name !== undefined) changes.name = requiredName(input.name);
-  if (
-    clientCredentials &&
-    (input.redirect_uris ?? input.post_logout_redirect_uris ?? input.grant_types) !== undefined
-  ) {
-    throw new OAuthError(
-      "invalid_client_metadata",
-      "a client_credentials app has no redirect_uris, post_logout_redirect_uris or grant_types",
-    );
-  }
+  if (clientCredentials) refusePersonalFields(input);
   if (input.grant_types !== undefined) changes.grantTypes = personalGrantTypes(input.grant_types, []);
   const redirects = (changes.grantTypes ?? client.grantTypes).includes("authorization_code");
   if (input.redirect_uris !== undefined || (redirects && client.redirectUris.length === 0)) {
