@@ -1,8 +1,13 @@
 /**
  * Credentials the token-path benchmarks spend: apps made through the admin API, a browser session
  * from the dev sign-in, and pools of single-use codes and refresh tokens minted right before a run
- * (outside the measured time). Plain fetch with a hand-kept cookie: this drives load, it tests nothing.
+ * (outside the measured time); the same for the peer (bench/peer/), whose clients come from its
+ * dynamic registration and whose codes from its own authorize flow (`completeAuthorization`).
+ * Plain fetch with a hand-kept cookie: this drives load, it tests nothing.
  */
+import { readFileSync } from "node:fs";
+import { importJWK, SignJWT } from "jose";
+
 const REDIRECT_URI = "https://bench.example/callback";
 // One PKCE pair for every code: the benchmark measures the server, not the client's randomness.
 const VERIFIER = "bench-verifier-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
@@ -118,6 +123,15 @@ export function codeExchangeBody(f, code) {
   }).toString();
 }
 
+/** A refresh request of a public client (RFC 6749 §6): the client_id identifies it. */
+export function refreshBody(f, refreshToken) {
+  return new URLSearchParams({
+    grant_type: "refresh_token",
+    refresh_token: refreshToken,
+    client_id: f.webClientId,
+  }).toString();
+}
+
 export async function mintTokens(ctx) {
   const f = await fixturesOf(ctx);
   const res = await fetch(`${ctx.baseUrl}/oauth/token`, {
@@ -155,5 +169,112 @@ export const mintServiceTokens = async (ctx, n) => {
 export const REFERENCE_BASIC = `Basic ${Buffer.from(`bench-client:${"s".repeat(52)}`).toString("base64")}`;
 export const REFERENCE_CC_FORM = "grant_type=client_credentials";
 export const REFERENCE_CODE_FORM = codeExchangeBody({ webClientId: "bench-client" }, `eoidc_ac_${"c".repeat(190)}`);
+
+/**
+ * The bearer token the "jwt-do-read" reference verifies: an RFC 9068 access token shaped like
+ * edge-oidc's, signed with the references' benchmark key (bench/reference/shared/bench-key.json) and
+ * valid for six hours (longer than any run).
+ */
+async function referenceBearer() {
+  const jwk = JSON.parse(readFileSync(new URL("./reference/shared/bench-key.json", import.meta.url), "utf8"));
+  const issuer = "http://127.0.0.1:8787"; // the references' ISSUER (bench/reference/shared/access-token.ts)
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({
+    client_id: "bench-client",
+    scope: "openid profile email ir.incidents:read",
+    team_id: "team_bench",
+    jti: crypto.randomUUID(),
+  })
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: jwk.kid })
+    .setIssuer(issuer)
+    .setSubject("usr_bench")
+    .setAudience(issuer)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 6 * 3600)
+    .sign(await importJWK(jwk, "ES256"));
+  return `Bearer ${token}`;
+}
+export const REFERENCE_BEARER = await referenceBearer();
+
+// ── the peer: @cloudflare/workers-oauth-provider (bench/peer/worker.ts) ──────────────────────────
+
+async function peerRegister(baseUrl, tokenEndpointAuthMethod) {
+  const res = await fetch(`${baseUrl}/oauth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      client_name: `bench ${tokenEndpointAuthMethod}`,
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: tokenEndpointAuthMethod,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`bench: peer registration failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * The peer's clients, made once: a public web app (PKCE, client_id in the form, as edge-oidc's bench
+ * web app) and a confidential app with client_secret_basic (as edge-oidc's service app at /oauth/revoke).
+ */
+export function peerFixturesOf(ctx) {
+  let fixtures = perServer.get(ctx.baseUrl);
+  if (!fixtures) {
+    fixtures = (async () => {
+      const web = await peerRegister(ctx.baseUrl, "none");
+      const confidential = await peerRegister(ctx.baseUrl, "client_secret_basic");
+      return {
+        webClientId: web.client_id,
+        confidentialClientId: confidential.client_id,
+        basic: `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString("base64")}`,
+        challenge: await challengeOf(VERIFIER),
+      };
+    })();
+    perServer.set(ctx.baseUrl, fixtures);
+  }
+  return fixtures;
+}
+
+/** A code from the peer's /authorize (bench/peer/worker.ts completes every valid request at once). */
+async function mintPeerCode(ctx, clientId) {
+  const f = await peerFixturesOf(ctx);
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPE,
+    code_challenge: f.challenge,
+    code_challenge_method: "S256",
+    state: "bench",
+  });
+  const res = await fetch(`${ctx.baseUrl}/authorize?${query}`, { redirect: "manual" });
+  const code = new URL(res.headers.get("location") ?? "http://x/").searchParams.get("code");
+  if (!code) throw new Error(`bench: the peer's /authorize gave no code (${res.status} ${await res.text()})`);
+  return code;
+}
+
+/** The peer's token response for a fresh code of `clientId` (Basic when it is the confidential app). */
+async function mintPeerTokens(ctx, confidential = false) {
+  const f = await peerFixturesOf(ctx);
+  const clientId = confidential ? f.confidentialClientId : f.webClientId;
+  const body = new URLSearchParams(codeExchangeBody({ webClientId: clientId }, await mintPeerCode(ctx, clientId)));
+  // The peer refuses client_id in the form next to Basic ("multiple authentication methods").
+  if (confidential) body.delete("client_id");
+  const res = await fetch(`${ctx.baseUrl}/oauth/token`, {
+    method: "POST",
+    headers: confidential ? { ...FORM, authorization: f.basic } : FORM,
+    body: body.toString(),
+  });
+  if (res.status !== 200) throw new Error(`bench: peer code exchange failed: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export const mintPeerCodes = async (ctx, n) => {
+  const f = await peerFixturesOf(ctx);
+  return pool(n, 8, () => mintPeerCode(ctx, f.webClientId));
+};
+export const mintPeerAccessToken = async (ctx) => (await mintPeerTokens(ctx)).access_token;
+export const mintPeerRefreshTokens = (ctx, n) => pool(n, 8, async () => (await mintPeerTokens(ctx)).refresh_token);
+export const mintPeerConfidentialTokens = (ctx, n) =>
+  pool(n, 8, async () => (await mintPeerTokens(ctx, true)).access_token);
 
 export { FORM };

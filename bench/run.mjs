@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: throughput and latency of edge-oidc's endpoints under `wrangler dev`, next to three
- * reference workers, written to bench/results/<timestamp>.json and docs/benchmarks.md.
+ * `npm run bench`: throughput and latency of edge-oidc's endpoints under `wrangler dev`, next to
+ * reference workers (the floors) and the peer @cloudflare/workers-oauth-provider (bench/peer/),
+ * written to bench/results/<timestamp>.json and docs/benchmarks.md.
  *
  * ── ADDING AN ENDPOINT ─────────────────────────────────────────────────────────────────────────────
  * Append an entry to TARGETS below. Fields:
  *   name       the row label, e.g. "POST /oauth/token (client_credentials)"
- *   server     which running server it hits: "edge-oidc" or a reference ("static" | "sign" | "d1-do-sign")
+ *   server     which running server it hits: "edge-oidc", "peer" or a reference ("static" | "sign" |
+ *              "jwt-do-read" | "do-sign" | "d1-do-sign")
  *   reference  the reference its ratios are computed against (leave out on the references themselves):
- *              "static" for cached GET documents, "sign" for one signature or verification,
- *              "d1-do-sign" for anything that reads D1, calls UserGrants and signs (every token grant)
+ *              "static" for cached GET documents, "sign" for one signature, "jwt-do-read" for a token
+ *              check (userinfo, introspection), "do-sign" for a grant that writes the holder's Durable
+ *              Object and signs (code exchange, refresh; revocation), "d1-do-sign" for what also reads D1
+ *   peer       the name of the peer's row doing the same job; the peer's row is itself paired with the
+ *              same reference, and "÷ peer" is the endpoint's ratio to the floor over the peer's
+ *   goal       targets for the report's Targets table: { floor, peer } (min req/s ratios), { p99 }
+ *              (max p99 ratio to the floor)
  *   okStatus   the status that means success when it is not 2xx (e.g. 302 for /oauth/authorize)
  *   request    a fixed request { method, path, headers?, body? }, OR
  *   setup(ctx) async, called before every measured run (and the warm-up) with
@@ -43,9 +50,10 @@
  *
  * Settings (environment): BENCH_SECONDS (10) and BENCH_REPEATS (3) per cell, 0 = skip the benchmark;
  * BENCH_CONNECTIONS ("8,32"); BENCH_WARMUP_SECONDS (2); BENCH_SERVER_CPUS ("0") and BENCH_LOAD_CPUS
- * ("1") for taskset pinning on machines with 2+ cores; BENCH_ONLY (substring filter on endpoint names;
- * the references they use are kept); BENCH_DOCS=0 to leave docs/benchmarks.md alone (smoke runs);
- * BENCH_BURN_IN (50000) requests each server answers before the warm-up (0 = none, see burnIn()).
+ * ("1") for taskset pinning on machines with 2+ cores; BENCH_ONLY (comma-separated substrings of
+ * endpoint names; the references and peer rows they use are kept, and only the servers they need
+ * are started); BENCH_DOCS=0 to leave docs/benchmarks.md alone (smoke runs); BENCH_BURN_IN (50000)
+ * requests each server answers before the warm-up (0 = none, see burnIn()).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -60,15 +68,22 @@ import {
   FORM,
   fixturesOf,
   mintCodes,
+  mintPeerAccessToken,
+  mintPeerCodes,
+  mintPeerConfidentialTokens,
+  mintPeerRefreshTokens,
   mintRefreshTokens,
   mintServiceTokens,
   mintTokens,
+  peerFixturesOf,
   poolSize,
   REFERENCE_BASIC,
+  REFERENCE_BEARER,
   REFERENCE_CC_FORM,
   REFERENCE_CODE_FORM,
+  refreshBody,
 } from "./fixtures.mjs";
-import { markdown, summarize, summaryTable } from "./report.mjs";
+import { markdown, summarize, summaryTable, targetTable } from "./report.mjs";
 import { startServers } from "./servers.mjs";
 
 const TARGETS = [
@@ -85,7 +100,7 @@ const TARGETS = [
     reference: "static",
     request: { method: "GET", path: "/oauth/discovery/keys" },
   },
-  // the token path (each grant: client auth, one UserGrants call ∥ one D1 read, signatures)
+  // the token path (each grant: client auth, one call to the holder's UserGrants object, signatures)
   {
     name: "POST /oauth/token (client_credentials)",
     server: "edge-oidc",
@@ -103,7 +118,9 @@ const TARGETS = [
   {
     name: "POST /oauth/token (authorization_code)",
     server: "edge-oidc",
-    reference: "d1-do-sign",
+    reference: "do-sign",
+    peer: "peer: POST /oauth/token (authorization_code)",
+    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
     async setup(ctx) {
       // Codes are single use and live 60 s: minted right before the run, one per request.
       const f = await fixturesOf(ctx);
@@ -114,31 +131,34 @@ const TARGETS = [
   {
     name: "POST /oauth/token (refresh_token)",
     server: "edge-oidc",
-    reference: "d1-do-sign",
+    reference: "do-sign",
+    peer: "peer: POST /oauth/token (refresh_token)",
+    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
     async setup(ctx) {
       // Each use rotates the token (a reuse would revoke its family), so one token per request.
       const f = await fixturesOf(ctx);
       const tokens = await mintRefreshTokens(ctx, poolSize(ctx, 3000));
-      return singleUse(
-        "/oauth/token",
-        tokens,
-        (t) => `grant_type=refresh_token&refresh_token=${t}&client_id=${f.webClientId}`,
-      );
+      return singleUse("/oauth/token", tokens, (t) => refreshBody(f, t));
     },
   },
   {
     name: "GET /oauth/userinfo",
     server: "edge-oidc",
-    reference: "d1-do-sign",
+    reference: "jwt-do-read",
+    peer: "peer: GET /api/userinfo",
+    goal: { floor: 0.9, peer: 1.2 },
     async setup(ctx) {
       const { access_token } = await mintTokens(ctx);
       return { method: "GET", path: "/oauth/userinfo", headers: { authorization: `Bearer ${access_token}` } };
     },
   },
   {
+    // The peer has no introspection endpoint: its token check is its protected API route.
     name: "POST /oauth/introspect",
     server: "edge-oidc",
-    reference: "d1-do-sign",
+    reference: "jwt-do-read",
+    peer: "peer: GET /api/userinfo",
+    goal: { floor: 0.9, peer: 1.2 },
     async setup(ctx) {
       const f = await fixturesOf(ctx);
       const { access_token } = await mintTokens(ctx);
@@ -153,7 +173,8 @@ const TARGETS = [
   {
     name: "POST /oauth/revoke",
     server: "edge-oidc",
-    reference: "d1-do-sign",
+    reference: "do-sign",
+    peer: "peer: POST /oauth/token (revocation)",
     async setup(ctx) {
       // A distinct access token per request (the service app's own, so it may revoke them).
       const f = await fixturesOf(ctx);
@@ -167,6 +188,7 @@ const TARGETS = [
     reference: "d1-do-sign",
     // Success here is the 302 back to the client with a code.
     okStatus: 302,
+    goal: { floor: 0.8 },
     async setup(ctx) {
       const f = await fixturesOf(ctx);
       return { method: "GET", path: authorizePath(f), headers: { cookie: f.cookie } };
@@ -176,6 +198,7 @@ const TARGETS = [
     name: "POST /oauth/register",
     server: "edge-oidc",
     reference: "d1-do-sign",
+    goal: { floor: 0.9 },
     request: {
       method: "POST",
       path: "/oauth/register",
@@ -185,6 +208,50 @@ const TARGETS = [
         redirect_uris: ["https://bench.example/callback"],
         token_endpoint_auth_method: "client_secret_basic",
       }),
+    },
+  },
+  // the peer, @cloudflare/workers-oauth-provider (bench/peer/): the same jobs, paired with the same floors
+  {
+    name: "peer: GET /api/userinfo",
+    server: "peer",
+    reference: "jwt-do-read",
+    async setup(ctx) {
+      return {
+        method: "GET",
+        path: "/api/userinfo",
+        headers: { authorization: `Bearer ${await mintPeerAccessToken(ctx)}` },
+      };
+    },
+  },
+  {
+    name: "peer: POST /oauth/token (authorization_code)",
+    server: "peer",
+    reference: "do-sign",
+    async setup(ctx) {
+      const f = await peerFixturesOf(ctx);
+      const codes = await mintPeerCodes(ctx, poolSize(ctx, 3000));
+      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code));
+    },
+  },
+  {
+    name: "peer: POST /oauth/token (refresh_token)",
+    server: "peer",
+    reference: "do-sign",
+    async setup(ctx) {
+      const f = await peerFixturesOf(ctx);
+      const tokens = await mintPeerRefreshTokens(ctx, poolSize(ctx, 3000));
+      return singleUse("/oauth/token", tokens, (t) => refreshBody(f, t));
+    },
+  },
+  {
+    // RFC 7009 revocation lives at the peer's token endpoint (its metadata's revocation_endpoint).
+    name: "peer: POST /oauth/token (revocation)",
+    server: "peer",
+    reference: "do-sign",
+    async setup(ctx) {
+      const f = await peerFixturesOf(ctx);
+      const tokens = await mintPeerConfidentialTokens(ctx, poolSize(ctx, 4000));
+      return singleUse("/oauth/token", tokens, (t) => `token=${t}`, { authorization: f.basic });
     },
   },
   // references (keep them last in the table)
@@ -201,12 +268,32 @@ const TARGETS = [
       body: REFERENCE_CC_FORM,
     },
   },
+  // A token check carries the access token as a bearer header (RFC 6750 §2.1), as UserInfo's does.
+  {
+    name: "reference: JWT verify + DO read",
+    server: "jwt-do-read",
+    request: { method: "GET", path: "/", headers: { authorization: REFERENCE_BEARER } },
+  },
+  {
+    name: "reference: DO write + ES256",
+    server: "do-sign",
+    request: { method: "POST", path: "/", headers: FORM, body: REFERENCE_CODE_FORM },
+  },
   {
     name: "reference: D1 read + DO write + ES256",
     server: "d1-do-sign",
     request: { method: "POST", path: "/", headers: FORM, body: REFERENCE_CODE_FORM },
   },
 ];
+
+/** What a server with no fixed request in TARGETS answers in its burn-in and priming. */
+const SERVER_REQUESTS = {
+  peer: { method: "GET", path: "/.well-known/oauth-authorization-server" },
+};
+
+/** The first fixed request of `server` in TARGETS (edge-oidc: the discovery document), else its own. */
+const fixedRequestOf = (server) =>
+  TARGETS.find((t) => t.server === server && t.request)?.request ?? SERVER_REQUESTS[server];
 
 /**
  * autocannon settings that send each pooled credential once, ending the run when the pool is spent.
@@ -265,15 +352,14 @@ function pinLoadGenerator() {
  * tens of thousands of requests (the static reference alone: p99 58–65 ms after 12,000 requests,
  * 93 ms after 24,000, 105 ms after 36,000, then 114–141 ms from 48,000 to 72,000), so the burn-in
  * takes every server past that point: later differences in history then no longer move its tail.
- * Each server gets requests of a kind it is measured on: a reference its own request, edge-oidc its
- * discovery document.
+ * Each server gets requests of a kind it is measured on: a reference its own request, edge-oidc and
+ * the peer their discovery documents.
  */
 async function burnIn(servers, targets) {
   for (const [name, server] of Object.entries(servers)) {
     if (!targets.some((t) => t.server === name)) continue;
-    // The first fixed request of that server in TARGETS (edge-oidc: the discovery document), also
-    // when BENCH_ONLY left it out of this run.
-    const { path = "/", ...request } = TARGETS.find((t) => t.server === name && t.request).request;
+    // Also when BENCH_ONLY left that request's own row out of this run.
+    const { path = "/", ...request } = fixedRequestOf(name);
     const started = Date.now();
     const r = await autocannon({ url: `${server.url}${path}`, connections: 8, amount: SETTINGS.burnIn, ...request });
     console.log(
@@ -331,8 +417,12 @@ async function main() {
     console.log("bench: skipped (BENCH_SECONDS or BENCH_REPEATS is 0)");
     return;
   }
-  const endpoints = TARGETS.filter((t) => t.reference && (!env.BENCH_ONLY || t.name.includes(env.BENCH_ONLY)));
-  // References are measured only next to an endpoint, so only those an endpoint uses are kept.
+  const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(",").filter(Boolean) : [];
+  const chosen = TARGETS.filter(
+    (t) => t.reference && t.server !== "peer" && (only.length === 0 || only.some((o) => t.name.includes(o))),
+  );
+  // Peer rows and references are measured only next to an endpoint, so only those used are kept.
+  const endpoints = [...chosen, ...TARGETS.filter((t) => chosen.some((e) => e.peer === t.name))];
   const targets = [
     ...endpoints,
     ...TARGETS.filter((t) => !t.reference && endpoints.some((e) => e.reference === t.server)),
@@ -351,6 +441,7 @@ async function main() {
   const { servers, stopAll } = await startServers({
     cpus: pinned ? SETTINGS.serverCpus : undefined,
     logPrefix: join(resultsDir, stamp),
+    names: [...new Set(targets.map((t) => t.server))],
   });
   const stop = () => stopAll().then(() => process.exit(130));
   process.once("SIGINT", stop);
@@ -361,9 +452,9 @@ async function main() {
   const lastRps = new Map();
   try {
     // Prime each server (first request: bundle evaluation, key import, D1 open) before warming up.
-    for (const t of targets) {
-      const { path = "/", ...request } = t.setup ? {} : t.request;
-      await fetch(`${servers[t.server].url}${path}`, { method: request.method }).then((r) => r.arrayBuffer());
+    for (const name of Object.keys(servers)) {
+      const { path = "/", ...request } = fixedRequestOf(name);
+      await fetch(`${servers[name].url}${path}`, request).then((r) => r.arrayBuffer());
     }
     if (SETTINGS.burnIn > 0) await burnIn(servers, targets);
     for (const t of targets) {
@@ -440,7 +531,9 @@ async function main() {
   writeFileSync(resultFile, `${JSON.stringify(stored, null, 2)}\n`);
   // Formatted like the rest of the repo, so `npm run lint` (biome check .) stays clean after a run.
   spawnSync("biome", ["format", "--write", resultFile], { stdio: "ignore" });
-  console.log(`\n${summaryTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`);
+  console.log(
+    `\n${summaryTable(rows)}\n\n${targetTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`,
+  );
   if (env.BENCH_DOCS !== "0") {
     const doc = markdown({ machine, settings, rows, resultFile: relative(PROJECT_ROOT, resultFile) });
     const docFile = join(PROJECT_ROOT, "docs", "benchmarks.md");

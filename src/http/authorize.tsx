@@ -19,6 +19,7 @@ import { ceilingOf } from "../oauth/claims";
 import { resolveClient } from "../oauth/client-lookup";
 import { OAuthError } from "../oauth/errors";
 import { issueAuthorizationCode } from "../oauth/grants/issue-code";
+import { type HintedUser, readIdTokenHint, signedInAsOtherUser, signInLoginHint } from "../oauth/id-token-hint";
 import { describeScope, intersectScopes } from "../oauth/scopes";
 import { ConsentPage, type ConsentScope } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
@@ -84,7 +85,13 @@ function redirectError(c: Ctx, redirectUri: string, error: OAuthError, state: st
 }
 
 /** Sends the user to sign in, coming back to the same request (minus prompt=login, so no loop). */
-function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: AuthorizationRequest, fresh: boolean) {
+function redirectToSignIn(
+  c: Ctx,
+  params: AuthorizationParams,
+  request: AuthorizationRequest,
+  fresh: boolean,
+  hinted?: HintedUser,
+) {
   const back = new URLSearchParams();
   for (const name of AUTHORIZATION_PARAMETERS) {
     const value = params[name];
@@ -94,7 +101,8 @@ function redirectToSignIn(c: Ctx, params: AuthorizationParams, request: Authoriz
   if (prompt) back.set("prompt", prompt);
   if (fresh) back.set("auth_after", String(Math.floor(Date.now() / 1000)));
   const target = new URLSearchParams({ return_to: `/oauth/authorize?${back}` });
-  if (request.loginHint) target.set("login_hint", request.loginHint);
+  const loginHint = signInLoginHint(request, hinted);
+  if (loginHint) target.set("login_hint", loginHint);
   if (fresh) target.set("prompt", "login");
   return c.redirect(`/signin?${target}`, 302);
 }
@@ -159,15 +167,17 @@ export async function handleAuthorize(c: Ctx): Promise<Response> {
 
 async function authorize(c: Ctx, params: AuthorizationParams, request: AuthorizationRequest): Promise<Response> {
   const session = await currentSession(c);
+  const hinted = await readIdTokenHint(dbOf(c.env.DB), c.get("settings"), request);
   const now = Math.floor(Date.now() / 1000);
   const tooOld =
     session !== null &&
     ((request.maxAge !== undefined && now - session.authTime > request.maxAge) ||
       (request.authAfter !== undefined && session.authTime < request.authAfter));
-  if (!session || request.prompt.has("login") || tooOld) {
+  const otherUser = session !== null && signedInAsOtherUser(request, hinted, session.user.id);
+  if (!session || request.prompt.has("login") || tooOld || otherUser) {
     // OIDC Core §3.1.2.6: prompt=none must not show anything.
     if (request.prompt.has("none")) throw new OAuthError("login_required", "the user is not signed in");
-    return redirectToSignIn(c, params, request, session !== null);
+    return redirectToSignIn(c, params, request, session !== null, hinted);
   }
 
   const membership = await teamOf(c, session, request);
@@ -262,6 +272,11 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
   try {
     const session = await currentSession(c);
     if (!session) return redirectToSignIn(c, params, request, false);
+    // The session may have changed since the consent page was shown: still never for someone else.
+    const hinted = await readIdTokenHint(dbOf(c.env.DB), c.get("settings"), request);
+    if (signedInAsOtherUser(request, hinted, session.user.id)) {
+      return redirectToSignIn(c, params, request, true, hinted);
+    }
     const membership = await teamOf(c, session, request);
     const db = dbOf(c.env.DB);
     const audit = {

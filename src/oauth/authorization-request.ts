@@ -8,6 +8,7 @@ import type { ClientRow } from "../store/clients";
 import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
 import { matchesRegisteredRedirectUri } from "./redirect-uri";
+import { refuseRequestObject } from "./request-object";
 import { requestedClientScopes } from "./requested-scopes";
 import { resolveResource } from "./resource";
 
@@ -24,9 +25,13 @@ export const AUTHORIZATION_PARAMETERS = [
   "prompt",
   "max_age",
   "login_hint",
+  "id_token_hint",
   "resource",
   "response_mode",
   "auth_after",
+  // Read only to refuse them (OIDC Core §6): never silently ignored.
+  "request",
+  "request_uri",
 ] as const;
 
 export type AuthorizationParams = Partial<Record<(typeof AUTHORIZATION_PARAMETERS)[number], string>>;
@@ -42,6 +47,8 @@ export interface AuthorizationRequest {
   prompt: Set<"none" | "login" | "consent">;
   maxAge: number | undefined;
   loginHint: string | undefined;
+  /** OIDC Core §3.1.2.1, verified by id-token-hint.ts (it needs the signing keys). */
+  idTokenHint: string | undefined;
   audience: string;
   resource: string | null;
   /** Internal: the session must be at least this recent (set after a forced re-login). */
@@ -117,6 +124,8 @@ export function checkAuthorizationRequest(
   redirectUri: string,
 ): AuthorizationRequest {
   if (repeated) throw new OAuthError("invalid_request", `parameter ${repeated} is repeated (RFC 6749 §3.1)`);
+  // Before anything else: the other parameters may live only inside the object (RFC 9101 §5).
+  refuseRequestObject(params);
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value.length > MAX_PARAMETER_LENGTH) {
       throw new OAuthError("invalid_request", `parameter ${name} is too long`);
@@ -175,6 +184,8 @@ export function checkAuthorizationRequest(
     prompt,
     maxAge,
     loginHint: params.login_hint,
+    // RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+    idTokenHint: params.id_token_hint || undefined,
     audience,
     resource: resource === null ? null : audience,
     authAfter,

@@ -3,9 +3,10 @@
  * person must confirm it. A failure here is shown as a page, never redirected: the client and its
  * post_logout_redirect_uri are not verified yet (§3: the OP MUST NOT redirect to an unregistered URI).
  */
+import { decodeJwt } from "jose";
 import type { Env, Settings } from "../config";
 import type { ClientRow } from "../store/clients";
-import { readIdTokenHint } from "../tokens/id-token";
+import { verifyIssuedIdToken } from "../tokens/id-token";
 import type { Keyset } from "../tokens/signing-keys";
 import { resolveClient } from "./client-lookup";
 
@@ -59,14 +60,13 @@ export async function checkLogoutRequest(
   let hintedSubject: string | undefined;
   let clientId = params.client_id;
   if (params.id_token_hint) {
-    const hint = await readIdTokenHint(await keyset(), settings, params.id_token_hint);
-    if (!hint) throw new LogoutRequestError("The id_token_hint is not an ID token issued by this server.");
-    // §2: with both, the client_id must be the one the ID token was issued to.
-    if (clientId !== undefined && !hint.aud.includes(clientId)) {
-      throw new LogoutRequestError("The client_id does not match the ID token in id_token_hint.");
-    }
+    // §2: with both, the client_id must be the one the ID token was issued to; without client_id,
+    // the token names its client (aud), which verifyIssuedIdToken then checks with the signature.
+    const audience = clientId ?? claimedAudience(params.id_token_hint);
+    const hint = audience ? await verifyIssuedIdToken(await keyset(), settings, params.id_token_hint, audience) : null;
+    if (!hint) throw new LogoutRequestError("The id_token_hint is not an ID token this server issued to this app.");
     hintedSubject = hint.sub;
-    clientId ??= hint.aud[0];
+    clientId = audience;
   }
   const client = clientId ? (await resolveClient(env, settings, clientId)).client : undefined;
   if (clientId !== undefined && !client) throw new LogoutRequestError("The application is not registered here.");
@@ -97,4 +97,15 @@ export async function checkLogoutRequest(
 export function needsConfirmation(request: LogoutRequest, person: { id: string; email: string | null }): boolean {
   if (request.hintedSubject !== person.id) return true;
   return request.logoutHint !== undefined && request.logoutHint.toLowerCase() !== person.email?.toLowerCase();
+}
+
+/** The client an (unverified) ID token says it was issued to: its aud, or its first one. */
+function claimedAudience(token: string): string | undefined {
+  try {
+    const { aud } = decodeJwt(token);
+    const first = Array.isArray(aud) ? aud[0] : aud;
+    return typeof first === "string" && first.length <= 2048 ? first : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -28,6 +28,9 @@ export type OAuthErrorCode =
   | "login_required"
   | "consent_required"
   | "interaction_required"
+  // OIDC Core §3.1.2.6 (request objects, §6): not offered until pushed authorization requests exist
+  | "request_not_supported"
+  | "request_uri_not_supported"
   // RFC 8628 §3.5 (device_code polling); slow_down is also the common code for rate limits.
   | "authorization_pending"
   | "expired_token"

@@ -1,5 +1,5 @@
 /** OpenID Connect ID tokens (OIDC Core §2): RS256 by default, ES256 when the client registered it. */
-import { base64url, compactVerify, decodeProtectedHeader, SignJWT } from "jose";
+import { base64url, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import type { Settings } from "../config";
 import type { Keyset } from "./signing-keys";
 
@@ -38,30 +38,43 @@ export async function mintIdToken(keyset: Keyset, settings: Settings, input: IdT
     .sign(key.privateKey);
 }
 
-/** What an id_token_hint says (OpenID Connect RP-Initiated Logout 1.0 §2). */
-export interface IdTokenHint {
+export interface VerifiedIdToken {
   sub: string;
-  /** The client ids it was issued to. */
-  aud: string[];
+  email?: string;
 }
 
+/** Far above any ID token we mint; a cheap refusal of oversized input before any crypto. */
+const MAX_ID_TOKEN_LENGTH = 4096;
+
 /**
- * An ID token of ours as a logout hint: our signature (by kid, any published key) and issuer, typ
- * JWT (an access token, at+jwt, is refused). Expiry is not checked: RP-Initiated Logout 1.0 §2 has
- * the OP accept expired ID tokens as hints. Null for anything else.
+ * An ID token we issued to `clientId`, signed by one of our published keys, or null. Its lifetime is
+ * not checked: OIDC Core §3.1.2.1 accepts an expired ID token as id_token_hint. So it is verified as
+ * of the moment it says it was issued (which must not be in the future): signature, typ, issuer and
+ * audience by jose, exp only against iat. An access token (typ at+jwt) is never an ID token.
  */
-export async function readIdTokenHint(keyset: Keyset, settings: Settings, token: string): Promise<IdTokenHint | null> {
-  if (token.length > 8192 || token.split(".").length !== 3) return null;
+export async function verifyIssuedIdToken(
+  keyset: Keyset,
+  settings: Settings,
+  token: string,
+  clientId: string,
+): Promise<VerifiedIdToken | null> {
+  if (token.length > MAX_ID_TOKEN_LENGTH || token.split(".").length !== 3) return null;
   try {
     const header = decodeProtectedHeader(token);
     const entry = typeof header.kid === "string" ? keyset.verification.get(header.kid) : undefined;
-    if (!entry || header.alg !== entry.alg || header.typ !== "JWT") return null;
-    const { payload } = await compactVerify(token, entry.key, { algorithms: [entry.alg] });
-    const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
-    if (claims.iss !== settings.issuer || typeof claims.sub !== "string") return null;
-    const aud = typeof claims.aud === "string" ? [claims.aud] : claims.aud;
-    if (!Array.isArray(aud) || aud.length === 0 || !aud.every((a) => typeof a === "string")) return null;
-    return { sub: claims.sub, aud };
+    if (!entry || header.alg !== entry.alg) return null;
+    const { iat } = decodeJwt(token);
+    if (typeof iat !== "number" || !Number.isSafeInteger(iat) || iat > Date.now() / 1000 + 60) return null;
+    const { payload } = await jwtVerify(token, entry.key, {
+      issuer: settings.issuer,
+      audience: clientId,
+      typ: "JWT",
+      algorithms: [entry.alg],
+      requiredClaims: ["sub", "iat", "exp"],
+      currentDate: new Date(iat * 1000),
+    });
+    if (typeof payload.sub !== "string" || payload.sub === "") return null;
+    return { sub: payload.sub, ...(typeof payload.email === "string" ? { email: payload.email } : {}) };
   } catch {
     return null;
   }

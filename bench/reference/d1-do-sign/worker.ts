@@ -1,27 +1,17 @@
 /**
- * Reference "d1-do-sign": the floor cost of a token request in this design. Per request, in order as
- * on the real path: one D1 point read (the client record), one call to a SQLite-backed Durable Object
- * doing one small write (a code redemption or refresh rotation), one ES256 signature. Like every token
- * request, it arrives with a form body, which it reads first.
+ * Reference "d1-do-sign": the floor cost of a token request in the design where each call also reads
+ * D1. Per request, in order as on that path: one D1 point read (the client record), one call to a
+ * SQLite-backed Durable Object doing one small write (a code redemption or refresh rotation), one
+ * ES256 signature. Like every token request, it arrives with a form body, which it reads first.
  */
-import { DurableObject } from "cloudflare:workers";
 import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
+import { type BenchGrants, benchGrants } from "../shared/bench-grants";
+
+export { BenchGrants } from "../shared/bench-grants";
 
 interface Env {
   DB: D1Database;
   GRANTS: DurableObjectNamespace<BenchGrants>;
-}
-
-/** Stands in for UserGrants: one object (one user), one INSERT per call, in one implicit transaction. */
-export class BenchGrants extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS issued (jti TEXT PRIMARY KEY, client_id TEXT, at INTEGER)");
-  }
-
-  recordIssue(jti: string, clientId: string): void {
-    this.ctx.storage.sql.exec("INSERT INTO issued (jti, client_id, at) VALUES (?, ?, ?)", jti, clientId, Date.now());
-  }
 }
 
 export default {
@@ -32,7 +22,7 @@ export default {
       .first<{ id: string; scopes: string }>();
     if (!client) return Response.json({ error: "invalid_client" }, { status: 401 });
     const jti = crypto.randomUUID();
-    await env.GRANTS.get(env.GRANTS.idFromName("usr_bench")).recordIssue(jti, client.id);
+    await benchGrants(env.GRANTS).recordIssue(jti, client.id);
     return tokenResponse(await signAccessToken(client.id, jti));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,21 +1,18 @@
 /**
- * One ES256 signature of an RFC 9068-shaped access token, the unit of work every token request pays.
- * The key is a fixed benchmark-only key, imported once per isolate (as the real worker does with its
- * stored key), so each request costs exactly one signature.
+ * One ES256 signature (or verification) of an RFC 9068-shaped access token, the unit of work every
+ * token request (or token check) pays. The key is a fixed benchmark-only key, imported once per
+ * isolate (as the real worker does with its stored key), so each request costs exactly one signature.
+ * bench/fixtures.mjs signs the bearer token the "jwt-do-read" reference verifies with the same key.
  */
-import { importJWK, SignJWT } from "jose";
-
+import { importJWK, jwtVerify, SignJWT } from "jose";
 // Benchmark-only P-256 key; it signs nothing outside `npm run bench`.
-const BENCH_KEY = {
-  kty: "EC",
-  crv: "P-256",
-  x: "GD4JyBpdV8l830hyoRJ66LgwFxH0mhaGkckhV30Ka8o",
-  y: "MnYnTpSj-TZX_ZYdqA3Nhb-idtTJD8S1Ga6LgifLSP8",
-  d: "jiHycHZWd_x8ygSCiibWDLdKBT154Rgqb2mUIkT0GyQ",
-};
-const KID = "bench-es256";
+import BENCH_KEY from "./bench-key.json";
+
+const { d: _private, ...BENCH_PUBLIC_KEY } = BENCH_KEY;
+export const ISSUER = "http://127.0.0.1:8787";
 
 let key: ReturnType<typeof importJWK> | undefined;
+let publicKey: ReturnType<typeof importJWK> | undefined;
 
 export async function signAccessToken(clientId: string, jti: string): Promise<string> {
   key ??= importJWK(BENCH_KEY, "ES256");
@@ -26,13 +23,25 @@ export async function signAccessToken(clientId: string, jti: string): Promise<st
     team_id: "team_bench",
     jti,
   })
-    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: KID })
-    .setIssuer("http://127.0.0.1:8787")
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: BENCH_KEY.kid })
+    .setIssuer(ISSUER)
     .setSubject("usr_bench")
-    .setAudience("http://127.0.0.1:8787")
+    .setAudience(ISSUER)
     .setIssuedAt(now)
     .setExpirationTime(now + 3600)
     .sign(await key);
+}
+
+/** One ES256 verification with the checks RFC 9068 §4 asks of a resource (typ, iss, aud, exp). */
+export async function verifyAccessToken(token: string): Promise<{ sub: string; jti: string }> {
+  publicKey ??= importJWK(BENCH_PUBLIC_KEY, "ES256");
+  const { payload } = await jwtVerify(token, await publicKey, {
+    issuer: ISSUER,
+    audience: ISSUER,
+    typ: "at+jwt",
+    algorithms: ["ES256"],
+  });
+  return { sub: String(payload.sub), jti: String(payload.jti) };
 }
 
 const decoder = new TextDecoder();

@@ -1,0 +1,23 @@
+/**
+ * Reference "do-sign": the floor of a code exchange or refresh when the holder's own Durable Object
+ * answers everything the grant needs (no D1 read): one call to a SQLite-backed Durable Object doing
+ * one small write (the redemption or rotation), then one ES256 signature. It reads the request's form
+ * body first, as every token request must; the client record is an isolate cache hit on the real path.
+ */
+import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
+import { type BenchGrants, benchGrants } from "../shared/bench-grants";
+
+export { BenchGrants } from "../shared/bench-grants";
+
+interface Env {
+  GRANTS: DurableObjectNamespace<BenchGrants>;
+}
+
+export default {
+  async fetch(request, env): Promise<Response> {
+    const clientId = (await readTokenForm(request)).get("client_id") ?? "bench-client";
+    const jti = crypto.randomUUID();
+    await benchGrants(env.GRANTS).recordIssue(jti, clientId);
+    return tokenResponse(await signAccessToken(clientId, jti));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,35 @@
+/**
+ * Reference "jwt-do-read": the floor of UserInfo and introspection when the holder's own Durable
+ * Object answers the revocation and role check: one ES256 verification of the bearer access token
+ * (RFC 6750 §2.1, RFC 9068 §4), then one call to a SQLite-backed Durable Object doing one indexed read.
+ * Nothing else: no D1, no client authentication (an isolate cache hit on the real path).
+ */
+import { verifyAccessToken } from "../shared/access-token";
+import { type BenchGrants, benchGrants } from "../shared/bench-grants";
+
+export { BenchGrants } from "../shared/bench-grants";
+
+interface Env {
+  GRANTS: DurableObjectNamespace<BenchGrants>;
+}
+
+const unauthorized = () =>
+  new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+
+export default {
+  async fetch(request, env): Promise<Response> {
+    // Readiness for bench/servers.mjs (a string test: parsing the URL would add to the floor).
+    if (request.url.endsWith("/ready")) return new Response("ready");
+    const token = /^Bearer (\S+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
+    if (!token) return unauthorized();
+    let claims: { sub: string; jti: string };
+    try {
+      claims = await verifyAccessToken(token);
+    } catch {
+      return unauthorized();
+    }
+    const role = await benchGrants(env.GRANTS).isActive(claims.jti);
+    if (!role) return unauthorized();
+    return Response.json({ sub: claims.sub, role }, { headers: { "Cache-Control": "no-store" } });
+  },
+} satisfies ExportedHandler<Env>;
