@@ -3,7 +3,7 @@
  * answers it (§3.3), polling (§3.4–3.5: authorization_pending, slow_down, access_denied,
  * expired_token), single redemption, user-code brute force (§5.1) and the resulting grant.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
@@ -141,6 +141,15 @@ describe("device authorization request (RFC 8628 §3.1–3.2)", () => {
     expect(body.interval).toBe(5);
     // Two requests never share a code.
     expect((await start(client)).user_code).not.toBe(body.user_code);
+  });
+
+  it("answers CORS for browser and MCP clients, like the token endpoint", async () => {
+    const pre = await call("/oauth/device_authorization", {
+      method: "OPTIONS",
+      headers: { Origin: "https://cli.example", "Access-Control-Request-Method": "POST" },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
   });
 
   it("the alphabet has no look-alikes: no 0, 1, 8 or 9 (RFC 8628 §6.1)", () => {
@@ -377,6 +386,32 @@ describe("approval and redemption (RFC 8628 §3.5, RFC 6749 §5.1)", () => {
     );
     const tokens = (await (await poll(client, device_code, { resource })).json()) as Record<string, string>;
     expect(decodeJwt(tokens.access_token!).aud).toBe(resource);
+  });
+});
+
+describe("storage of pending requests", () => {
+  const tables = (userCode: string) =>
+    runInDurableObject(pendingObject(userCode), (_i, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
+    );
+
+  it("a guessed code leaves nothing stored in the object it names", async () => {
+    expect((await (await person(DEMO.member, "203.0.113.60")).enterCode("CCCC-CCCC")).status).toBe(400);
+    expect(await tables("CCCC-CCCC")).toEqual([]);
+  });
+
+  it("the alarm deletes an expired request; the code can then name a new one", async () => {
+    const client = await deviceClient();
+    const { user_code } = await start(client);
+    expect(await runDurableObjectAlarm(pendingObject(user_code))).toBe(true);
+    expect(await stored(user_code)).toBeDefined(); // not expired yet: kept, and the alarm set again
+    expect(await runInDurableObject(pendingObject(user_code), (_i, state) => state.storage.getAlarm())).toBeGreaterThan(
+      Date.now(),
+    );
+    await shiftClock(user_code, "expires_at", 600_001);
+    await runInDurableObject(pendingObject(user_code), (_i, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(pendingObject(user_code))).toBe(true);
+    expect(await tables(user_code)).toEqual([]);
   });
 });
 

@@ -61,7 +61,6 @@ export class DeviceAuthorization extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
   }
 
   /**
@@ -70,6 +69,7 @@ export class DeviceAuthorization extends DurableObject<Env> {
    */
   async start(input: PendingDeviceAuthorization, now: number): Promise<boolean> {
     const started = this.ctx.storage.transactionSync(() => {
+      this.sql.exec(SCHEMA);
       const current = this.row();
       if (current && Number(current.expires_at) > now) return false;
       this.sql.exec("DELETE FROM device_authorization");
@@ -161,11 +161,20 @@ export class DeviceAuthorization extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const row = this.row();
-    if (row && Number(row.expires_at) > Date.now()) return;
-    this.sql.exec("DELETE FROM device_authorization");
+    if (!row) return;
+    const expiresAt = Number(row.expires_at);
+    // Never before expiry (a request started again under this code moved it): wait for that one.
+    if (expiresAt > Date.now()) await this.ctx.storage.setAlarm(expiresAt + 60_000);
+    else await this.ctx.storage.deleteAll();
   }
 
+  /**
+   * The one request, if any. The table is created only by `start`: a mistyped or guessed code opens
+   * an object that has never started anything, and reading it must not leave storage behind.
+   */
   private row(): Row | undefined {
+    const exists = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'device_authorization'");
+    if (exists.toArray().length === 0) return undefined;
     return this.sql.exec("SELECT * FROM device_authorization WHERE id = 1").toArray()[0] as Row | undefined;
   }
 }
