@@ -133,6 +133,13 @@ describe("end_session_endpoint (RP-Initiated Logout 1.0 §2)", () => {
     expect(repeated.status).toBe(400);
     const huge = await endSession({ id_token_hint: "x".repeat(20_000) });
     expect(huge.status).toBe(400);
+    const longState = await endSession({
+      client_id: client.id,
+      post_logout_redirect_uri: LOGGED_OUT,
+      state: "s".repeat(3000),
+    });
+    expect(longState.status).toBe(400);
+    expect(longState.headers.get("location")).toBeNull();
   });
 
   it("no session: nothing to end, straight back to the registered URI with state", async () => {
