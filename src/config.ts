@@ -8,6 +8,8 @@ export interface Env {
   RATE_LIMIT: KVNamespace;
   /** UserGrants objects; durable/stub.ts is the one typed way to reach one. */
   USER_GRANTS: DurableObjectNamespace;
+  /** DeviceAuthorization objects (RFC 8628), one per user code; reached through durable/stub.ts. */
+  DEVICE_AUTHORIZATIONS: DurableObjectNamespace;
   ISSUER?: string;
   DEV_SIGNIN?: string;
   KEY_ENCRYPTION_SECRET?: string;

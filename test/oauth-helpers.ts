@@ -30,6 +30,8 @@ export async function createTestClient(
     automaticConsent?: boolean;
     redirectUri?: string;
     idTokenAlg?: "RS256" | "ES256";
+    grantTypes?: string[];
+    postLogoutRedirectUris?: string[];
   } = {},
 ): Promise<TestClient> {
   const id = `test_${randomToken(9)}`;
@@ -45,7 +47,8 @@ export async function createTestClient(
     tokenEndpointAuthMethod: method,
     secretHash: secret ? await sha256(secret) : null,
     redirectUris: [redirectUri],
-    grantTypes: ["authorization_code", "refresh_token"],
+    grantTypes: options.grantTypes ?? ["authorization_code", "refresh_token"],
+    postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
     scopes: options.scopes ?? [
       "openid",
       "profile",

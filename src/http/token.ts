@@ -1,8 +1,10 @@
 /** POST /oauth/token (RFC 6749 §3.2): form in, JSON out, errors per §5.2, never cached. */
 import type { Context } from "hono";
 import { OAuthError } from "../oauth/errors";
+import { DEVICE_CODE_GRANT_TYPE } from "../oauth/grant-types";
 import { exchangeAuthorizationCode } from "../oauth/grants/authorization-code";
 import { clientCredentialsToken } from "../oauth/grants/client-credentials";
+import { exchangeDeviceCode } from "../oauth/grants/device-code";
 import { refreshTokens } from "../oauth/grants/refresh-token";
 import { type AppEnv, authenticatedClient, readForm, useCaseContext } from "./context";
 
@@ -10,6 +12,7 @@ const GRANTS = {
   authorization_code: exchangeAuthorizationCode,
   refresh_token: refreshTokens,
   client_credentials: clientCredentialsToken,
+  [DEVICE_CODE_GRANT_TYPE]: exchangeDeviceCode,
 } as const;
 
 export async function handleToken(c: Context<AppEnv>): Promise<Response> {
@@ -21,7 +24,7 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
   if (!grant)
     throw new OAuthError(
       "unsupported_grant_type",
-      "grant_type must be authorization_code, refresh_token or client_credentials",
+      `grant_type must be authorization_code, refresh_token, client_credentials or ${DEVICE_CODE_GRANT_TYPE}`,
     );
   const body = await grant(useCaseContext(c), client, form);
   return c.json(body, 200, { "Cache-Control": "no-store", Pragma: "no-cache" });

@@ -10,7 +10,18 @@ export type ClientRow = typeof clients.$inferSelect;
 export type NewClientRow = typeof clients.$inferInsert;
 /** What an admin may change on an app, plus what the use cases maintain (secret, revocation). */
 export type ClientChanges = Partial<
-  Pick<ClientRow, "name" | "redirectUris" | "scopes" | "automaticConsent" | "secretHash" | "revokedBefore" | "teamId">
+  Pick<
+    ClientRow,
+    | "name"
+    | "redirectUris"
+    | "postLogoutRedirectUris"
+    | "grantTypes"
+    | "scopes"
+    | "automaticConsent"
+    | "secretHash"
+    | "revokedBefore"
+    | "teamId"
+  >
 >;
 
 export function getClient(db: Db, id: string): Promise<ClientRow | undefined> {

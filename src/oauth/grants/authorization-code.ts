@@ -3,14 +3,13 @@ import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
 import { mintGrantToken, readGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
-import { ceilingOf, identityClaims } from "../claims";
 import { OAuthError } from "../errors";
 import { isValidCodeVerifier } from "../pkce";
 import { resolveResource } from "../resource";
-import { effectiveScopes } from "../scopes";
 import type { GrantContext } from "./context";
-import { issueTokens, type TokenResponse } from "./token-response";
-import { reportRevokedFamily, touchUsage } from "./usage";
+import { firstTokensOfFamily } from "./family-tokens";
+import type { TokenResponse } from "./token-response";
+import { reportRevokedFamily } from "./usage";
 
 export async function exchangeAuthorizationCode(
   ctx: GrantContext,
@@ -50,27 +49,5 @@ export async function exchangeAuthorizationCode(
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
     throw new OAuthError(result.error, result.description);
   }
-  const { grant } = result;
-  // Who authorized and their role, as /oauth/authorize read them at most codeTtl ago: no D1 read here.
-  const holder = {
-    user: { email: result.holder.email, name: result.holder.name },
-    membership: { teamId: grant.teamId, role: result.holder.role, onCallRole: result.holder.onCallRole },
-  };
-
-  touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(grant.scopes, ceilingOf(holder.membership, client.scopes));
-  return issueTokens(ctx, {
-    client,
-    sub: route.userId,
-    teamId: grant.teamId,
-    audience: grant.resource ?? ctx.settings.defaultAudience,
-    scopes,
-    familyId: grant.familyId,
-    refreshToken,
-    idToken: {
-      nonce: grant.nonce,
-      authTime: grant.authTime,
-      claims: identityClaims(holder.user, holder.membership, scopes),
-    },
-  });
+  return firstTokensOfFamily(ctx, client, route, result, refreshToken, now);
 }
