@@ -13,10 +13,14 @@ Commands
                  [--redirect-uri <uri>]... [--scope "<scopes>"] [--automatic-consent]
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt]
                  [--jwks-uri <https URL> | --jwks '<JWK Set JSON>']   (private_key_jwt, RFC 7523)
+                 [--grant-type <type>]... [--post-logout-redirect-uri <uri>]...
   list-apps      --team <team_id>
   get-app        <client_id>
   update-app     <client_id> [--name <name>] [--redirect-uri <uri>]... [--scope "<scopes>"]
                  [--automatic-consent | --no-automatic-consent] [--jwks-uri <url> | --jwks '<json>']
+                 [--grant-type <type>]... [--post-logout-redirect-uri <uri>]...
+                 (grant types: authorization_code, refresh_token,
+                  urn:ietf:params:oauth:grant-type:device_code)
   reset-secret   <client_id>
   revoke-tokens  <client_id>
   delete-app     <client_id>
@@ -52,6 +56,8 @@ const { values: opts, positionals } = parseArgs({
     type: { type: "string" },
     scope: { type: "string" },
     "redirect-uri": { type: "string", multiple: true },
+    "post-logout-redirect-uri": { type: "string", multiple: true },
+    "grant-type": { type: "string", multiple: true },
     "automatic-consent": { type: "boolean" },
     "no-automatic-consent": { type: "boolean" },
     "auth-method": { type: "string" },
@@ -123,6 +129,7 @@ function printApp(app) {
     ["type", `${app.type} (${app.token_endpoint_auth_method})`],
     ["team", app.team_id],
     ["redirect_uris", app.redirect_uris.join(" ") || "-"],
+    ["grant_types", app.grant_types.join(" ")],
     ["scope", app.scope || "-"],
     ["automatic_consent", app.automatic_consent],
   ];
@@ -159,6 +166,8 @@ switch (command) {
       type: need(opts.type, "--type"),
       team_id: need(opts.team, "--team"),
       redirect_uris: opts["redirect-uri"],
+      post_logout_redirect_uris: opts["post-logout-redirect-uri"],
+      grant_types: opts["grant-type"],
       scope: opts.scope,
       automatic_consent: opts["automatic-consent"],
       token_endpoint_auth_method: opts["auth-method"],
@@ -184,6 +193,8 @@ switch (command) {
     const body = {
       name: opts.name,
       redirect_uris: opts["redirect-uri"],
+      post_logout_redirect_uris: opts["post-logout-redirect-uri"],
+      grant_types: opts["grant-type"],
       scope: opts.scope,
       automatic_consent: automatic,
       ...keyOptions(),

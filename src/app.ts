@@ -8,7 +8,10 @@ import { adminApi } from "./http/admin-api";
 import { handleAuthorize, handleConsentDecision } from "./http/authorize";
 import type { AppEnv } from "./http/context";
 import { machineCors } from "./http/cors";
+import { deviceRoutes } from "./http/device";
+import { handleDeviceAuthorization } from "./http/device-authorization";
 import { serveAuthorizationServerMetadata, serveJwks, serveOpenIdConfiguration } from "./http/discovery";
+import { handleEndSession } from "./http/end-session";
 import { handleError } from "./http/errors";
 import { showHome } from "./http/home";
 import { handleIntrospect } from "./http/introspect";
@@ -51,10 +54,17 @@ app.on(["POST", "OPTIONS"], "/oauth/token", machineCors, handleToken);
 app.on(["GET", "POST"], "/oauth/authorize", handleAuthorize);
 app.post("/oauth/authorize/decision", handleConsentDecision);
 
+// Device authorization grant (RFC 8628): the device's request, and the page where a person answers it.
+app.on(["POST", "OPTIONS"], "/oauth/device_authorization", machineCors, handleDeviceAuthorization);
+app.route("/", deviceRoutes);
+
 // Token status (RFC 7009, RFC 7662, OIDC Core §5.3): revocation is honoured at once everywhere.
 app.on(["POST", "OPTIONS"], "/oauth/revoke", machineCors, handleRevoke);
 app.on(["POST", "OPTIONS"], "/oauth/introspect", machineCors, handleIntrospect);
 app.on(["GET", "POST", "OPTIONS"], "/oauth/userinfo", machineCors, handleUserinfo);
+
+// OpenID Connect RP-Initiated Logout 1.0 (an HTML page like /oauth/authorize: never CORS).
+app.on(["GET", "POST"], "/oauth/end_session", pageHeaders, handleEndSession);
 
 // Sign-in, sign-out, home and the stylesheet (HTML pages: security headers, never CORS).
 app.route("/", signInRoutes);

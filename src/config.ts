@@ -10,6 +10,8 @@ export interface Env {
   USER_GRANTS: DurableObjectNamespace;
   /** ClientReplay objects (single-use client assertion and proof jtis); reached through durable/stub.ts. */
   CLIENT_REPLAY: DurableObjectNamespace;
+  /** DeviceAuthorization objects (RFC 8628), one per user code; reached through durable/stub.ts. */
+  DEVICE_AUTHORIZATIONS: DurableObjectNamespace;
   ISSUER?: string;
   DEV_SIGNIN?: string;
   KEY_ENCRYPTION_SECRET?: string;

@@ -53,6 +53,14 @@ const CASES: Record<AuditKind, [AuditFacts, string]> = {
     event("consent.denied", { scopes: ["openid", "ir.incidents:write"] }),
     "member@example.com refused Deploy bot, which asked to change incidents and know who they are.",
   ],
+  "device.approved": [
+    event("device.approved", { scopes: ["ir.incidents:read", "oc.alerts:read"] }),
+    "member@example.com allowed Deploy bot on a device to view incidents and alerts.",
+  ],
+  "device.denied": [
+    event("device.denied", { scopes: ["openid", "ir.incidents:write"] }),
+    "member@example.com refused Deploy bot on a device, which asked to change incidents and know who they are.",
+  ],
   "consent.revoked": [
     event("consent.revoked", { name: "Deploy bot" }),
     "member@example.com revoked the access of Deploy bot: its tokens stopped working at once.",
@@ -107,6 +115,12 @@ const CASES: Record<AuditKind, [AuditFacts, string]> = {
 describe("auditSentence", () => {
   it.each(Object.entries(CASES))("%s reads as a sentence with its facts", (_kind, [facts, sentence]) => {
     expect(auditSentence(facts)).toBe(sentence);
+  });
+
+  it("says from which app an RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2) signed the person out", () => {
+    expect(auditSentence(event("signout", { via: "rp_initiated_logout" }))).toBe(
+      "member@example.com signed out from Deploy bot.",
+    );
   });
 
   it("summarises many scopes as the consent page does, never as a list of 46", () => {

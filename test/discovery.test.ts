@@ -32,7 +32,12 @@ describe("authorization server metadata (RFC 8414 §2, §3)", () => {
     const md = await json("/.well-known/oauth-authorization-server");
     expect(md.response_types_supported).toEqual(["code"]);
     expect(md.code_challenge_methods_supported).toEqual(["S256"]);
-    expect(md.grant_types_supported).toEqual(["authorization_code", "refresh_token", "client_credentials"]);
+    expect(md.grant_types_supported).toEqual([
+      "authorization_code",
+      "refresh_token",
+      "client_credentials",
+      "urn:ietf:params:oauth:grant-type:device_code", // RFC 8628 §4
+    ]);
     expect(md.token_endpoint_auth_methods_supported).toEqual([
       "client_secret_basic",
       "client_secret_post",

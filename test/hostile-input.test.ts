@@ -36,6 +36,10 @@ const ENDPOINTS = [
   "/signin/dev",
   "/signin/callback",
   "/signout",
+  "/oauth/device_authorization",
+  "/device",
+  "/device/decision",
+  "/oauth/end_session",
 ];
 
 /** Everything stored in D1, as one string: it must be identical before and after the onslaught. */

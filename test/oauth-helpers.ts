@@ -32,6 +32,8 @@ export async function createTestClient(
     idTokenAlg?: "RS256" | "ES256";
     /** RFC 7591 metadata kept with the client (e.g. dpop_bound_access_tokens, jwks). */
     metadata?: Record<string, unknown>;
+    grantTypes?: string[];
+    postLogoutRedirectUris?: string[];
   } = {},
 ): Promise<TestClient> {
   const id = `test_${randomToken(9)}`;
@@ -47,7 +49,8 @@ export async function createTestClient(
     tokenEndpointAuthMethod: method,
     secretHash: secret ? await sha256(secret) : null,
     redirectUris: [redirectUri],
-    grantTypes: ["authorization_code", "refresh_token"],
+    grantTypes: options.grantTypes ?? ["authorization_code", "refresh_token"],
+    postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
     scopes: options.scopes ?? [
       "openid",
       "profile",

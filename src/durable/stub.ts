@@ -1,5 +1,6 @@
 import type { Env } from "../config";
 import type { ClientReplay } from "./client-replay";
+import type { DeviceAuthorization } from "./device-authorization";
 import type { UserGrants } from "./user-grants";
 
 /**
@@ -15,4 +16,34 @@ export function userGrants(env: Pick<Env, "USER_GRANTS">, userId: string): Durab
 export function clientReplay(env: Pick<Env, "CLIENT_REPLAY">, clientId: string): DurableObjectStub<ClientReplay> {
   const namespace = env.CLIENT_REPLAY as DurableObjectNamespace<ClientReplay>;
   return namespace.get(namespace.idFromName(clientId));
+}
+
+const deviceAuthorizations = (env: Pick<Env, "DEVICE_AUTHORIZATIONS">) =>
+  env.DEVICE_AUTHORIZATIONS as DurableObjectNamespace<DeviceAuthorization>;
+
+/** The DeviceAuthorization object of one normalized user code (RFC 8628 §3.2). */
+export function deviceAuthorizationByUserCode(
+  env: Pick<Env, "DEVICE_AUTHORIZATIONS">,
+  userCode: string,
+): DurableObjectStub<DeviceAuthorization> {
+  const namespace = deviceAuthorizations(env);
+  return namespace.get(namespace.idFromName(userCode));
+}
+
+/** The id string the device code carries, so the token endpoint reaches the object with no lookup. */
+export function deviceAuthorizationObjectId(env: Pick<Env, "DEVICE_AUTHORIZATIONS">, userCode: string): string {
+  return deviceAuthorizations(env).idFromName(userCode).toString();
+}
+
+/** The object a device code names, or null when the id inside it is not one of ours. */
+export function deviceAuthorizationById(
+  env: Pick<Env, "DEVICE_AUTHORIZATIONS">,
+  objectId: string,
+): DurableObjectStub<DeviceAuthorization> | null {
+  const namespace = deviceAuthorizations(env);
+  try {
+    return namespace.get(namespace.idFromString(objectId));
+  } catch {
+    return null;
+  }
 }

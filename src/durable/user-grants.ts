@@ -84,6 +84,22 @@ export interface RotateInput extends GrantRequest {
   now: number;
 }
 
+/** A device authorization approved at /device: its family and device code (RFC 8628 §3.3). */
+export interface IssueDeviceCodeInput extends Omit<FamilyGrant, "nonce" | "redirectUri"> {
+  holder: HolderSnapshot;
+  /** `users.membership_version` read together with `holder` (see IssueCodeInput). */
+  holderVersion: number;
+  /** SHA-256 of the device code. */
+  codeHash: string;
+  expiresAt: number;
+  now: number;
+}
+
+export type RedeemDeviceCodeInput = Omit<RedeemCodeInput, "redirectUri" | "verifierChallenge">;
+
+/** Stands where a code row has its PKCE challenge; never a valid S256 challenge. */
+const DEVICE_CODE_MARK = "device_code";
+
 export type GrantFailure = {
   ok: false;
   /** The OAuth error code (RFC 6749 §5.2, RFC 8707 §2). */
@@ -582,6 +598,40 @@ export class UserGrants extends DurableObject<Env> {
   }
 
   // ---- end of the holder section ----
+  // ---- Device authorization grant (RFC 8628) -------------------------------------------------
+  // An approved device authorization is a family like a code flow's: the device code plays the
+  // authorization code's part (a `codes` row under its hash, redeemed exactly once, a replay
+  // revoking the family), so refresh, revocation, connected apps and the purge treat it alike. It
+  // has no PKCE challenge and no redirect URI: the row carries DEVICE_CODE_MARK in their place,
+  // which no S256 challenge can equal (those are 43 base64url characters).
+
+  /**
+   * Starts the family of an approved device authorization (hash of the device code only). False
+   * when this device code already has a family here: two answers raced, the first one stands.
+   */
+  async issueDeviceCode(input: IssueDeviceCodeInput): Promise<boolean> {
+    if (this.one("SELECT 1 AS x FROM codes WHERE hash = ?", input.codeHash)) return false;
+    await this.issueCode({
+      ...input,
+      nonce: null,
+      redirectUri: "",
+      redirectUriRequired: false,
+      codeChallenge: DEVICE_CODE_MARK,
+    });
+    return true;
+  }
+
+  /** The device code's one redemption (RFC 8628 §3.5 success), with the same guarantees as redeemCode. */
+  redeemDeviceCode(input: RedeemDeviceCodeInput): RedeemResult {
+    return this.redeemCode({ ...input, redirectUri: "", verifierChallenge: DEVICE_CODE_MARK });
+  }
+
+  /** redeemDeviceCode with a DPoP proof (RFC 9449 §5), spent in the same transaction as for codes. */
+  redeemDeviceCodeWithProof(input: RedeemDeviceCodeInput, proof: ProofBinding): RedeemResult | ProofFailure {
+    return this.redeemCodeWithProof({ ...input, redirectUri: "", verifierChallenge: DEVICE_CODE_MARK }, proof);
+  }
+
+  // ---- End of the device authorization grant ---------------------------------------------------
 
   override async alarm(): Promise<void> {
     const now = Date.now();

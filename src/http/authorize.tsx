@@ -16,9 +16,8 @@ import {
   readAuthorizationParams,
 } from "../oauth/authorization-request";
 import { OAuthError } from "../oauth/errors";
-import { CONSENT_AREA_FIELD, CONSENT_SCOPE_FIELD } from "../oauth/scope-groups";
-import { describeScope } from "../oauth/scopes";
-import { ConsentPage } from "../pages/consent";
+import { consentDecisionOf } from "../oauth/scope-groups";
+import { ConsentPage, consentScopes } from "../pages/consent";
 import { ErrorPage } from "../pages/error";
 import { renderPage } from "../pages/render";
 import { type AppEnv, readFormParams, useCaseContext } from "./context";
@@ -136,12 +135,7 @@ function showConsent(
       userEmail={session.user.email ?? ""}
       teamName={outcome.membership.teamName}
       roles={outcome.membership}
-      scopes={request.scopes.map((scope) => ({
-        scope,
-        description: describeScope(scope),
-        grantable: outcome.grantable.has(scope),
-        previouslyGranted: outcome.consented.has(scope),
-      }))}
+      scopes={consentScopes(request.scopes, outcome.grantable, outcome.consented)}
       action={DECISION_PATH}
       hidden={hidden}
       csrf={csrfToken(c)}
@@ -172,14 +166,7 @@ export async function handleConsentDecision(c: Ctx): Promise<Response> {
   try {
     const session = await currentSession(c);
     if (!session) return redirectToSignIn(c, params, request, { fresh: false, loginHint: request.loginHint });
-    const decision =
-      form.get("decision") === "approve"
-        ? {
-            approve: true as const,
-            ticked: { scopes: form.getAll(CONSENT_SCOPE_FIELD), areas: form.getAll(CONSENT_AREA_FIELD) },
-          }
-        : { approve: false as const };
-    const outcome = await decideConsent(useCaseContext(c), session, request, decision);
+    const outcome = await decideConsent(useCaseContext(c), session, request, consentDecisionOf(form));
     if (outcome.kind === "sign_in") return redirectToSignIn(c, params, request, outcome);
     return c.redirect(outcome.location, 302);
   } catch (e) {

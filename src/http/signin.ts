@@ -10,7 +10,7 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { publishHolder } from "../oauth/holder";
-import { formTooLarge, renderErrorPage, renderPage } from "../pages/render";
+import { renderErrorPage, renderPage } from "../pages/render";
 import { SignInPage, type SignInPageProps } from "../pages/signin";
 import { safeReturnTo } from "../signin/return-to";
 import { endEverySession, recordSignOut } from "../signin/sign-out";
@@ -25,10 +25,10 @@ import {
 import { recordAudit } from "../store/audit";
 import { dbOf } from "../store/db";
 import { stampSignIn } from "../store/users";
-import { type AppEnv, clientIp, readPageForm } from "./context";
-import type { FormFields } from "./form-fields";
+import { type AppEnv, clientIp } from "./context";
+import { checkedPageForm } from "./page-form";
 import { pageHeaders } from "./page-headers";
-import { csrfToken, currentSession, endSession, isCsrfValid, startSession } from "./session";
+import { csrfToken, currentSession, endSession, startSession } from "./session";
 
 export const signInRoutes = new Hono<AppEnv>();
 
@@ -36,25 +36,6 @@ type PageContext = Context<AppEnv>;
 
 const notFound = (c: PageContext) =>
   renderErrorPage(c, { title: "Page not found", message: "There is no page at this address.", status: 404 });
-
-const csrfRefused = (c: PageContext) =>
-  renderErrorPage(c, {
-    title: "Form expired",
-    message:
-      "This form could not be verified (it may be old, or sent from another site). Go back, reload and try again.",
-    status: 403,
-  });
-
-/** A posted form with a valid CSRF token, or the error page to answer instead. */
-async function checkedForm(c: PageContext): Promise<{ ok: true; form: FormFields } | { ok: false; page: Response }> {
-  const read = await readPageForm(c);
-  if (!read.ok) return { ok: false, page: read.status === 413 ? formTooLarge(c) : badForm(c) };
-  if (!isCsrfValid(c, read.form.get("csrf"))) return { ok: false, page: csrfRefused(c) };
-  return read;
-}
-
-const badForm = (c: PageContext) =>
-  renderErrorPage(c, { title: "Bad request", message: "The form could not be read.", status: 400 });
 
 /** Printable, trimmed, bounded: what may come back into a page or a stored name. */
 function cleanText(value: unknown, max: number): string | undefined {
@@ -92,7 +73,7 @@ signInRoutes.get("/signin", pageHeaders, async (c) => {
 
 signInRoutes.post("/signin/dev", pageHeaders, async (c) => {
   if (!c.get("settings").devSignIn) return notFound(c);
-  const checked = await checkedForm(c);
+  const checked = await checkedPageForm(c);
   if (!checked.ok) return checked.page;
   const { form } = checked;
   const email = (form.get("email") ?? "").trim().toLowerCase();
@@ -169,7 +150,7 @@ signInRoutes.get("/signin/callback", pageHeaders, async (c) => {
 });
 
 signInRoutes.post("/signout", pageHeaders, async (c) => {
-  const checked = await checkedForm(c);
+  const checked = await checkedPageForm(c);
   if (!checked.ok) return checked.page;
   const session = await currentSession(c);
   await endSession(c);
@@ -182,7 +163,7 @@ signInRoutes.post("/signout", pageHeaders, async (c) => {
  * "Administration"). Tokens already issued to apps are not touched; connected apps revokes those.
  */
 signInRoutes.post("/signout/everywhere", pageHeaders, async (c) => {
-  const checked = await checkedForm(c);
+  const checked = await checkedPageForm(c);
   if (!checked.ok) return checked.page;
   const session = await currentSession(c);
   if (session) {

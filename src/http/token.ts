@@ -2,8 +2,10 @@
 import type { Context } from "hono";
 import { dpopNonceHeader, tokenEndpointProof } from "../oauth/dpop";
 import { OAuthError } from "../oauth/errors";
+import { DEVICE_CODE_GRANT_TYPE } from "../oauth/grant-types";
 import { exchangeAuthorizationCode } from "../oauth/grants/authorization-code";
 import { clientCredentialsToken } from "../oauth/grants/client-credentials";
+import { exchangeDeviceCode } from "../oauth/grants/device-code";
 import { refreshTokens } from "../oauth/grants/refresh-token";
 import { type AppEnv, authenticatedClient, readForm, useCaseContext } from "./context";
 
@@ -11,6 +13,7 @@ const GRANTS = {
   authorization_code: exchangeAuthorizationCode,
   refresh_token: refreshTokens,
   client_credentials: clientCredentialsToken,
+  [DEVICE_CODE_GRANT_TYPE]: exchangeDeviceCode,
 } as const;
 
 export async function handleToken(c: Context<AppEnv>): Promise<Response> {
@@ -22,7 +25,7 @@ export async function handleToken(c: Context<AppEnv>): Promise<Response> {
   if (!grant)
     throw new OAuthError(
       "unsupported_grant_type",
-      "grant_type must be authorization_code, refresh_token or client_credentials",
+      `grant_type must be authorization_code, refresh_token, client_credentials or ${DEVICE_CODE_GRANT_TYPE}`,
     );
   const ctx = useCaseContext(c);
   // RFC 9449 §5: a proof binds the access token (and a public client's refresh token) to its key.

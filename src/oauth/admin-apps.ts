@@ -27,7 +27,9 @@ import {
   allLoopback,
   cleanClientName,
   keyMetadata,
+  personalGrantTypes,
   type TokenEndpointAuthMethod,
+  validatePostLogoutRedirectUris,
   validateRedirectUris,
 } from "./client-metadata";
 import { OAuthError } from "./errors";
@@ -65,6 +67,7 @@ export function appView(client: ClientRow): Record<string, unknown> {
     ...(client.metadata.jwks_uri !== undefined ? { jwks_uri: client.metadata.jwks_uri } : {}),
     ...(client.metadata.dpop_bound_access_tokens === true ? { dpop_bound_access_tokens: true } : {}),
     redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
     grant_types: client.grantTypes,
     scope: formatScope(client.scopes),
     automatic_consent: client.automaticConsent,
@@ -127,6 +130,16 @@ function refuseUnknownFields(input: Record<string, unknown>, allowed: readonly s
     throw new OAuthError("invalid_request", `unknown field ${JSON.stringify(unknown.slice(0, 40))}`);
 }
 
+/** A client_credentials app acts for no person: nothing that redirects a person, no other grant. */
+function refusePersonalFields(input: Record<string, unknown>): void {
+  if ((input.redirect_uris ?? input.post_logout_redirect_uris ?? input.grant_types) !== undefined) {
+    throw new OAuthError(
+      "invalid_client_metadata",
+      "a client_credentials app has no redirect_uris, post_logout_redirect_uris or grant_types",
+    );
+  }
+}
+
 function booleanField(value: unknown, field: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "boolean") throw new OAuthError("invalid_client_metadata", `${field} must be true or false`);
@@ -143,6 +156,8 @@ const CREATE_FIELDS = [
   "name",
   "type",
   "redirect_uris",
+  "post_logout_redirect_uris",
+  "grant_types",
   "scope",
   "automatic_consent",
   "team_id",
@@ -176,10 +191,14 @@ export async function createApp(
   if (typeof method !== "string" || !allowedMethods.includes(method)) {
     throw new OAuthError("invalid_client_metadata", `a ${type} app authenticates with ${allowedMethods.join(" or ")}`);
   }
-  if (clientCredentials && input.redirect_uris !== undefined) {
-    throw new OAuthError("invalid_client_metadata", "a client_credentials app has no redirect_uris");
-  }
-  const redirectUris = validateRedirectUris(input.redirect_uris, { required: !clientCredentials });
+  if (clientCredentials) refusePersonalFields(input);
+  const grantTypes = clientCredentials
+    ? ["client_credentials"]
+    : personalGrantTypes(input.grant_types, ["authorization_code", "refresh_token"]);
+  // Only an app that redirects needs redirect URIs (a device-only app, RFC 8628, has none).
+  const redirectUris = validateRedirectUris(input.redirect_uris, {
+    required: grantTypes.includes("authorization_code"),
+  });
   const automaticConsent = booleanField(input.automatic_consent, "automatic_consent") ?? false;
   if (clientCredentials && automaticConsent) {
     throw new OAuthError("invalid_client_metadata", "a client_credentials app has no consent screen");
@@ -199,7 +218,8 @@ export async function createApp(
     tokenEndpointAuthMethod: method as ClientRow["tokenEndpointAuthMethod"],
     secretHash: secret?.hash ?? null,
     redirectUris,
-    grantTypes: clientCredentials ? ["client_credentials"] : ["authorization_code", "refresh_token"],
+    postLogoutRedirectUris: validatePostLogoutRedirectUris(input.post_logout_redirect_uris),
+    grantTypes,
     scopes: adminAppScopes(input.scope, clientCredentials),
     automaticConsent,
     serviceUserId: clientCredentials ? `usr_svc_${randomToken(12)}` : null,
@@ -231,6 +251,8 @@ export function listApps(env: Env, teamId: string): Promise<Record<string, unkno
 const UPDATE_FIELDS = [
   "name",
   "redirect_uris",
+  "post_logout_redirect_uris",
+  "grant_types",
   "scope",
   "automatic_consent",
   "jwks",
@@ -254,7 +276,10 @@ function changedKeyMetadata(env: Env, client: ClientRow, input: Record<string, u
   return { ...rest, ...keyMetadata(merged, client.tokenEndpointAuthMethod, options) };
 }
 
-/** Edits name, redirect URIs, scopes, automatic consent, keys and the DPoP preference; other fields are refused. */
+/**
+ * Edits name, redirect URIs, post-logout redirect URIs, grant types (of an app for people), scopes,
+ * automatic consent, keys and the DPoP preference; other fields are refused.
+ */
 export async function updateApp(
   env: Env,
   actor: AdminActor,
@@ -266,10 +291,14 @@ export async function updateApp(
   const clientCredentials = appType(client) === "client_credentials";
   const changes: ClientChanges = {};
   if (input.name !== undefined) changes.name = requiredName(input.name);
-  if (input.redirect_uris !== undefined) {
-    if (clientCredentials)
-      throw new OAuthError("invalid_client_metadata", "a client_credentials app has no redirect_uris");
-    changes.redirectUris = validateRedirectUris(input.redirect_uris, { required: true });
+  if (clientCredentials) refusePersonalFields(input);
+  if (input.grant_types !== undefined) changes.grantTypes = personalGrantTypes(input.grant_types, []);
+  const redirects = (changes.grantTypes ?? client.grantTypes).includes("authorization_code");
+  if (input.redirect_uris !== undefined || (redirects && client.redirectUris.length === 0)) {
+    changes.redirectUris = validateRedirectUris(input.redirect_uris ?? client.redirectUris, { required: redirects });
+  }
+  if (input.post_logout_redirect_uris !== undefined) {
+    changes.postLogoutRedirectUris = validatePostLogoutRedirectUris(input.post_logout_redirect_uris);
   }
   if (input.scope !== undefined) changes.scopes = adminAppScopes(input.scope, clientCredentials);
   const automaticConsent = booleanField(input.automatic_consent, "automatic_consent");

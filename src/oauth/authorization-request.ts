@@ -10,8 +10,8 @@ import { OAuthError } from "./errors";
 import { isValidS256Challenge } from "./pkce";
 import { matchesRegisteredRedirectUri } from "./redirect-uri";
 import { refuseRequestObject } from "./request-object";
+import { requestedClientScopes } from "./requested-scopes";
 import { resolveResource } from "./resource";
-import { expandMetaScopes, isMetaScope, parseRequestedScopes, sortScopes } from "./scopes";
 
 /** The request parameters we read; everything else is ignored (RFC 6749 §3.1). */
 export const AUTHORIZATION_PARAMETERS = [
@@ -152,19 +152,7 @@ export function checkAuthorizationRequest(
     throw new OAuthError("invalid_request", "code_challenge is not a valid S256 challenge (RFC 7636 §4.2)");
   }
 
-  const parsed = parseRequestedScopes(params.scope);
-  // Meta scopes are shorthand for what the client registered; every other scope, OIDC scopes
-  // included, must be registered (the app's scope is its ceiling, README "Scopes").
-  const registered = new Set(client.scopes);
-  const requested = parsed.length === 0 ? [...client.scopes] : expandMetaScopes(parsed);
-  const scopes: string[] = [];
-  for (const s of requested) {
-    if (registered.has(s)) scopes.push(s);
-    else if (!parsed.some(isMetaScope) || parsed.includes(s)) {
-      throw new OAuthError("invalid_scope", `scope ${s} is not registered for this client`);
-    }
-  }
-  if (scopes.length === 0) throw new OAuthError("invalid_scope", "no scope left to grant");
+  const scopes = requestedClientScopes(client, params.scope);
 
   const prompt = new Set<"none" | "login" | "consent">();
   for (const p of (params.prompt ?? "").split(" ").filter(Boolean)) {
@@ -191,7 +179,7 @@ export function checkAuthorizationRequest(
     client,
     redirectUri,
     redirectUriInRequest: params.redirect_uri !== undefined,
-    scopes: sortScopes(scopes),
+    scopes,
     state: params.state,
     codeChallenge: params.code_challenge,
     nonce: params.nonce ?? null,

@@ -26,7 +26,7 @@ import { OAuthError } from "./errors";
 import type { GrantContext } from "./grants/context";
 import { issueAuthorizationCode } from "./grants/issue-code";
 import { readIdTokenHint, signedInAsOtherUser, signInLoginHint } from "./id-token-hint";
-import { type ConsentForm, scopesFromConsentForm } from "./scope-groups";
+import { type ConsentDecision, scopesFromConsentForm } from "./scope-groups";
 import { intersectScopes } from "./scopes";
 
 /** Who is signed in, as the browser session says. */
@@ -142,7 +142,7 @@ export async function decideConsent(
   ctx: GrantContext,
   person: SignedInPerson,
   request: AuthorizationRequest,
-  decision: { approve: false } | { approve: true; ticked: ConsentForm },
+  decision: ConsentDecision,
 ): Promise<{ kind: "code"; location: string } | SignInNeeded> {
   // The session may have changed since the consent page was shown: still never for someone else.
   const hinted = await readIdTokenHint(ctx.db, ctx.settings, request);
@@ -165,11 +165,14 @@ export async function decideConsent(
   return issueCode(ctx, person, request, membership, approved);
 }
 
-/** The team the request acts in: the client's team, or — for an unbound registered client — the user's. */
-async function teamOf(
+/**
+ * The team the request acts in: the client's team, or — for an unbound registered client — the
+ * user's. Device approvals (device-approval.ts) use it too.
+ */
+export async function teamOf(
   ctx: GrantContext,
   memberships: Membership[],
-  request: AuthorizationRequest,
+  request: Pick<AuthorizationRequest, "client">,
 ): Promise<Membership> {
   // The cached row may predate the binding (another user, maybe in another isolate): read it fresh.
   const teamId = request.client.teamId ?? (await getClient(ctx.db, request.client.id))?.teamId;
@@ -179,7 +182,11 @@ async function teamOf(
 }
 
 /** Fixes an unbound registered client's team (first authorization wins); refuses another team. */
-async function bindTeam(ctx: GrantContext, request: AuthorizationRequest, teamId: string): Promise<void> {
+export async function bindTeam(
+  ctx: GrantContext,
+  request: Pick<AuthorizationRequest, "client">,
+  teamId: string,
+): Promise<void> {
   // A metadata-document client (one URL shared by every user of that app, in every team) stays unbound.
   if (request.client.teamId || request.client.origin === "metadata_document") return;
   const bound = await bindClientTeam(ctx.db, request.client.id, teamId);

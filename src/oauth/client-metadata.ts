@@ -5,6 +5,7 @@
 import { MAX_METADATA_DOCUMENT_BYTES } from "../limits";
 import { checkFetchableUrl, MetadataDocumentError } from "./client-fetch";
 import { OAuthError } from "./errors";
+import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import { isLoopbackRedirectUri, validateRedirectUri } from "./redirect-uri";
 import {
   expandMetaScopes,
@@ -80,6 +81,23 @@ export function validateRedirectUris(value: unknown, { required }: { required: b
   if (required && value.length === 0) throw new OAuthError("invalid_redirect_uri", "redirect_uris is empty");
   for (const uri of value) {
     if (typeof uri !== "string") throw new OAuthError("invalid_redirect_uri", "each redirect URI must be a string");
+    validateRedirectUri(uri);
+  }
+  return [...new Set(value as string[])];
+}
+
+/**
+ * post_logout_redirect_uris (OpenID Connect RP-Initiated Logout 1.0 §3.1): the same rules as
+ * redirect URIs (https, or http on loopback; no fragment). Matched exactly at logout.
+ */
+export function validatePostLogoutRedirectUris(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new OAuthError("invalid_redirect_uri", "post_logout_redirect_uris must be an array");
+  if (value.length > MAX_REDIRECT_URIS) {
+    throw new OAuthError("invalid_redirect_uri", `at most ${MAX_REDIRECT_URIS} post_logout_redirect_uris`);
+  }
+  for (const uri of value) {
+    if (typeof uri !== "string") throw new OAuthError("invalid_redirect_uri", "each post-logout URI must be a string");
     validateRedirectUri(uri);
   }
   return [...new Set(value as string[])];
@@ -246,6 +264,7 @@ export interface RegistrationMetadata {
   applicationType: ApplicationType;
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   redirectUris: string[];
+  postLogoutRedirectUris: string[];
   grantTypes: string[];
   scopes: string[];
   idTokenSignedResponseAlg: "RS256" | "ES256";
@@ -260,32 +279,47 @@ function oneOf<T extends string>(value: unknown, field: string, allowed: readonl
   return value as T;
 }
 
-function registrationGrantTypes(value: unknown): string[] {
-  const grants = stringList(value, "grant_types", 10) ?? ["authorization_code"];
+/** The grants a person-facing app (self-registered or admin-created) may hold. */
+const PERSONAL_GRANT_TYPES = ["authorization_code", "refresh_token", DEVICE_CODE_GRANT_TYPE];
+
+/**
+ * grant_types of an app that acts for people: authorization_code and/or the device_code grant
+ * (RFC 8628 §4), with refresh_token optional; client_credentials is for admin-created apps only.
+ */
+export function personalGrantTypes(value: unknown, fallback: readonly string[]): string[] {
+  const grants = stringList(value, "grant_types", 10) ?? [...fallback];
   if (grants.includes("client_credentials")) {
     badMetadata("client_credentials apps cannot self-register; a team admin creates them");
   }
-  const other = grants.find((g) => g !== "authorization_code" && g !== "refresh_token");
+  const other = grants.find((g) => !PERSONAL_GRANT_TYPES.includes(g));
   if (other !== undefined) badMetadata(`grant type ${JSON.stringify(other.slice(0, 60))} is not supported`);
-  // RFC 7591 §2.1: response_types ["code"] goes with the authorization_code grant.
-  if (!grants.includes("authorization_code")) badMetadata("grant_types must include authorization_code");
+  if (!grants.includes("authorization_code") && !grants.includes(DEVICE_CODE_GRANT_TYPE)) {
+    badMetadata(`grant_types must include authorization_code or ${DEVICE_CODE_GRANT_TYPE}`);
+  }
   return grants;
 }
 
-function registrationResponseTypes(value: unknown): void {
-  const types = stringList(value, "response_types", 10) ?? ["code"];
-  if (types.length !== 1 || types[0] !== "code") badMetadata('response_types must be ["code"]');
+/** RFC 7591 §2.1: response_types ["code"] goes with the authorization_code grant, [] without it. */
+function registrationResponseTypes(value: unknown, grantTypes: readonly string[]): void {
+  const redirects = grantTypes.includes("authorization_code");
+  const types = stringList(value, "response_types", 10) ?? (redirects ? ["code"] : []);
+  if (redirects && (types.length !== 1 || types[0] !== "code")) badMetadata('response_types must be ["code"]');
+  if (!redirects && types.length > 0) badMetadata("response_types must be empty without authorization_code");
 }
 
 /**
- * RFC 7591 §2 metadata of a self-registering authorization-code client, validated and defaulted.
+ * RFC 7591 §2 metadata of a self-registering client for people, validated and defaulted.
  * `allowLoopback` (tests only) lets a jwks_uri live on loopback, as for metadata documents.
  */
 export function parseRegistrationRequest(
   body: Record<string, unknown>,
   options: { allowLoopback: boolean } = { allowLoopback: false },
 ): RegistrationMetadata {
-  const redirectUris = validateRedirectUris(body.redirect_uris, { required: true });
+  const grantTypes = personalGrantTypes(body.grant_types, ["authorization_code"]);
+  // A device-only client (RFC 8628) never redirects: redirect URIs are optional for it.
+  const redirectUris = validateRedirectUris(body.redirect_uris, {
+    required: grantTypes.includes("authorization_code"),
+  });
   // RFC 7591 §2: the default is client_secret_basic.
   const tokenEndpointAuthMethod = oneOf(
     body.token_endpoint_auth_method,
@@ -293,8 +327,7 @@ export function parseRegistrationRequest(
     ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"] as const,
     "client_secret_basic",
   );
-  const grantTypes = registrationGrantTypes(body.grant_types);
-  registrationResponseTypes(body.response_types);
+  registrationResponseTypes(body.response_types, grantTypes);
   return {
     clientName: cleanClientName(body.client_name),
     // Loopback-only redirect URIs without an application_type: a native (e.g. MCP desktop) client.
@@ -306,6 +339,7 @@ export function parseRegistrationRequest(
     ),
     tokenEndpointAuthMethod,
     redirectUris,
+    postLogoutRedirectUris: validatePostLogoutRedirectUris(body.post_logout_redirect_uris),
     grantTypes,
     scopes: registrationScopes(body.scope),
     idTokenSignedResponseAlg: oneOf(

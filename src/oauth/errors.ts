@@ -35,7 +35,9 @@ export type OAuthErrorCode =
   // OIDC Core §3.1.2.6 (request objects, §6): not offered until pushed authorization requests exist
   | "request_not_supported"
   | "request_uri_not_supported"
-  // RFC 6749 §5.2 has no code for rate limits; this is the common one.
+  // RFC 8628 §3.5 (device_code polling); slow_down is also the common code for rate limits.
+  | "authorization_pending"
+  | "expired_token"
   | "slow_down"
   | "not_found";
 

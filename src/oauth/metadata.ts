@@ -4,6 +4,7 @@
  */
 import type { Settings } from "../config";
 import { CLIENT_ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS } from "./dpop-algorithms";
+import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import { ALL_SCOPES } from "./scopes";
 
 export const ENDPOINT_PATHS = {
@@ -14,6 +15,8 @@ export const ENDPOINT_PATHS = {
   userinfo: "/oauth/userinfo",
   registration: "/oauth/register",
   jwks: "/oauth/discovery/keys",
+  deviceAuthorization: "/oauth/device_authorization",
+  endSession: "/oauth/end_session",
 } as const;
 
 export const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] as const;
@@ -34,10 +37,11 @@ export function authorizationServerMetadata(settings: Settings): Record<string, 
     introspection_endpoint: url(ENDPOINT_PATHS.introspection),
     revocation_endpoint: url(ENDPOINT_PATHS.revocation),
     userinfo_endpoint: url(ENDPOINT_PATHS.userinfo),
+    device_authorization_endpoint: url(ENDPOINT_PATHS.deviceAuthorization),
     scopes_supported: [...ALL_SCOPES],
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT_TYPE],
     code_challenge_methods_supported: ["S256"],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
@@ -60,6 +64,8 @@ export function authorizationServerMetadata(settings: Settings): Record<string, 
 export function openIdConfiguration(settings: Settings): Record<string, unknown> {
   return {
     ...authorizationServerMetadata(settings),
+    // OpenID Connect RP-Initiated Logout 1.0 §2.1.
+    end_session_endpoint: endpointUrl(settings, ENDPOINT_PATHS.endSession),
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256", "ES256"],
     userinfo_signing_alg_values_supported: ["none"],

@@ -1,5 +1,7 @@
 /**
- * Per-IP fixed-window counter in KV for open dynamic registration (README "Configuration": REGISTRATION_LIMIT_PER_HOUR, 10 per hour per IP).
+ * Fixed-window counters in KV: open dynamic registration (README "Configuration":
+ * REGISTRATION_LIMIT_PER_HOUR, 10 per hour per IP) and user-code entry at /device (per session and
+ * per IP, RFC 8628 §5.1; the numbers are in limits.ts).
  *
  * Exact within one isolate (it also counts in memory), approximate across isolates: KV is eventually
  * consistent, so requests that arrive in several locations at once can each read the same count
@@ -7,7 +9,7 @@
  * that is the accepted trade for not putting a Durable Object on the registration path.
  */
 
-const WINDOW_SECONDS = 3600;
+const REGISTRATION_WINDOW_SECONDS = 3600;
 /** KV refuses an expirationTtl under 60 s. */
 const MIN_TTL_SECONDS = 60;
 
@@ -57,23 +59,38 @@ function countLocally(subject: string, window: number): number {
   return count;
 }
 
-/**
- * Counts one request of `subject` in the current hour and says whether it may proceed. Every call
- * counts, whatever happens to the request afterwards. Once over the limit nothing more is written
- * (an attacker's flood costs reads only). If KV refuses the write (it allows about one write per
- * second per key) the request is refused too, so a burst cannot slip past an unrecorded count.
- */
-export async function consumeRegistrationQuota(
+export interface Quota {
+  /** Names the counter: `reg` (registration), `device-ip`, `device-session`. */
+  name: string;
+  subject: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/** Counts one registration of `subject` in the current hour (see consumeQuota). */
+export function consumeRegistrationQuota(
   kv: KVNamespace,
   subject: string,
   limit: number,
   now = Date.now(),
 ): Promise<QuotaDecision> {
+  return consumeQuota(kv, { name: "reg", subject, limit, windowSeconds: REGISTRATION_WINDOW_SECONDS }, now);
+}
+
+/**
+ * Counts one request of `quota.subject` in the current window and says whether it may proceed.
+ * Every call counts, whatever happens to the request afterwards. Once over the limit nothing more
+ * is written (an attacker's flood costs reads only). If KV refuses the write (it allows about one
+ * write per second per key) the request is refused too, so a burst cannot slip past an unrecorded
+ * count.
+ */
+export async function consumeQuota(kv: KVNamespace, quota: Quota, now = Date.now()): Promise<QuotaDecision> {
+  const { name, subject, limit, windowSeconds } = quota;
   const nowSeconds = Math.floor(now / 1000);
-  const window = Math.floor(nowSeconds / WINDOW_SECONDS);
-  const untilWindowEnd = (window + 1) * WINDOW_SECONDS - nowSeconds;
-  const key = `reg:${subject}:${window}`;
-  const before = countLocally(subject, window);
+  const window = Math.floor(nowSeconds / windowSeconds);
+  const untilWindowEnd = (window + 1) * windowSeconds - nowSeconds;
+  const key = `${name}:${subject}:${window}`;
+  const before = countLocally(`${name}:${subject}`, window);
   if (before >= limit) return { allowed: false, retryAfter: untilWindowEnd };
   try {
     const count = Math.max(Number(await kv.get(key)) || 0, before);
@@ -81,7 +98,7 @@ export async function consumeRegistrationQuota(
     await kv.put(key, String(count + 1), { expirationTtl: Math.max(MIN_TTL_SECONDS, untilWindowEnd + 60) });
     return { allowed: true };
   } catch (err) {
-    console.warn(`registration rate limit: KV failed for ${key}:`, err);
+    console.warn(`rate limit: KV failed for ${key}:`, err);
     return { allowed: false, retryAfter: 1 };
   }
 }

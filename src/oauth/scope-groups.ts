@@ -228,6 +228,24 @@ export interface ConsentForm {
   areas: readonly string[];
 }
 
+/** The consent page's answer: a denial, or an approval with what was ticked. */
+export type ConsentDecision = { approve: false } | { approve: true; ticked: ConsentForm };
+
+/**
+ * Reads the posted consent form (the authorization endpoint's and /device's alike): `decision`,
+ * then the per-scope boxes and the area switches.
+ */
+export function consentDecisionOf(form: {
+  get(name: string): string | null | undefined;
+  getAll(name: string): string[];
+}): ConsentDecision {
+  if (form.get("decision") !== "approve") return { approve: false };
+  return {
+    approve: true,
+    ticked: { scopes: form.getAll(CONSENT_SCOPE_FIELD), areas: form.getAll(CONSENT_AREA_FIELD) },
+  };
+}
+
 export function scopesFromConsentForm(
   requested: readonly string[],
   form: ConsentForm,

@@ -15,12 +15,13 @@ import {
   type ScopeGroup,
   splitScope,
 } from "../oauth/scope-groups";
+import { describeScope } from "../oauth/scopes";
 import { Layout } from "./layout";
 import { ScopeRows } from "./scope-areas";
 
 export interface ConsentScope {
   scope: string;
-  /** describeScope(scope) from src/oauth/scopes.ts. */
+  /** describeScope(scope) from src/oauth/scopes.ts (consentScopes fills it). */
   description: string;
   /** False when the user's role ceiling does not include it: named once in its area, never offered. */
   grantable: boolean;
@@ -31,8 +32,10 @@ export interface ConsentPageProps {
   clientName: string;
   clientId: string;
   clientOrigin: "registered" | "admin" | "metadata_document";
-  /** Host (and port) of the redirect URI this answer will be sent to. */
+  /** Host (and port) of the redirect URI this answer will be sent to (none for a device). */
   redirectHost: string;
+  /** Set when a device asked (RFC 8628 §3.3): the user code the person typed, shown XXXX-XXXX. */
+  deviceUserCode?: string;
   /** Every redirect URI of the client is loopback: the app runs on the user's own machine. */
   localhostOnlyRedirect: boolean;
   /** Shown only when it is an https URL (CSP img-src). */
@@ -47,6 +50,20 @@ export interface ConsentPageProps {
   /** Authorization request parameters and the request id, posted back unchanged. */
   hidden: Record<string, string>;
   csrf: string;
+}
+
+/** Each requested scope as the page lists it (the authorization endpoint's consent and the device's). */
+export function consentScopes(
+  requested: readonly string[],
+  grantable: ReadonlySet<string>,
+  consented: ReadonlySet<string>,
+): ConsentScope[] {
+  return requested.map((scope) => ({
+    scope,
+    description: describeScope(scope),
+    grantable: grantable.has(scope),
+    previouslyGranted: consented.has(scope),
+  }));
 }
 
 function httpsLogo(uri: string | undefined): string | undefined {
@@ -76,9 +93,15 @@ export function ConsentPage(props: ConsentPageProps) {
         </h1>
       </div>
       <p>
-        You are signed in as <strong>{props.userEmail}</strong> in the team <strong>{props.teamName}</strong>. After you
-        decide, you will be sent to <strong class="break">{props.redirectHost}</strong>.
+        You are signed in as <strong>{props.userEmail}</strong> in the team <strong>{props.teamName}</strong>.
+        {props.deviceUserCode ? null : (
+          <>
+            {" "}
+            After you decide, you will be sent to <strong class="break">{props.redirectHost}</strong>.
+          </>
+        )}
       </p>
+      {props.deviceUserCode ? <DeviceNotice userCode={props.deviceUserCode} /> : null}
       <Warnings {...props} />
       <form method="post" action={props.action}>
         {Object.entries(props.hidden).map(([name, value]) => (
@@ -217,5 +240,16 @@ function Warnings(props: ConsentPageProps) {
         </p>
       ) : null}
     </>
+  );
+}
+
+/** RFC 8628 §5.4: say plainly that a device asked, and show its code, so a phished code stands out. */
+function DeviceNotice(props: { userCode: string }) {
+  return (
+    <p class="notice" role="note">
+      A device asked for this: a TV, a command-line tool or another app without its own browser showed you the code{" "}
+      <strong class="user-code">{props.userCode}</strong>. Only allow it if you started that device's sign-in yourself
+      just now and it shows this same code. After you decide, go back to the device.
+    </p>
   );
 }

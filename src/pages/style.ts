@@ -141,6 +141,10 @@ table.numbers th, table.numbers td { padding: .125rem .75rem .125rem 0; text-ali
 table.numbers th[scope=row], table.numbers thead th:first-child { text-align: left; font-weight: 400; }
 nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 1rem; }
 /* ---- end of settings pages ---- */
+/* ---- device sign-in (/device) ---- */
+strong.user-code { white-space: nowrap; }
+input.user-code { font: 600 1.5rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; letter-spacing: .15em; text-transform: uppercase; }
+/* ---- end of device sign-in ---- */
 `.trim();
 
 /** FNV-1a: a stable content fingerprint computed synchronously at load (not a security function). */

@@ -8,19 +8,26 @@ import type { Db } from "../store/db";
 import { endAllSessionsOfUser } from "../store/sessions";
 import { listMemberships } from "../store/users";
 
+/**
+ * Records a sign-out: `rp_initiated_logout` is an app's request (OpenID Connect RP-Initiated Logout
+ * 1.0), recorded with that app.
+ */
 export async function recordSignOut(
   db: Db,
   userId: string,
   ip: string | null,
-  scope: "this_browser" | "everywhere",
+  scope: "this_browser" | "everywhere" | "rp_initiated_logout",
+  clientId: string | null = null,
 ): Promise<void> {
   const [team] = await listMemberships(db, userId);
   await recordAudit(db, {
     kind: "signout",
     teamId: team?.teamId ?? null,
     actorUserId: userId,
+    clientId,
     ip,
     ...(scope === "everywhere" ? { detail: { everywhere: true } } : {}),
+    ...(scope === "rp_initiated_logout" ? { detail: { via: "rp_initiated_logout" } } : {}),
   });
 }
 

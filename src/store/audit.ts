@@ -13,6 +13,8 @@ export type AuditKind =
   | "consent.granted"
   | "consent.denied"
   | "consent.revoked"
+  | "device.approved"
+  | "device.denied"
   | "signin"
   | "signout"
   | "token.revoked"

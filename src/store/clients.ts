@@ -12,7 +12,16 @@ export type NewClientRow = typeof clients.$inferInsert;
 export type ClientChanges = Partial<
   Pick<
     ClientRow,
-    "name" | "redirectUris" | "scopes" | "automaticConsent" | "secretHash" | "revokedBefore" | "teamId" | "metadata"
+    | "name"
+    | "redirectUris"
+    | "postLogoutRedirectUris"
+    | "grantTypes"
+    | "scopes"
+    | "automaticConsent"
+    | "secretHash"
+    | "revokedBefore"
+    | "teamId"
+    | "metadata"
   >
 >;
 

@@ -98,6 +98,8 @@ export const clients = sqliteTable(
     secretHash: text("secret_hash"),
     redirectUris: text("redirect_uris", { mode: "json" }).$type<string[]>().notNull(),
     grantTypes: text("grant_types", { mode: "json" }).$type<string[]>().notNull(),
+    /** OpenID Connect RP-Initiated Logout 1.0 §3.1: where the app may send people after sign-out (exact match). */
+    postLogoutRedirectUris: text("post_logout_redirect_uris", { mode: "json" }).$type<string[]>().notNull().default([]),
     /** Registered scopes, meta scopes already expanded. */
     scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
     automaticConsent: integer("automatic_consent", { mode: "boolean" }).notNull().default(false),

@@ -4,6 +4,7 @@
  */
 import { type AppType, actingTeam, appType } from "../../oauth/admin-apps";
 import { OAuthError } from "../../oauth/errors";
+import { DEVICE_CODE_GRANT_TYPE } from "../../oauth/grant-types";
 import { renderErrorPage } from "../../pages/render";
 import type { AppFormValues } from "../../pages/settings/app-form";
 import type { AppSummary } from "../../pages/settings/app-list";
@@ -29,6 +30,8 @@ export function formValuesOf(client: ClientRow): AppFormValues {
   return {
     name: client.name,
     redirectUris: client.redirectUris.join("\n"),
+    postLogoutRedirectUris: client.postLogoutRedirectUris.join("\n"),
+    deviceFlow: client.grantTypes.includes(DEVICE_CODE_GRANT_TYPE),
     scopes: new Set(client.scopes),
     automaticConsent: client.automaticConsent,
     authMethod: authMethodOf(client.tokenEndpointAuthMethod),
@@ -41,6 +44,8 @@ export function formValuesFrom(form: FormFields): AppFormValues {
   return {
     name: form.get("name") ?? "",
     redirectUris: form.get("redirect_uris") ?? "",
+    postLogoutRedirectUris: form.get("post_logout_redirect_uris") ?? "",
+    deviceFlow: form.ticked("device_flow"),
     scopes: new Set(form.getAll("scope")),
     automaticConsent: form.ticked("automatic_consent"),
     authMethod: authMethodOf(form.get("token_endpoint_auth_method")),
@@ -56,6 +61,13 @@ function authMethodOf(value: string | undefined): AppFormValues["authMethod"] {
 export const parseAppType = (value: unknown): AppType | undefined =>
   value === "public" || value === "confidential" || value === "client_credentials" ? value : undefined;
 
+/** A textarea of one entry per line, blanks dropped. */
+const linesOf = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+
 /**
  * The use-case input (the same fields as the admin JSON API) from the form, or a sentence saying
  * what to fix first. Fields a type cannot have are never sent.
@@ -68,12 +80,11 @@ export function appInput(
   if (values.scopes.size === 0) return { problem: "Tick at least one permission." };
   const input: Record<string, unknown> = { name: values.name, scope: [...values.scopes].join(" ") };
   if (type !== "client_credentials") {
-    const uris = values.redirectUris
-      .split(/\r?\n/)
-      .map((line) => line.trim())
-      .filter(Boolean);
+    const uris = linesOf(values.redirectUris);
     if (uris.length === 0) return { problem: "Enter at least one redirect URI." };
     input.redirect_uris = uris;
+    input.post_logout_redirect_uris = linesOf(values.postLogoutRedirectUris);
+    input.grant_types = ["authorization_code", "refresh_token", ...(values.deviceFlow ? [DEVICE_CODE_GRANT_TYPE] : [])];
     input.automatic_consent = values.automaticConsent;
   }
   if (creating) {

@@ -3,15 +3,14 @@ import { userGrants } from "../../durable/stub";
 import type { ClientRow } from "../../store/clients";
 import { mintGrantToken, readGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
-import { ceilingOf, identityClaims } from "../claims";
 import { OAuthError } from "../errors";
 import { isValidCodeVerifier } from "../pkce";
 import { resolveResource } from "../resource";
-import { effectiveScopes } from "../scopes";
 import type { GrantContext } from "./context";
 import { type GrantProof, proofBinding, proofFailure } from "./dpop-binding";
-import { issueTokens, type TokenResponse } from "./token-response";
-import { reportRevokedFamily, touchUsage } from "./usage";
+import { firstTokensOfFamily } from "./family-tokens";
+import type { TokenResponse } from "./token-response";
+import { reportRevokedFamily } from "./usage";
 
 export async function exchangeAuthorizationCode(
   ctx: GrantContext,
@@ -59,25 +58,5 @@ export async function exchangeAuthorizationCode(
     if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
     throw new OAuthError(result.error, result.description);
   }
-  // The holder's membership now, from the same object and call (docs/architecture.md): no D1 read.
-  const { grant, holder } = result;
-  const membership = { teamId: grant.teamId, role: holder.role, onCallRole: holder.onCallRole };
-
-  touchUsage(ctx, client.id, now);
-  const scopes = effectiveScopes(grant.scopes, ceilingOf(membership, client.scopes));
-  return issueTokens(ctx, {
-    client,
-    sub: route.userId,
-    teamId: grant.teamId,
-    audience: grant.resource ?? ctx.settings.defaultAudience,
-    scopes,
-    familyId: grant.familyId,
-    refreshToken,
-    dpopJkt: proof?.jkt,
-    idToken: {
-      nonce: grant.nonce,
-      authTime: grant.authTime,
-      claims: identityClaims(holder, membership, scopes),
-    },
-  });
+  return firstTokensOfFamily(ctx, client, route, result, refreshToken, now, proof?.jkt);
 }

@@ -5,6 +5,7 @@ import { readGrantToken, successorGrantToken } from "../../tokens/grant-tokens";
 import { sha256 } from "../../tokens/secrets";
 import { ceilingOf } from "../claims";
 import { OAuthError } from "../errors";
+import { DEVICE_CODE_GRANT_TYPE } from "../grant-types";
 import { resolveResource } from "../resource";
 import { effectiveScopes, expandMetaScopes, intersectScopes, isMetaScope, parseRequestedScopes } from "../scopes";
 import type { GrantContext } from "./context";
@@ -18,7 +19,8 @@ export async function refreshTokens(
   form: Record<string, string>,
   proof?: GrantProof,
 ): Promise<TokenResponse> {
-  if (!client.grantTypes.includes("refresh_token") && !client.grantTypes.includes("authorization_code")) {
+  // Families start from an authorization code or a device code (RFC 8628 §3.5 issues refresh tokens too).
+  if (!["refresh_token", "authorization_code", DEVICE_CODE_GRANT_TYPE].some((g) => client.grantTypes.includes(g))) {
     throw new OAuthError("unauthorized_client", "this client may not use the refresh_token grant");
   }
   const presented = form.refresh_token;

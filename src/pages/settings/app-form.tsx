@@ -10,6 +10,10 @@ export interface AppFormValues {
   name: string;
   /** One per line, as typed. */
   redirectUris: string;
+  /** One per line, as typed (RP-Initiated Logout 1.0 §3.1). */
+  postLogoutRedirectUris: string;
+  /** The device authorization grant (RFC 8628) besides the code flow. */
+  deviceFlow: boolean;
   scopes: ReadonlySet<string>;
   automaticConsent: boolean;
   authMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
@@ -21,6 +25,8 @@ export interface AppFormValues {
 export const EMPTY_APP_FORM: AppFormValues = {
   name: "",
   redirectUris: "",
+  postLogoutRedirectUris: "",
+  deviceFlow: false,
   scopes: new Set(),
   automaticConsent: false,
   authMethod: "client_secret_basic",
@@ -92,6 +98,7 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
           >
             {values.redirectUris}
           </textarea>
+          <PersonalAppFields values={values} />
         </>
       )}
       {props.creating && type !== "public" ? (
@@ -131,6 +138,49 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
           </label>
         </div>
       )}
+    </>
+  );
+}
+
+/** Sign-out return addresses and device sign-in: only apps that act for people have them. */
+function PersonalAppFields(props: { values: AppFormValues }) {
+  const { values } = props;
+  return (
+    <>
+      <label for="post-logout-redirect-uris">
+        Addresses after sign-out <span class="muted">(optional)</span>
+      </label>
+      <p id="post-logout-redirect-uris-hint" class="field-hint">
+        Where the app may send people after it signs them out, one address per line, matched exactly. The same rules as
+        redirect URIs.
+      </p>
+      <textarea
+        id="post-logout-redirect-uris"
+        name="post_logout_redirect_uris"
+        rows={2}
+        spellcheck={false}
+        autocomplete="off"
+        aria-describedby="post-logout-redirect-uris-hint"
+      >
+        {values.postLogoutRedirectUris}
+      </textarea>
+      <div class="check">
+        <input
+          type="checkbox"
+          id="device-flow"
+          name="device_flow"
+          value="yes"
+          checked={values.deviceFlow}
+          aria-describedby="device-flow-hint"
+        />
+        <label for="device-flow">
+          Sign-in on devices without a browser
+          <span id="device-flow-hint" class="field-hint block">
+            For TVs, command-line tools and agents: the app shows a code, and the person allows it at /device on their
+            phone or computer (the device authorization grant).
+          </span>
+        </label>
+      </div>
     </>
   );
 }

@@ -74,12 +74,21 @@ const SENTENCES: Record<AuditKind, (e: AuditFacts, who: string, app: string) => 
     const what = accessPhrase(scopesOf(e.detail.scopes));
     return `${who} refused ${app}${what ? `, which asked to ${what}` : ""}`;
   },
+  "device.approved": (e, who, app) => {
+    const what = accessPhrase(scopesOf(e.detail.scopes));
+    return `${who} allowed ${app} on a device${what ? ` to ${what}` : ""}`;
+  },
+  "device.denied": (e, who, app) => {
+    const what = accessPhrase(scopesOf(e.detail.scopes));
+    return `${who} refused ${app} on a device${what ? `, which asked to ${what}` : ""}`;
+  },
   "consent.revoked": (_e, who, app) => `${who} revoked the access of ${app}: its tokens stopped working at once`,
   signin: (e, who) => {
     const how = e.detail.method === "dev" ? "with the developer sign-in" : "through the organization's sign-in";
     return `${who} signed in ${how}${e.detail.newUser === true ? ", for the first time" : ""}`;
   },
-  signout: (_e, who) => `${who} signed out`,
+  signout: (e, who, app) =>
+    e.detail.via === "rp_initiated_logout" && e.app ? `${who} signed out from ${app}` : `${who} signed out`,
   "token.revoked": (e, who, app) =>
     e.detail.token_type === "refresh_token"
       ? `${app} revoked a refresh token of ${who}, ending that authorization and its tokens`

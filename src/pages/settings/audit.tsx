@@ -20,6 +20,8 @@ export const AUDIT_KIND_LABELS: Record<AuditKind, string> = {
   "consent.granted": "Access allowed",
   "consent.denied": "Access denied",
   "consent.revoked": "Access revoked by the person",
+  "device.approved": "Access allowed for a device",
+  "device.denied": "Access denied to a device",
   signin: "Signed in",
   signout: "Signed out",
   "token.revoked": "Token revoked",
