@@ -11,6 +11,7 @@ import { USER_CODE_ENTRY_LIMITS } from "../src/limits";
 import type { DeviceAuthorizationResponse } from "../src/oauth/device-authorization";
 import { DEVICE_CODE_GRANT_TYPE } from "../src/oauth/grant-types";
 import { normalizeUserCode, USER_CODE_ALPHABET } from "../src/oauth/user-code";
+import { claimsOf, dpopKey, proof } from "./dpop-helpers";
 import { call, ORIGIN } from "./helpers";
 import { createTestClient, DEMO, sessionCookie, type TestClient, tokenRequest } from "./oauth-helpers";
 
@@ -336,6 +337,25 @@ describe("approval and redemption (RFC 8628 §3.5, RFC 6749 §5.1)", () => {
     await expectError(await poll(client, device_code), 400, "invalid_grant");
     const refresh = await tokenRequest(client, { grant_type: "refresh_token", refresh_token: first.refresh_token! });
     await expectError(refresh, 400, "invalid_grant");
+  });
+
+  it("a poll with a DPoP proof binds the tokens to its key, as for codes (RFC 9449 §5): cnf.jkt, token_type DPoP", async () => {
+    const client = await deviceClient();
+    const { user_code, device_code } = await start(client);
+    await (await person()).answer(user_code, "approve");
+    const key = await dpopKey();
+    const res = await tokenRequest(
+      client,
+      { grant_type: DEVICE_CODE_GRANT_TYPE, device_code },
+      { DPoP: await proof(key) },
+    );
+    const tokens = (await res.json()) as Record<string, string>;
+    expect(res.status, JSON.stringify(tokens)).toBe(200);
+    expect(tokens.token_type).toBe("DPoP");
+    expect(claimsOf(tokens.access_token!).cnf).toEqual({ jkt: key.jkt });
+    // A public client's refresh token is bound too: refreshing without a proof by that key fails (§5).
+    const refresh = await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! });
+    await expectError(refresh, 400, "invalid_dpop_proof");
   });
 
   it("50 parallel polls of an approved code: exactly one success", async () => {
