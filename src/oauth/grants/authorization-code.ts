@@ -7,10 +7,9 @@ import { OAuthError } from "../errors";
 import { isValidCodeVerifier } from "../pkce";
 import { resolveResource } from "../resource";
 import type { GrantContext } from "./context";
-import { type GrantProof, proofBinding, proofFailure } from "./dpop-binding";
-import { firstTokensOfFamily } from "./family-tokens";
+import { type GrantProof, proofBinding } from "./dpop-binding";
+import { answerRedemption, redemptionTerms } from "./family-tokens";
 import type { TokenResponse } from "./token-response";
-import { reportRevokedFamily } from "./usage";
 
 export async function exchangeAuthorizationCode(
   ctx: GrantContext,
@@ -36,27 +35,16 @@ export async function exchangeAuthorizationCode(
   const refreshToken = await mintGrantToken(ctx.settings, "refresh", route);
   const now = Date.now();
   const redemption = {
+    ...(await redemptionTerms(ctx, client, refreshToken, requestedAudience, now)),
     codeHash: await sha256(code),
-    clientId: client.id,
     redirectUri: form.redirect_uri ?? null, // required only if the authorization request had it
     // RFC 7636 §4.6: S256 challenge = BASE64URL(SHA256(code_verifier)).
     verifierChallenge: await sha256(verifier),
-    refreshHash: await sha256(refreshToken),
-    refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
-    requestedAudience,
-    defaultAudience: ctx.settings.defaultAudience,
-    clientRevokedBefore: client.revokedBefore,
-    now,
   };
   const grants = userGrants(ctx.env, route.userId);
   // With DPoP the proof's jti is spent in the same call (RFC 9449 §11.1); without it, nothing changes.
   const result = proof
     ? await grants.redeemCodeWithProof(redemption, proofBinding(proof, client))
     : await grants.redeemCode(redemption);
-  if (!result.ok) {
-    if (result.error === "invalid_dpop_proof") throw proofFailure(result.description);
-    if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
-    throw new OAuthError(result.error, result.description);
-  }
-  return firstTokensOfFamily(ctx, client, route, result, refreshToken, now, proof?.jkt);
+  return answerRedemption(ctx, client, route, result, { refreshToken, now, proof, codeName: "authorization code" });
 }

@@ -13,10 +13,9 @@ import { OAuthError } from "../errors";
 import { DEVICE_CODE_GRANT_TYPE } from "../grant-types";
 import { resolveResource } from "../resource";
 import type { GrantContext } from "./context";
-import { type GrantProof, proofBinding, proofFailure } from "./dpop-binding";
-import { firstTokensOfFamily } from "./family-tokens";
+import { type GrantProof, proofBinding } from "./dpop-binding";
+import { answerRedemption, redemptionTerms } from "./family-tokens";
 import type { TokenResponse } from "./token-response";
-import { reportRevokedFamily } from "./usage";
 
 export async function exchangeDeviceCode(
   ctx: GrantContext,
@@ -55,25 +54,11 @@ export async function exchangeDeviceCode(
   }
   const route = polled.approval;
   const refreshToken = await mintGrantToken(ctx.settings, "refresh", route);
-  const redemption = {
-    codeHash,
-    clientId: client.id,
-    refreshHash: await sha256(refreshToken),
-    refreshExpiresAt: now + ctx.settings.refreshTokenTtl * 1000,
-    requestedAudience,
-    defaultAudience: ctx.settings.defaultAudience,
-    clientRevokedBefore: client.revokedBefore,
-    now,
-  };
+  const redemption = { ...(await redemptionTerms(ctx, client, refreshToken, requestedAudience, now)), codeHash };
   const grants = userGrants(ctx.env, route.userId);
   // With DPoP (RFC 9449 §5) the proof's jti is spent in the same call, as for authorization codes.
   const result = proof
     ? await grants.redeemDeviceCodeWithProof(redemption, proofBinding(proof, client))
     : await grants.redeemDeviceCode(redemption);
-  if (!result.ok) {
-    if (result.error === "invalid_dpop_proof") throw proofFailure(result.description);
-    if (result.revokedFamily) reportRevokedFamily(ctx, route.userId, result.revokedFamily, "code.replay_detected");
-    throw new OAuthError(result.error, result.description.replace("authorization code", "device code"));
-  }
-  return firstTokensOfFamily(ctx, client, route, result, refreshToken, now, proof?.jkt);
+  return answerRedemption(ctx, client, route, result, { refreshToken, now, proof, codeName: "device code" });
 }
