@@ -8,8 +8,11 @@ import type { Env, Settings } from "../config";
 import { MAX_BODY_BYTES } from "../limits";
 import { authenticateClient, readClientCredentials } from "../oauth/client-auth";
 import { clientResolver } from "../oauth/client-lookup";
+import { clientEndpointProof } from "../oauth/dpop";
+import type { VerifiedProof } from "../oauth/dpop-proof";
 import { OAuthError } from "../oauth/errors";
 import type { GrantContext } from "../oauth/grants/context";
+import type { ENDPOINT_PATHS } from "../oauth/metadata";
 import { readAtMost } from "../platform/bounded-read";
 import { decodeUtf8 } from "../platform/utf8";
 import type { ClientRow } from "../store/clients";
@@ -134,4 +137,27 @@ export function authenticatedClient(c: AnyContext, form: Record<string, string>)
     clientResolver(c.env, settings),
     c.env,
   );
+}
+
+/** A revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1) request, read the one way both are. */
+export interface TokenStatusRequest {
+  ctx: GrantContext;
+  client: ClientRow;
+  token: string;
+  hint: string | undefined;
+  /** RFC 9449 defines none here; one sent anyway is checked and spent, never silently ignored. */
+  proof: VerifiedProof | undefined;
+}
+
+/** The form, the authenticated client, the token it names (required) and any DPoP proof. */
+export async function readTokenStatusRequest(
+  c: Context<AppEnv>,
+  path: (typeof ENDPOINT_PATHS)["introspection" | "revocation"],
+): Promise<TokenStatusRequest> {
+  const form = await readForm(c);
+  const client = await authenticatedClient(c, form);
+  if (!form.token) throw new OAuthError("invalid_request", "token is required");
+  const ctx = useCaseContext(c);
+  const proof = await clientEndpointProof(ctx.settings, path, c.req.header("DPoP"));
+  return { ctx, client, token: form.token, hint: form.token_type_hint, proof };
 }

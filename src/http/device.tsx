@@ -20,6 +20,7 @@ import { ConsentPage, consentScopes } from "../pages/consent";
 import { DeviceAnsweredPage, DeviceCodePage } from "../pages/device";
 import { renderErrorPage, renderPage } from "../pages/render";
 import { type AppEnv, clientIp, useCaseContext } from "./context";
+import type { FormFields } from "./form-fields";
 import { checkedPageForm } from "./page-form";
 import { pageHeaders } from "./page-headers";
 import { type BrowserSession, csrfToken, currentSession } from "./session";
@@ -35,6 +36,16 @@ function toSignIn(c: Ctx, typed: string | undefined): Response {
   const code = normalizeUserCode(typed);
   const back = code ? `/device?${new URLSearchParams({ user_code: formatUserCode(code) })}` : "/device";
   return c.redirect(`/signin?${new URLSearchParams({ return_to: back })}`, 303);
+}
+
+/** A posted form (CSRF-checked) and the person signed in, or what to answer instead. */
+async function signedInForm(c: Ctx): Promise<{ form: FormFields; session: BrowserSession } | { answer: Response }> {
+  const checked = await checkedPageForm(c);
+  if (!checked.ok) return { answer: checked.page };
+  const { form } = checked;
+  const session = await currentSession(c);
+  if (!session) return { answer: toSignIn(c, form.get("user_code")) };
+  return { form, session };
 }
 
 function codePage(c: Ctx, session: BrowserSession, extra: { code?: string; error?: string; status?: number } = {}) {
@@ -57,11 +68,9 @@ deviceRoutes.get("/device", async (c) => {
 });
 
 deviceRoutes.post("/device", async (c) => {
-  const checked = await checkedPageForm(c);
-  if (!checked.ok) return checked.page;
-  const { form } = checked;
-  const session = await currentSession(c);
-  if (!session) return toSignIn(c, form.get("user_code"));
+  const posted = await signedInForm(c);
+  if ("answer" in posted) return posted.answer;
+  const { form, session } = posted;
   const typed = (form.get("user_code") ?? "").slice(0, 40);
   // RFC 8628 §5.1: every attempt counts before the code is looked at, right or wrong.
   const quota = await consumeUserCodeEntry(c.env.RATE_LIMIT, session.idHash, clientIp(c));
@@ -111,11 +120,9 @@ async function showDeviceConsent(c: Ctx, session: BrowserSession, request: Devic
 }
 
 deviceRoutes.post("/device/decision", async (c) => {
-  const checked = await checkedPageForm(c);
-  if (!checked.ok) return checked.page;
-  const { form } = checked;
-  const session = await currentSession(c);
-  if (!session) return toSignIn(c, form.get("user_code"));
+  const posted = await signedInForm(c);
+  if ("answer" in posted) return posted.answer;
+  const { form, session } = posted;
   const code = normalizeUserCode(form.get("user_code"));
   const request = code ? await findDeviceRequest(c.env, c.get("settings"), code) : null;
   if (!request) {

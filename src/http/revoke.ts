@@ -7,18 +7,12 @@
  * bound to another key is left alone.
  */
 import type { Context } from "hono";
-import { clientEndpointProof } from "../oauth/dpop";
-import { OAuthError } from "../oauth/errors";
 import { revokePresentedToken } from "../oauth/grants/revocation";
 import { ENDPOINT_PATHS } from "../oauth/metadata";
-import { type AppEnv, authenticatedClient, readForm, useCaseContext } from "./context";
+import { type AppEnv, readTokenStatusRequest } from "./context";
 
 export async function handleRevoke(c: Context<AppEnv>): Promise<Response> {
-  const form = await readForm(c);
-  const client = await authenticatedClient(c, form);
-  if (!form.token) throw new OAuthError("invalid_request", "token is required");
-  const ctx = useCaseContext(c);
-  const proof = await clientEndpointProof(ctx.settings, ENDPOINT_PATHS.revocation, c.req.header("DPoP"));
-  await revokePresentedToken(ctx, client.id, form.token, form.token_type_hint, proof);
+  const { ctx, client, token, hint, proof } = await readTokenStatusRequest(c, ENDPOINT_PATHS.revocation);
+  await revokePresentedToken(ctx, client.id, token, hint, proof);
   return c.body(null, 200, { "Cache-Control": "no-store" });
 }
