@@ -86,12 +86,8 @@ export function isLoopbackHost(hostname: string): boolean {
 
 function parseIssuer(raw: string | undefined): URL {
   if (!raw) throw new ConfigError("ISSUER", "is required (e.g. https://auth.example.com)");
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError("ISSUER", `is not a URL: ${JSON.stringify(raw)}`);
-  }
+  const url = URL.parse(raw);
+  if (!url) throw new ConfigError("ISSUER", `is not a URL: ${JSON.stringify(raw)}`);
   // RFC 8414 §2: https, no query or fragment. http is tolerated only on loopback for development.
   if (url.search || url.hash || raw.includes("?") || raw.includes("#")) {
     throw new ConfigError("ISSUER", "must not have a query or fragment (RFC 8414 §2)");
@@ -120,12 +116,8 @@ function parseFlag(env: Env, name: keyof Env): boolean {
 }
 
 function parseAbsoluteUrl(name: keyof Env, raw: string): string {
-  try {
-    new URL(raw);
-    return raw;
-  } catch {
-    throw new ConfigError(name, `contains something that is not an absolute URL: ${JSON.stringify(raw)}`);
-  }
+  if (URL.canParse(raw)) return raw;
+  throw new ConfigError(name, `contains something that is not an absolute URL: ${JSON.stringify(raw)}`);
 }
 
 export function loadSettings(env: Env): Settings {

@@ -168,12 +168,8 @@ export function checkFetchableUrl(value: string, what: string, options: { allowL
   if (value.length > MAX_CLIENT_ID_LENGTH) refuse(`${what} is longer than ${MAX_CLIENT_ID_LENGTH}`);
   if (!/^[\x21-\x7e]+$/.test(value)) refuse(`${what} must be printable ASCII`);
   if (value.includes("#")) refuse(`${what} must not have a fragment`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    refuse(`${what} is not a URL`);
-  }
+  const url = URL.parse(value);
+  if (!url) refuse(`${what} is not a URL`);
   const loopbackTest = options.allowLoopback && isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopbackTest)) refuse(`${what} must be https`);
   if (url.username || url.password) refuse(`${what} must not contain userinfo`);

@@ -167,12 +167,8 @@ function displayUrl(value: unknown, field: string): string | undefined {
   if (typeof value !== "string" || value.length > 2000 || !/^https:\/\/[\x21-\x7e]+$/.test(value)) {
     badMetadata(`${field} must be an https URL`);
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    badMetadata(`${field} must be an https URL`);
-  }
+  const url = URL.parse(value);
+  if (!url) badMetadata(`${field} must be an https URL`);
   if (url.username || url.password) badMetadata(`${field} must not contain userinfo`);
   return value;
 }

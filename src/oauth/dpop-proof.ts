@@ -45,12 +45,8 @@ export type ProofCheck = { proof: VerifiedProof } | { problem: string };
  * percent-encoding case and unreserved characters — ignoring query and fragment.
  */
 export function normalizeHtu(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
+  const url = URL.parse(value);
+  if (!url) return undefined;
   if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
   const path = (url.pathname || "/").replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16));

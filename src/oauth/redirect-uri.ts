@@ -30,12 +30,8 @@ export function validateRedirectUri(uri: string): string {
   if (!/^[\x21-\x7e]+$/.test(uri)) refuse("must be printable ASCII with no spaces (no Unicode or control characters)");
   if (uri.includes("#")) refuse("must not contain a fragment (RFC 6749 §3.1.2)");
   if (uri.includes("\\")) refuse("must not contain a backslash");
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    refuse("is not an absolute URL");
-  }
+  const url = URL.parse(uri);
+  if (!url) refuse("is not an absolute URL");
   if (url.username || url.password) refuse("must not contain userinfo (user@host)");
   if (url.protocol === "http:") {
     if (!isLoopbackHost(url.hostname)) {
@@ -54,12 +50,8 @@ export function validateRedirectUri(uri: string): string {
 
 /** An http redirect URI on a loopback host: the kind a native app uses (RFC 8252 §7.3). */
 export function isLoopbackRedirectUri(uri: string): boolean {
-  try {
-    const url = new URL(uri);
-    return url.protocol === "http:" && isLoopbackHost(url.hostname);
-  } catch {
-    return false;
-  }
+  const url = URL.parse(uri);
+  return url?.protocol === "http:" && isLoopbackHost(url.hostname);
 }
 
 function loopbackParts(uri: string): { host: string; rest: string } | undefined {

@@ -14,12 +14,8 @@ export function resolveResource(settings: Settings, requested: string | undefine
   if (requested.length > MAX_PARAMETER_LENGTH) {
     throw new OAuthError("invalid_target", `resource is too long (at most ${MAX_PARAMETER_LENGTH} characters)`);
   }
-  let url: URL;
-  try {
-    url = new URL(requested);
-  } catch {
-    throw new OAuthError("invalid_target", "resource must be an absolute URI (RFC 8707 §2)");
-  }
+  const url = URL.parse(requested);
+  if (!url) throw new OAuthError("invalid_target", "resource must be an absolute URI (RFC 8707 §2)");
   if (requested.includes("#")) {
     throw new OAuthError("invalid_target", "resource must not contain a fragment (RFC 8707 §2)");
   }

@@ -16,12 +16,8 @@ export interface PageOptions {
 
 /** The CSP form-action source for one redirect target, or undefined when none can be written. */
 export function formActionSource(target: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return undefined;
-  }
+  const url = URL.parse(target);
+  if (!url) return undefined;
   if (url.protocol === "http:" || url.protocol === "https:") {
     // CSP host-source has no syntax for IPv6 literals ([::1]): fall back to the scheme.
     return url.hostname.startsWith("[") ? url.protocol : url.origin;

@@ -15,12 +15,8 @@ export function safeReturnTo(raw: unknown): string {
   if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_RETURN_TO) return "/";
   // Browsers drop tabs and newlines inside URLs and treat "\" as "/", so "/\t/evil" is "//evil".
   if (!raw.startsWith("/") || /[\x00-\x20\x7f\\]/.test(raw)) return "/";
-  let url: URL;
-  try {
-    url = new URL(raw, BASE);
-  } catch {
-    return "/";
-  }
+  const url = URL.parse(raw, BASE);
+  if (!url) return "/";
   const path = url.pathname;
   // Encoded dots, slashes and backslashes in the path have no use in our own links, and a later
   // decoding step could turn them into dot segments or "//".
