@@ -454,6 +454,14 @@ describe("bad input (docs/security.md 'Hostile input': never a 500, never a stac
     expect(html).not.toMatch(/\bat \w+ \(/); // no stack trace
   });
 
+  it("names the reason of a 403: the team is not the admin's (one refusal page for apps and members)", async () => {
+    for (const path of [`${APPS}?team=team_other`, `${APPS}/new?team=team_other`]) {
+      const html = await page(await admin.get(path), 403);
+      expect(await textOf(html, "main")).toContain("Not allowed");
+      expect(await textOf(html, "main")).toContain("You are not an admin of that team.");
+    }
+  });
+
   it.each([
     ["a JSON body", "application/json", JSON.stringify({ name: "x" })],
     ["a body that is not a form", "text/plain", "csrf=whatever"],

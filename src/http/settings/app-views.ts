@@ -146,18 +146,26 @@ export async function pageTeamOrError(c: SettingsContext, requested: string | un
   }
 }
 
-/** An OAuthError from findApp/actingTeam as the page a person sees (404 no such app, 403 not theirs). */
-export function errorPage(c: SettingsContext, error: unknown): Response {
+/**
+ * A use case's refusal (an OAuthError below 500) as the page a person sees: 404 with `notFound` for
+ * what is not theirs to see, else the refusal's own sentence and status. Anything else is rethrown.
+ */
+export function refusalPage(
+  c: SettingsContext,
+  error: unknown,
+  notFound: { title: string; message: string },
+  back?: { href: string; label: string },
+): Response {
   if (!(error instanceof OAuthError) || error.status >= 500) throw error;
-  if (error.code === "not_found") {
-    return renderErrorPage(c, {
-      title: "App not found",
-      message: "There is no such app in the teams you manage. It may have been deleted.",
-      status: 404,
-    });
-  }
-  if (error.status === 403) {
-    return renderErrorPage(c, { title: "Not your team", message: "You are not an admin of that team.", status: 403 });
-  }
-  return renderErrorPage(c, { title: "That did not work", message: `${error.description}.`, status: 400 });
+  if (error.code === "not_found") return renderErrorPage(c, { ...notFound, status: 404, next: back });
+  const title = error.status === 403 ? "Not allowed" : "That did not work";
+  const message = `${error.description.charAt(0).toUpperCase()}${error.description.slice(1)}.`;
+  return renderErrorPage(c, { title, message, status: error.status, next: back });
 }
+
+/** An OAuthError from findApp/actingTeam or an app use case as a page (404 no such app, else its sentence). */
+export const errorPage = (c: SettingsContext, error: unknown): Response =>
+  refusalPage(c, error, {
+    title: "App not found",
+    message: "There is no such app in the teams you manage. It may have been deleted.",
+  });

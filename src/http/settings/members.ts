@@ -16,14 +16,14 @@ import {
   removeMember,
   withdrawInvitation,
 } from "../../oauth/team-members";
-import { renderErrorPage, renderPage } from "../../pages/render";
+import { renderPage } from "../../pages/render";
 import { ConfirmPage } from "../../pages/settings/confirm";
 import { MembersPage, membersPath } from "../../pages/settings/members";
 import { dbOf } from "../../store/db";
 import { getTeamMember } from "../../store/members";
 import { csrfToken } from "../session";
 import type { SettingsContext } from "./access";
-import { pageTeam } from "./app-views";
+import { pageTeam, refusalPage } from "./app-views";
 
 const NOTICES: Record<string, string> = {
   roles: "The roles were saved. They already apply to that person's apps.",
@@ -36,22 +36,13 @@ const NOTICES: Record<string, string> = {
 const team = (c: SettingsContext) => pageTeam(c, c.req.query("team"), memberTeam);
 
 /** A refusal as a page: 404 for what is not the person's to see, else the policy's sentence. */
-function refusedPage(c: SettingsContext, error: unknown): Response {
-  if (!(error instanceof OAuthError) || error.status >= 500) throw error;
-  if (error.code === "not_found") {
-    return renderErrorPage(c, {
-      title: "Not found",
-      message: "There is no such person or invitation in the teams you manage.",
-      status: 404,
-    });
-  }
-  return renderErrorPage(c, {
-    title: "That did not work",
-    message: `${error.description}.`,
-    status: error.status,
-    next: { href: "/settings/members", label: "Back to members" },
-  });
-}
+const refusedPage = (c: SettingsContext, error: unknown): Response =>
+  refusalPage(
+    c,
+    error,
+    { title: "Not found", message: "There is no such person or invitation in the teams you manage." },
+    { href: "/settings/members", label: "Back to members" },
+  );
 
 async function guarded(c: SettingsContext, work: () => Promise<Response>): Promise<Response> {
   try {
