@@ -6,7 +6,7 @@
  * Plain fetch with a hand-kept cookie: this drives load, it tests nothing.
  */
 import { readFileSync } from "node:fs";
-import { importJWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
 
 const REDIRECT_URI = "https://bench.example/callback";
 // One PKCE pair for every code: the benchmark measures the server, not the client's randomness.
@@ -161,6 +161,65 @@ export const mintServiceTokens = async (ctx, n) => {
     return (await res.json()).access_token;
   });
 };
+
+// ── DPoP (RFC 9449): one client key; proofs minted in pools right before a run (each jti is single use) ──
+
+let dpopKey;
+const dpopKeyOf = () => {
+  dpopKey ??= generateKeyPair("ES256").then(async ({ privateKey, publicKey }) => ({
+    privateKey,
+    jwk: await exportJWK(publicKey),
+  }));
+  return dpopKey;
+};
+
+/** One proof (§4.2) for `htm` at `path` of the server, with its nonce and, for a resource, `ath` (§4.3). */
+async function dpopProof(ctx, { htm, path, nonce, accessToken }) {
+  const { privateKey, jwk } = await dpopKeyOf();
+  const ath = accessToken
+    ? Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessToken))).toString("base64url")
+    : undefined;
+  return new SignJWT({ htm, htu: `${ctx.baseUrl}${path}`, ...(nonce ? { nonce } : {}), ...(ath ? { ath } : {}) })
+    .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk })
+    .setJti(crypto.randomUUID())
+    .setIssuedAt()
+    .sign(privateKey);
+}
+
+/** The server's current nonce (§8): the use_dpop_nonce answer to a proof without one carries it. */
+async function dpopNonce(ctx) {
+  const f = await fixturesOf(ctx);
+  const res = await fetch(`${ctx.baseUrl}/oauth/token`, {
+    method: "POST",
+    headers: { ...FORM, authorization: f.basic, dpop: await dpopProof(ctx, { htm: "POST", path: "/oauth/token" }) },
+    body: "grant_type=client_credentials",
+  });
+  const nonce = res.headers.get("dpop-nonce");
+  if (!nonce) throw new Error(`bench: no DPoP-Nonce in the answer (${res.status} ${await res.text()})`);
+  return nonce;
+}
+
+/** `n` proofs for `htm` at `path` (with `ath` of `accessToken` if given), all with the current nonce. */
+export async function mintDpopProofs(ctx, n, { htm, path, accessToken }) {
+  const nonce = await dpopNonce(ctx);
+  return Promise.all(Array.from({ length: n }, () => dpopProof(ctx, { htm, path, nonce, accessToken })));
+}
+
+/** A DPoP-bound access token (cnf.jkt, RFC 9449 §6) of the bench web app, from a code exchange with a proof. */
+export async function mintDpopBoundAccessToken(ctx) {
+  const f = await fixturesOf(ctx);
+  const [proof] = await mintDpopProofs(ctx, 1, { htm: "POST", path: "/oauth/token" });
+  const res = await fetch(`${ctx.baseUrl}/oauth/token`, {
+    method: "POST",
+    headers: { ...FORM, dpop: proof },
+    body: codeExchangeBody(f, await mintCode(ctx)),
+  });
+  const body = await res.json();
+  if (res.status !== 200 || body.token_type !== "DPoP") {
+    throw new Error(`bench: DPoP code exchange failed: ${res.status} ${JSON.stringify(body)}`);
+  }
+  return body.access_token;
+}
 
 /**
  * What the reference workers receive: a client_credentials request's Basic header and body (for

@@ -49,9 +49,12 @@ export function summarize(targets, runs) {
         p99Ratio: null,
         cpuRatio: null,
         peer: target.peer ?? null,
+        plain: target.plain ?? null,
         goal: target.goal ?? null,
         rpsVsPeer: null,
         p99VsPeer: null,
+        rpsVsPlain: null,
+        cpuExtra: null,
       };
       if (target.reference) {
         const pairs = cell
@@ -73,6 +76,15 @@ export function summarize(targets, runs) {
     if (!peer) continue;
     row.rpsVsPeer = row.rpsRatio !== null && peer.rpsRatio ? row.rpsRatio / peer.rpsRatio : null;
     row.p99VsPeer = row.p99 !== null && peer.p99 ? row.p99 / peer.p99 : null;
+  }
+  for (const row of rows.filter((r) => r.plain)) {
+    const plain = rows.find((r) => r.target === row.plain && r.connections === row.connections);
+    if (!plain) continue;
+    row.rpsVsPlain = row.rpsRatio !== null && plain.rpsRatio ? row.rpsRatio / plain.rpsRatio : null;
+    row.cpuExtra =
+      row.cpuMsPerRequest !== null && plain.cpuMsPerRequest !== null
+        ? row.cpuMsPerRequest - plain.cpuMsPerRequest
+        : null;
   }
   return rows;
 }
@@ -119,6 +131,34 @@ export function targetTable(rows) {
   return lines.join("\n");
 }
 
+/**
+ * What DPoP costs: each DPoP row beside the same request without. req/s ÷ plain is the DPoP row's
+ * req/s ÷ ref over the plain row's (same reference, each drift-corrected by its own pairs); the extra
+ * CPU is per request, set beside the CPU one ES256 signature adds to a request ("sign" − "static"
+ * when both references ran).
+ */
+export function dpopTable(rows) {
+  const dpop = rows.filter((r) => r.plain);
+  if (dpop.length === 0) return "No DPoP rows in this run.";
+  const cpu = (name) => rows.find((r) => r.target === name)?.cpuMsPerRequest ?? null;
+  const sign = cpu("reference: one ES256 signature");
+  const bare = cpu("reference: static JSON");
+  const signature = sign !== null && bare !== null ? sign - bare : null;
+  const lines = [
+    "| DPoP row | conns | without | req/s ÷ plain | CPU ms/req extra | one ES256 signature (sign − static), ms |",
+    "|---|--:|---|--:|--:|--:|",
+  ];
+  for (const r of dpop) {
+    lines.push(
+      `| ${r.target} | ${r.connections} | ${r.plain} | ${fmt(r.rpsVsPlain, 2)} | ${fmt(r.cpuExtra, 2)} | ${fmt(signature, 2)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** docs/benchmarks.md from this line on is written by people and kept by every run (run.mjs). */
+export const KEPT_MARKER = "<!-- kept across runs: everything below is written by hand -->";
+
 export function markdown({ machine, settings, rows, resultFile }) {
   return `# Benchmarks
 
@@ -147,6 +187,10 @@ ${summaryTable(rows)}
 
 ${targetTable(rows)}
 
+## DPoP beside the same request without
+
+${dpopTable(rows)}
+
 ## How to read this
 
 - **static**, **sign**, **jwt-do-read**, **do-sign** and **d1-do-sign** are reference workers in
@@ -157,6 +201,12 @@ ${targetTable(rows)}
   signature (the floor of a code exchange, a refresh and, with a verification in place of the
   signature, a revocation), and one D1 point read + that Durable Object write + one signature (the
   floor of a design that also reads D1 on every call; the authorize and registration rows keep it).
+- **DPoP** rows send the request of the row named "without" with \`Authorization: DPoP\` where a
+  token is presented and a fresh proof (RFC 9449 §4: its own jti, the server's nonce, at UserInfo
+  \`ath\`) on every request, minted before the run. Both rows are paired with the same reference, so
+  "req/s ÷ plain" (the DPoP row's ratio over the plain row's) is what DPoP costs, and "CPU ms/req
+  extra" its added CPU per request, set beside what one ES256 signature costs a request (the "sign"
+  reference's CPU less the "static" one's, which also includes reading a small form).
 - **peer** rows are @cloudflare/workers-oauth-provider (bench/peer/worker.ts, the same runtime under
   \`wrangler dev\`, its KV local like edge-oidc's stores) doing the same jobs: its token endpoint's
   code exchange, refresh and RFC 7009 revocation, and a protected API route answering the grant's

@@ -15,6 +15,8 @@
  *              Object and signs (code exchange, refresh; revocation), "d1-do-sign" for what also reads D1
  *   peer       the name of the peer's row doing the same job; the peer's row is itself paired with the
  *              same reference, and "÷ peer" is the endpoint's ratio to the floor over the peer's
+ *   plain      on a DPoP row: the name of the same request's row without DPoP; both share the reference,
+ *              and "÷ plain" in the report is the DPoP row's ratio to it over the plain row's
  *   goal       targets for the report's Targets table: { floor, peer } (min req/s ratios), { p99 }
  *              (max p99 ratio to the floor)
  *   okStatus   the status that means success when it is not 2xx (e.g. 302 for /oauth/authorize)
@@ -56,7 +58,7 @@
  * requests each server answers before the warm-up (0 = none, see burnIn()).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, type } from "node:os";
 import { join, relative } from "node:path";
 import autocannon from "autocannon";
@@ -68,6 +70,8 @@ import {
   FORM,
   fixturesOf,
   mintCodes,
+  mintDpopBoundAccessToken,
+  mintDpopProofs,
   mintPeerAccessToken,
   mintPeerCodes,
   mintPeerConfidentialTokens,
@@ -83,7 +87,7 @@ import {
   REFERENCE_CODE_FORM,
   refreshBody,
 } from "./fixtures.mjs";
-import { markdown, summarize, summaryTable, targetTable } from "./report.mjs";
+import { dpopTable, KEPT_MARKER, markdown, summarize, summaryTable, targetTable } from "./report.mjs";
 import { startServers } from "./servers.mjs";
 
 const TARGETS = [
@@ -168,6 +172,52 @@ const TARGETS = [
         headers: { ...FORM, authorization: f.basic },
         body: `token=${access_token}`,
       };
+    },
+  },
+  // DPoP (RFC 9449) beside the same requests without: each carries a fresh proof (single-use jti, the
+  // server's nonce; at UserInfo `ath` of a bound token). "÷ plain" in the report is the cost of DPoP.
+  {
+    name: "POST /oauth/token (client_credentials, DPoP)",
+    server: "edge-oidc",
+    reference: "sign",
+    plain: "POST /oauth/token (client_credentials)",
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      const proofs = await mintDpopProofs(ctx, poolSize(ctx), { htm: "POST", path: "/oauth/token" });
+      const request = { method: "POST", path: "/oauth/token", headers: { ...FORM, authorization: f.basic } };
+      return perRequest({ ...request, body: "grant_type=client_credentials" }, proofs, (dpop) => ({
+        headers: { dpop },
+      }));
+    },
+  },
+  {
+    name: "POST /oauth/token (authorization_code, DPoP)",
+    server: "edge-oidc",
+    reference: "do-sign",
+    plain: "POST /oauth/token (authorization_code)",
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      const codes = await mintCodes(ctx, poolSize(ctx, 3000));
+      const proofs = await mintDpopProofs(ctx, codes.length, { htm: "POST", path: "/oauth/token" });
+      const pairs = codes.map((code, i) => [code, proofs[i]]);
+      const request = { method: "POST", path: "/oauth/token", headers: FORM };
+      return perRequest(request, pairs, ([code, dpop]) => ({ body: codeExchangeBody(f, code), headers: { dpop } }));
+    },
+  },
+  {
+    name: "GET /oauth/userinfo (DPoP)",
+    server: "edge-oidc",
+    reference: "jwt-do-read",
+    plain: "GET /oauth/userinfo",
+    async setup(ctx) {
+      const token = await mintDpopBoundAccessToken(ctx);
+      const proofs = await mintDpopProofs(ctx, poolSize(ctx), {
+        htm: "GET",
+        path: "/oauth/userinfo",
+        accessToken: token,
+      });
+      const request = { method: "GET", path: "/oauth/userinfo", headers: { authorization: `DPoP ${token}` } };
+      return perRequest(request, proofs, (dpop) => ({ headers: { dpop } }));
     },
   },
   {
@@ -302,15 +352,24 @@ const fixedRequestOf = (server) =>
  * (seen on a slow machine: 233 invalid_grant answers in one code-exchange run).
  */
 function singleUse(path, pool, body, headers = {}) {
+  return perRequest({ method: "POST", path, headers: { ...FORM, ...headers } }, pool, (item) => ({ body: body(item) }));
+}
+
+/**
+ * `request` sent once per item of `pool` (then the run ends): `make(item)` gives that request's body
+ * and/or extra headers (a code, a refresh token, a DPoP proof).
+ */
+function perRequest(request, pool, make) {
   let next = 0;
   return {
     amount: pool.length,
     requests: [
       {
-        method: "POST",
-        path,
-        headers: { ...FORM, ...headers },
-        setupRequest: (req) => ({ ...req, body: body(pool[Math.min(next++, pool.length - 1)]) }),
+        ...request,
+        setupRequest: (req) => {
+          const { body, headers } = make(pool[Math.min(next++, pool.length - 1)]);
+          return { ...req, ...(body === undefined ? {} : { body }), headers: { ...req.headers, ...headers } };
+        },
       },
     ],
   };
@@ -409,6 +468,13 @@ async function measure(target, server, connections, seconds, prepared) {
 /** A run without its per-response latencies (for the JSON file: those are summarised per cell). */
 const withoutLatencies = ({ latencies, ...run }) => ({ ...run, responses: latencies.length });
 
+/** What follows KEPT_MARKER in docs/benchmarks.md (written by people: before → after comparisons), kept by a run. */
+function keptSection(docFile) {
+  const text = existsSync(docFile) ? readFileSync(docFile, "utf8") : "";
+  const at = text.indexOf(KEPT_MARKER);
+  return at === -1 ? "" : text.slice(at);
+}
+
 async function main() {
   if (Number(process.versions.node.split(".")[0]) < 22) {
     throw new Error(`Node ${process.version}: run this through \`npm run bench\` (wrangler needs Node 22)`);
@@ -421,8 +487,10 @@ async function main() {
   const chosen = TARGETS.filter(
     (t) => t.reference && t.server !== "peer" && (only.length === 0 || only.some((o) => t.name.includes(o))),
   );
-  // Peer rows and references are measured only next to an endpoint, so only those used are kept.
-  const endpoints = [...chosen, ...TARGETS.filter((t) => chosen.some((e) => e.peer === t.name))];
+  // Peer rows, the plain rows DPoP rows are compared with, and references are measured only next to
+  // an endpoint that names them, so only those used are kept.
+  const named = (t) => chosen.some((e) => e.peer === t.name || e.plain === t.name);
+  const endpoints = [...chosen, ...TARGETS.filter((t) => !chosen.includes(t) && named(t))];
   const targets = [
     ...endpoints,
     ...TARGETS.filter((t) => !t.reference && endpoints.some((e) => e.reference === t.server)),
@@ -532,12 +600,13 @@ async function main() {
   // Formatted like the rest of the repo, so `npm run lint` (biome check .) stays clean after a run.
   spawnSync("biome", ["format", "--write", resultFile], { stdio: "ignore" });
   console.log(
-    `\n${summaryTable(rows)}\n\n${targetTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`,
+    `\n${summaryTable(rows)}\n\n${targetTable(rows)}\n\n${dpopTable(rows)}\n\nbench: raw results in ${relative(PROJECT_ROOT, resultFile)}`,
   );
   if (env.BENCH_DOCS !== "0") {
-    const doc = markdown({ machine, settings, rows, resultFile: relative(PROJECT_ROOT, resultFile) });
     const docFile = join(PROJECT_ROOT, "docs", "benchmarks.md");
-    writeFileSync(docFile, doc);
+    const kept = keptSection(docFile);
+    const doc = markdown({ machine, settings, rows, resultFile: relative(PROJECT_ROOT, resultFile) });
+    writeFileSync(docFile, kept ? `${doc}\n${kept}` : doc);
     spawnSync("biome", ["format", "--write", docFile], { stdio: "ignore" }); // aligned table, as lint wants
     console.log("bench: docs/benchmarks.md rewritten");
   }
