@@ -3,9 +3,21 @@
  * file by `npm run db:generate`. Times are Unix milliseconds unless a column says otherwise.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  type AnySQLiteColumn,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
+
+/** A required reference to the row that owns this one: deleting the owner deletes it too. */
+const ownedBy = (name: string, owner: () => AnySQLiteColumn) =>
+  text(name).notNull().references(owner, { onDelete: "cascade" });
 
 export const teams = sqliteTable(
   "teams",
@@ -45,12 +57,8 @@ export const users = sqliteTable(
 export const memberships = sqliteTable(
   "memberships",
   {
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    teamId: text("team_id")
-      .notNull()
-      .references(() => teams.id, { onDelete: "cascade" }),
+    userId: ownedBy("user_id", () => users.id),
+    teamId: ownedBy("team_id", () => teams.id),
     /** admin | member | observer | none; `service` for an app's service user. */
     role: text("role").notNull(),
     onCallRole: text("on_call_role").notNull(),
@@ -67,9 +75,7 @@ export const invitations = sqliteTable(
   "invitations",
   {
     id: text("id").primaryKey(),
-    teamId: text("team_id")
-      .notNull()
-      .references(() => teams.id, { onDelete: "cascade" }),
+    teamId: ownedBy("team_id", () => teams.id),
     /** Lower-cased. */
     email: text("email").notNull(),
     role: text("role").notNull(),
@@ -123,12 +129,8 @@ export const clients = sqliteTable(
 export const consents = sqliteTable(
   "consents",
   {
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    clientId: text("client_id")
-      .notNull()
-      .references(() => clients.id, { onDelete: "cascade" }),
+    userId: ownedBy("user_id", () => users.id),
+    clientId: ownedBy("client_id", () => clients.id),
     /** Accumulated (incremental authorization): the union of everything the user approved. */
     scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
     createdAt: integer("created_at").notNull().default(now),
@@ -178,9 +180,7 @@ export const sessions = sqliteTable(
   {
     /** SHA-256 of the cookie value; the cookie itself is never stored. */
     idHash: text("id_hash").primaryKey(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: ownedBy("user_id", () => users.id),
     authTime: integer("auth_time").notNull(),
     createdAt: integer("created_at").notNull().default(now),
     expiresAt: integer("expires_at").notNull(),
