@@ -197,6 +197,19 @@ describe("storage round trips per request, warm caches", () => {
     ]);
   });
 
+  it("dynamic registration (RFC 7591 §3): the KV count, then one D1 batch with the client and its audit event", async () => {
+    const body = JSON.stringify({ client_name: "Counted", redirect_uris: ["https://counted.example/cb"] });
+    const init = { method: "POST", headers: { "Content-Type": "application/json" }, body };
+    const { response, calls } = await measure("/oauth/register", init, { holdWrites: false });
+    expect(response.status).toBe(201);
+    const { client_id } = await response.json<{ client_id: string }>();
+    expect(calls.map((c) => `${c.binding} ${c.kind}`)).toEqual(["RATE_LIMIT get", "RATE_LIMIT put", "DB write"]);
+    expect(calls[2]?.sql).toMatch(/^insert into "clients" .*; insert into "audit_events"/);
+    expect(await rows("SELECT kind FROM audit_events WHERE client_id = ?", client_id)).toEqual([
+      { kind: "client.registered" },
+    ]);
+  });
+
   it("signed-in, consented /oauth/authorize: at most two; the family index row is deferred and lands", async () => {
     const client = await createTestClient({ automaticConsent: false });
     await env.DB.prepare("INSERT INTO consents (user_id, client_id, scopes) VALUES (?, ?, ?)")

@@ -137,14 +137,19 @@ export async function send(path: string, init?: RequestInit): Promise<Response> 
   return response;
 }
 
-/** Runs one request, recording its binding calls, with D1 writes held until the response is out. */
-export async function measure(path: string, init?: RequestInit): Promise<Measured> {
+/**
+ * Runs one request, recording its binding calls, with D1 writes held until the response is out
+ * (`holdWrites: false` for a request whose answer needs its write, such as a registration).
+ */
+export async function measure(path: string, init?: RequestInit, o = { holdWrites: true }): Promise<Measured> {
   let open = () => {};
   recorder.calls = [];
   recorder.held = [];
-  recorder.gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
+  recorder.gate = o.holdWrites
+    ? new Promise<void>((resolve) => {
+        open = resolve;
+      })
+    : null;
   const ctx = createExecutionContext();
   let response: Response;
   let calls: BindingCall[] = [];

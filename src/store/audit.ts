@@ -36,8 +36,9 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
-export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
-  await db.insert(auditEvents).values({
+/** The insert of one event, for a caller that batches it with the change it records. */
+export function auditInsert(db: Db, event: AuditEvent) {
+  return db.insert(auditEvents).values({
     kind: event.kind,
     teamId: event.teamId ?? null,
     actorUserId: event.actorUserId ?? null,
@@ -45,6 +46,10 @@ export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
     ip: event.ip ?? null,
     detail: event.detail ?? {},
   });
+}
+
+export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
+  await auditInsert(db, event);
 }
 
 export type AuditRow = typeof auditEvents.$inferSelect;

@@ -3,6 +3,7 @@
  * the token endpoint's hot path.
  */
 import { asc, eq } from "drizzle-orm";
+import { type AuditEvent, auditInsert } from "./audit";
 import type { Db } from "./db";
 import { clients, memberships, users } from "./schema";
 
@@ -66,6 +67,11 @@ export function forgetClient(id: string): void {
 
 export async function insertClient(db: Db, row: NewClientRow): Promise<void> {
   await db.insert(clients).values(row);
+}
+
+/** A new client and the audit event that records it: one D1 batch (one round trip, both or neither). */
+export async function insertClientRecorded(db: Db, row: NewClientRow, event: AuditEvent): Promise<void> {
+  await db.batch([db.insert(clients).values(row), auditInsert(db, event)]);
 }
 
 /**
