@@ -227,6 +227,26 @@ describe("the consent page for the example request (grouped by area and level)",
   });
 });
 
+describe("pages reached from a device or an app (RFC 8628 §3.3, RP-Initiated Logout 1.0 §2)", () => {
+  it("the device code page and an unknown code's answer", async () => {
+    const { page } = member;
+    await page.goto(`${base}/device`);
+    expect(await page.locator("input[name=user_code]").count()).toBe(1);
+    await check(page, "device-code");
+    await page.fill("input[name=user_code]", "BCDF-GHJK");
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/device"] button[type="submit"]')]);
+    expect(await page.locator("[role=alert]").count()).toBeGreaterThan(0);
+    await check(page, "device-code-unknown");
+  });
+
+  it("the sign-out question when the request does not prove which app asks", async () => {
+    const { page } = member;
+    await page.goto(`${base}/oauth/end_session`);
+    expect(await page.locator('form[action="/oauth/end_session"]').count()).toBe(1);
+    await check(page, "end-session-confirm");
+  });
+});
+
 describe("the admin's pages", () => {
   let appUrl = "";
 
@@ -263,6 +283,17 @@ describe("the admin's pages", () => {
     await check(page, "apps-edit");
     await page.goto(`${base}/settings/oauth-applications/nope`);
     await check(page, "apps-not-found");
+  });
+
+  it("members: the list with its role pickers and invitations, and the removal question", async () => {
+    const { page } = admin;
+    await page.goto(`${base}/settings/members`);
+    expect(await page.locator("select").count()).toBeGreaterThan(0);
+    await check(page, "members");
+    const remove = page.locator('a[href*="/remove?"]').first();
+    await Promise.all([page.waitForNavigation(), remove.click()]);
+    expect(new URL(page.url()).pathname).toMatch(/^\/settings\/members\/[^/]+\/remove$/);
+    await check(page, "members-remove-confirm");
   });
 
   it("audit log: sentences, filters, 30-day chart", async () => {

@@ -192,7 +192,7 @@ function MemberCard(props: { member: MemberRowProps; teamId: string; csrf: strin
           value={m.onCallRole}
         />
         <div class="actions">
-          <button type="submit" aria-label={`Save the roles of ${who}`}>
+          <button type="submit" aria-label={`Save roles of ${who}`}>
             Save roles
           </button>
           <a
