@@ -231,12 +231,12 @@ export const REFERENCE_CODE_FORM = codeExchangeBody({ webClientId: "bench-client
 
 /**
  * The bearer token the "jwt-do-read" reference verifies: an RFC 9068 access token shaped like
- * edge-oidc's, signed with the references' benchmark key (bench/reference/shared/bench-key.json) and
+ * edge-oidc's, signed with the references' benchmark key (bench/reference/common/bench-key.json) and
  * valid for six hours (longer than any run).
  */
 async function referenceBearer() {
-  const jwk = JSON.parse(readFileSync(new URL("./reference/shared/bench-key.json", import.meta.url), "utf8"));
-  const issuer = "http://127.0.0.1:8787"; // the references' ISSUER (bench/reference/shared/access-token.ts)
+  const jwk = JSON.parse(readFileSync(new URL("./reference/common/bench-key.json", import.meta.url), "utf8"));
+  const issuer = "http://127.0.0.1:8787"; // the references' ISSUER (bench/reference/common/access-token.ts)
   const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT({
     client_id: "bench-client",

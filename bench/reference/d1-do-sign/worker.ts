@@ -4,10 +4,10 @@
  * SQLite-backed Durable Object doing one small write (a code redemption or refresh rotation), one
  * ES256 signature. Like every token request, it arrives with a form body, which it reads first.
  */
-import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
-import { type BenchGrants, benchGrants } from "../shared/bench-grants";
+import { readTokenForm, signAccessToken, tokenResponse } from "../common/access-token";
+import { type BenchGrants, benchGrants } from "../common/bench-grants";
 
-export { BenchGrants } from "../shared/bench-grants";
+export { BenchGrants } from "../common/bench-grants";
 
 interface Env {
   DB: D1Database;

@@ -4,10 +4,10 @@
  * one small write (the redemption or rotation), then one ES256 signature. It reads the request's form
  * body first, as every token request must; the client record is an isolate cache hit on the real path.
  */
-import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
-import { type BenchGrants, benchGrants } from "../shared/bench-grants";
+import { readTokenForm, signAccessToken, tokenResponse } from "../common/access-token";
+import { type BenchGrants, benchGrants } from "../common/bench-grants";
 
-export { BenchGrants } from "../shared/bench-grants";
+export { BenchGrants } from "../common/bench-grants";
 
 interface Env {
   GRANTS: DurableObjectNamespace<BenchGrants>;

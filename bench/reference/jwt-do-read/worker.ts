@@ -4,10 +4,10 @@
  * (RFC 6750 §2.1, RFC 9068 §4), then one call to a SQLite-backed Durable Object doing one indexed read.
  * Nothing else: no D1, no client authentication (an isolate cache hit on the real path).
  */
-import { verifyAccessToken } from "../shared/access-token";
-import { type BenchGrants, benchGrants } from "../shared/bench-grants";
+import { verifyAccessToken } from "../common/access-token";
+import { type BenchGrants, benchGrants } from "../common/bench-grants";
 
-export { BenchGrants } from "../shared/bench-grants";
+export { BenchGrants } from "../common/bench-grants";
 
 interface Env {
   GRANTS: DurableObjectNamespace<BenchGrants>;

@@ -2,7 +2,7 @@
  * Reference "sign": one ES256 signature per request and a token response; the one-signature
  * reference. It reads the request's form body first, as any token endpoint must.
  */
-import { readTokenForm, signAccessToken, tokenResponse } from "../shared/access-token";
+import { readTokenForm, signAccessToken, tokenResponse } from "../common/access-token";
 
 export default {
   async fetch(request): Promise<Response> {
