@@ -183,11 +183,8 @@ const TARGETS = [
     plain: "POST /oauth/token (client_credentials)",
     async setup(ctx) {
       const f = await fixturesOf(ctx);
-      const proofs = await mintDpopProofs(ctx, poolSize(ctx), { htm: "POST", path: "/oauth/token" });
       const request = { method: "POST", path: "/oauth/token", headers: { ...FORM, authorization: f.basic } };
-      return perRequest({ ...request, body: "grant_type=client_credentials" }, proofs, (dpop) => ({
-        headers: { dpop },
-      }));
+      return withDpopProofs(ctx, { ...request, body: "grant_type=client_credentials" }, poolSize(ctx));
     },
   },
   {
@@ -198,10 +195,8 @@ const TARGETS = [
     async setup(ctx) {
       const f = await fixturesOf(ctx);
       const codes = await mintCodes(ctx, poolSize(ctx, 3000));
-      const proofs = await mintDpopProofs(ctx, codes.length, { htm: "POST", path: "/oauth/token" });
-      const pairs = codes.map((code, i) => [code, proofs[i]]);
       const request = { method: "POST", path: "/oauth/token", headers: FORM };
-      return perRequest(request, pairs, ([code, dpop]) => ({ body: codeExchangeBody(f, code), headers: { dpop } }));
+      return withDpopProofs(ctx, request, codes.length, { body: (i) => codeExchangeBody(f, codes[i]) });
     },
   },
   {
@@ -211,13 +206,8 @@ const TARGETS = [
     plain: "GET /oauth/userinfo",
     async setup(ctx) {
       const token = await mintDpopBoundAccessToken(ctx);
-      const proofs = await mintDpopProofs(ctx, poolSize(ctx), {
-        htm: "GET",
-        path: "/oauth/userinfo",
-        accessToken: token,
-      });
       const request = { method: "GET", path: "/oauth/userinfo", headers: { authorization: `DPoP ${token}` } };
-      return perRequest(request, proofs, (dpop) => ({ headers: { dpop } }));
+      return withDpopProofs(ctx, request, poolSize(ctx), { accessToken: token });
     },
   },
   {
@@ -373,6 +363,19 @@ function perRequest(request, pool, make) {
       },
     ],
   };
+}
+
+/**
+ * `request` sent `n` times, each with its own DPoP proof for its method and path (RFC 9449 §4.2;
+ * `accessToken` adds `ath`), minted before the run; `body(i)` gives the i-th request's body if it varies.
+ */
+async function withDpopProofs(ctx, request, n, { accessToken, body } = {}) {
+  const proofs = await mintDpopProofs(ctx, n, { htm: request.method, path: request.path, accessToken });
+  return perRequest(
+    request,
+    proofs.map((dpop, i) => [dpop, i]),
+    ([dpop, i]) => ({ body: body?.(i), headers: { dpop } }),
+  );
 }
 
 const env = process.env;
