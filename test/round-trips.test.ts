@@ -210,6 +210,31 @@ describe("storage round trips per request, warm caches", () => {
     ]);
   });
 
+  it("an app made through the admin API: the client and its audit event in one D1 batch, as registration", async () => {
+    const body = JSON.stringify({
+      team_id: DEMO.team,
+      name: "Counted admin app",
+      type: "public",
+      redirect_uris: ["https://counted-admin.example/cb"],
+      scope: "openid",
+    });
+    const headers = { Authorization: `Bearer ${env.ADMIN_API_TOKEN}`, "Content-Type": "application/json" };
+    const { response, calls } = await measure(
+      "/api/admin/apps",
+      { method: "POST", headers, body },
+      { holdWrites: false },
+    );
+    expect(response.status).toBe(201);
+    const { client_id } = await response.json<{ client_id: string }>();
+    const writes = calls.filter((c) => c.binding === "DB" && c.kind === "write");
+    expect(writes.map((c) => c.sql)).toEqual([
+      expect.stringMatching(/^insert into "clients" .*; insert into "audit_events"/),
+    ]);
+    expect(await rows("SELECT kind FROM audit_events WHERE client_id = ?", client_id)).toEqual([
+      { kind: "client.created" },
+    ]);
+  });
+
   it("signed-in, consented /oauth/authorize: at most two; the family index row is deferred and lands", async () => {
     const client = await createTestClient({ automaticConsent: false });
     await env.DB.prepare("INSERT INTO consents (user_id, client_id, scopes) VALUES (?, ?, ?)")

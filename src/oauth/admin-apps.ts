@@ -5,7 +5,7 @@
  */
 import { type Env, settingsOf } from "../config";
 import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
-import { type AuditRow, listAudit, recordAudit } from "../store/audit";
+import { type AuditEvent, type AuditRow, listAudit, recordAudit } from "../store/audit";
 import {
   type ClientChanges,
   type ClientRow,
@@ -233,14 +233,15 @@ export async function createApp(
     updatedAt: now,
   };
   const db = dbOf(env.DB);
+  const created = auditEvent(actor, "client.created", row, { name, type, scope: formatScope(row.scopes) });
   if (row.serviceUserId) {
-    await insertClientWithServiceUser(db, { ...row, teamId, serviceUserId: row.serviceUserId }, `${name} (service)`);
+    const withUser = { ...row, teamId, serviceUserId: row.serviceUserId };
+    await insertClientWithServiceUser(db, withUser, `${name} (service)`, created);
     // Its object answers introspection of its tokens: it must know the service membership first.
     await publishHolder(env, row.serviceUserId);
   } else {
-    await insertClient(db, row);
+    await insertClient(db, row, created);
   }
-  await audit(env, actor, "client.created", row, { name, type, scope: formatScope(row.scopes) });
   return { app: appView(row), clientSecret: secret?.secret };
 }
 
@@ -383,18 +384,35 @@ export async function teamAudit(
   };
 }
 
-function audit(
-  env: Env,
+type AppAuditKind =
+  | "client.created"
+  | "client.updated"
+  | "client.secret_reset"
+  | "client.tokens_revoked"
+  | "client.deleted";
+
+/** The audit event of an admin's change to an app (the admin API token has no user: `via`). */
+function auditEvent(
   actor: AdminActor,
-  kind: "client.created" | "client.updated" | "client.secret_reset" | "client.tokens_revoked" | "client.deleted",
+  kind: AppAuditKind,
   client: Pick<ClientRow, "id" | "teamId">,
   detail: Record<string, unknown>,
-): Promise<void> {
-  return recordAudit(dbOf(env.DB), {
+): AuditEvent {
+  return {
     kind,
     teamId: client.teamId,
     actorUserId: actor.userId,
     clientId: client.id,
     detail: actor.userId === null ? { ...detail, via: "admin_api_token" } : detail,
-  });
+  };
+}
+
+function audit(
+  env: Env,
+  actor: AdminActor,
+  kind: AppAuditKind,
+  client: Pick<ClientRow, "id" | "teamId">,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  return recordAudit(dbOf(env.DB), auditEvent(actor, kind, client, detail));
 }

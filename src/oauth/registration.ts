@@ -4,7 +4,7 @@
  */
 import type { Settings } from "../config";
 import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
-import { type ClientRow, getClient, insertClientRecorded } from "../store/clients";
+import { type ClientRow, getClient, insertClient } from "../store/clients";
 import type { Db } from "../store/db";
 import { randomToken, sha256, timingSafeEqual } from "../tokens/secrets";
 import { newClientId, newClientSecret } from "./client-auth";
@@ -76,7 +76,7 @@ export async function registerClient(
     createdAt: now,
     updatedAt: now,
   };
-  await insertClientRecorded(db, row, {
+  await insertClient(db, row, {
     kind: "client.registered",
     clientId: row.id,
     ip,

@@ -65,24 +65,25 @@ export function forgetClient(id: string): void {
 
 // ---- writes --------------------------------------------------------------------------------------
 
-export async function insertClient(db: Db, row: NewClientRow): Promise<void> {
-  await db.insert(clients).values(row);
-}
-
-/** A new client and the audit event that records it: one D1 batch (one round trip, both or neither). */
-export async function insertClientRecorded(db: Db, row: NewClientRow, event: AuditEvent): Promise<void> {
-  await db.batch([db.insert(clients).values(row), auditInsert(db, event)]);
+/**
+ * A new client and the audit event that records it (every surface that creates one passes it): one
+ * D1 batch, so one round trip, both or neither. Test fixtures insert clients without an event.
+ */
+export async function insertClient(db: Db, row: NewClientRow, event?: AuditEvent): Promise<void> {
+  const insert = db.insert(clients).values(row);
+  await (event ? db.batch([insert, auditInsert(db, event)]) : insert);
 }
 
 /**
  * A client_credentials app and the service user that acts for it, in one D1 batch (a transaction):
  * the user (kind "service"), its membership in the app's team (role and on-call role "service"),
- * and the client pointing at it.
+ * the client pointing at it, and the audit event that records it.
  */
 export async function insertClientWithServiceUser(
   db: Db,
   row: NewClientRow & { teamId: string; serviceUserId: string },
   serviceUserName: string,
+  event?: AuditEvent,
 ): Promise<void> {
   await db.batch([
     db.insert(users).values({ id: row.serviceUserId, kind: "service", email: null, name: serviceUserName }),
@@ -90,6 +91,7 @@ export async function insertClientWithServiceUser(
       .insert(memberships)
       .values({ userId: row.serviceUserId, teamId: row.teamId, role: "service", onCallRole: "service" }),
     db.insert(clients).values(row),
+    ...(event ? [auditInsert(db, event)] : []),
   ]);
 }
 
