@@ -176,18 +176,43 @@ CREATE TABLE IF NOT EXISTS holder_pending (user_id TEXT PRIMARY KEY, writers INT
 /** A writer that announced a change and never published it (it died): D1 is copied in this long after. */
 const HOLDER_RECONCILE_MS = 30_000;
 
-const HOLDER_IN_TEAM = "SELECT email, name, role, on_call_role FROM holder_teams WHERE team_id = ? AND removed = 0";
+/**
+ * The holder's current membership in a row's team, as aliased columns of `holder_teams h`; every
+ * column is NULL when the holder is not (or no longer) in the team. Joined onto the token reads
+ * below, so a grant and the holder's role come from one statement.
+ */
+const HOLDER_COLUMNS =
+  "h.email AS holder_email, h.name AS holder_name, h.role AS holder_role, h.on_call_role AS holder_on_call_role";
+const HOLDER_IN_TEAM = `SELECT ${HOLDER_COLUMNS} FROM holder_teams h WHERE h.team_id = ? AND h.removed = 0`;
+const JOIN_HOLDER = "LEFT JOIN holder_teams h ON h.team_id = f.team_id AND h.removed = 0";
 
 /**
- * A code or refresh token (the named columns) with its family's columns, in one statement (each exec
- * is a storage call); no row when it does not exist or its family is revoked. Built once.
+ * The statements of the hot path, built once; each `exec` is a call into storage, so each reads all
+ * it needs at once. A code with its live family and the holder (no row when the code does not
+ * exist or its family is revoked):
  */
-function withLiveFamily(table: "codes" | "refresh_tokens", columns: string[]): string {
-  return `SELECT ${columns.map((c) => `t.${c}`).join(", ")}, f.* FROM ${table} t
-    JOIN families f ON f.id = t.family_id WHERE t.hash = ? AND f.revoked_at IS NULL`;
-}
-const LIVE_CODE = withLiveFamily("codes", ["code_challenge", "expires_at", "redeemed_at", "redirect_uri_required"]);
-const LIVE_REFRESH = withLiveFamily("refresh_tokens", ["expires_at", "rotated_at", "successor_hash"]);
+const LIVE_CODE = `SELECT t.code_challenge, t.expires_at, t.redeemed_at, t.redirect_uri_required, f.*, ${HOLDER_COLUMNS}
+  FROM codes t JOIN families f ON f.id = t.family_id ${JOIN_HOLDER}
+  WHERE t.hash = ? AND f.revoked_at IS NULL`;
+/**
+ * A refresh token with its family (revoked or not: the DPoP binding is checked first), the key the
+ * family is bound to (RFC 9449 §5) and the holder:
+ */
+const REFRESH_WITH_BINDING = `SELECT t.expires_at, t.rotated_at, t.successor_hash, f.*, b.jkt AS bound_jkt, ${HOLDER_COLUMNS}
+  FROM refresh_tokens t JOIN families f ON f.id = t.family_id
+  LEFT JOIN dpop_bound_families b ON b.family_id = t.family_id ${JOIN_HOLDER}
+  WHERE t.hash = ?`;
+/**
+ * Everything an access-token check needs, whatever the answer: the holder's "revoke everything"
+ * stamp, whether the jti was revoked, whether the family lives (NULL: no such family, or none
+ * asked) and the holder in the token's team.
+ */
+const ACCESS_CHECK = `SELECT
+  (SELECT value FROM user_state WHERE key = 'revoked_before') AS revoked_before,
+  EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?) AS jti_revoked,
+  (SELECT revoked_at IS NULL FROM families WHERE id = ?) AS family_live,
+  ${HOLDER_COLUMNS}
+  FROM (SELECT 1) LEFT JOIN holder_teams h ON h.team_id = ? AND h.removed = 0`;
 
 /** Expired rows are purged this often (codes live 60 s, refresh tokens up to a year). */
 const PURGE_INTERVAL_MS = 6 * 3600_000;
@@ -270,7 +295,7 @@ export class UserGrants extends DurableObject<Env> {
       if (input.verifierChallenge !== code.code_challenge) return fail("PKCE verification failed");
       const refused = refusedRequest(grant, input);
       if (refused) return refused;
-      const holder = this.holderIn(grant.teamId);
+      const holder = holderOf(code);
       if (!holder) return fail("the user is no longer a member of the team");
       this.sql.exec("UPDATE codes SET redeemed_at = ? WHERE hash = ?", input.now, input.codeHash);
       this.sql.exec(
@@ -288,61 +313,59 @@ export class UserGrants extends DurableObject<Env> {
    * Rotates a refresh token (RFC 9700 §4.14.2). The first use stores the caller's successor; a retry
    * inside the grace window is answered with the same successor (the caller derives it again from
    * the presented token), so a lost response is harmless and concurrent refreshes never make two
-   * live successors. A
-   * use after the window, or of an already-superseded successor chain, revokes the family.
+   * live successors. A use after the window, or of an already-superseded successor chain, revokes
+   * the family. `token` is the REFRESH_WITH_BINDING row; rotateRefreshWithProof reads it and runs
+   * this inside its transaction.
    */
-  rotateRefresh(input: RotateInput): RotateResult {
-    return this.ctx.storage.transactionSync((): RotateResult => {
-      const token = this.one(LIVE_REFRESH, input.tokenHash);
-      if (!token) return fail("refresh token is invalid");
-      const grant = toGrant(token);
-      if (grant.clientId !== input.clientId) {
-        // RFC 6749 §6: bound to its client. Presented by another client: treat as theft.
-        return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
-      }
-      if (Number(token.expires_at) <= input.now) return fail("refresh token has expired");
-      if (predatesClientRevocation(token, input)) return fail("refresh token is invalid");
-      // Refused before rotating: a bad scope or resource must not spend the client's token.
-      const refused = refusedRequest(grant, input);
-      if (refused) return refused;
-      if (input.requestedScopes.some((s) => !grant.scopes.includes(s))) {
-        return fail("scope exceeds what was granted (RFC 6749 §6)", "invalid_scope");
-      }
-      const withinMeta = input.scopesWithinMeta;
-      if (
-        input.requestedScopes.length === 0 &&
-        withinMeta.length > 0 &&
-        !withinMeta.some((s) => grant.scopes.includes(s))
-      ) {
-        return fail("the requested meta scope names nothing that was granted (RFC 6749 §6)", "invalid_scope");
-      }
-      const holder = this.holderIn(grant.teamId);
-      if (!holder) return fail("the user is no longer a member of the team");
-      if (token.rotated_at === null) {
-        this.sql.exec(
-          "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?",
-          input.now,
-          input.successorHash,
-          input.tokenHash,
-        );
-        this.sql.exec(
-          "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-          input.successorHash,
-          grant.familyId,
-          input.now,
-          input.successorExpiresAt,
-        );
-        return { ok: true, grant, holder, rotated: true };
-      }
-      const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
-      const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
-      if (withinGrace && successor && successor.rotated_at === null) {
-        // A derived successor is the one stored, unless the server key changed since (then refuse, keep the family).
-        if (token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
-        return { ok: true, grant, holder, rotated: false };
-      }
-      return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
-    });
+  private rotateRefresh(token: Row | undefined, input: RotateInput): RotateResult {
+    if (!token || token.revoked_at !== null) return fail("refresh token is invalid");
+    const grant = toGrant(token);
+    if (grant.clientId !== input.clientId) {
+      // RFC 6749 §6: bound to its client. Presented by another client: treat as theft.
+      return this.revokeFamilyFailure(grant, "refresh_foreign_client", "refresh token is invalid", input.now);
+    }
+    if (Number(token.expires_at) <= input.now) return fail("refresh token has expired");
+    if (predatesClientRevocation(token, input)) return fail("refresh token is invalid");
+    // Refused before rotating: a bad scope or resource must not spend the client's token.
+    const refused = refusedRequest(grant, input);
+    if (refused) return refused;
+    if (input.requestedScopes.some((s) => !grant.scopes.includes(s))) {
+      return fail("scope exceeds what was granted (RFC 6749 §6)", "invalid_scope");
+    }
+    const withinMeta = input.scopesWithinMeta;
+    if (
+      input.requestedScopes.length === 0 &&
+      withinMeta.length > 0 &&
+      !withinMeta.some((s) => grant.scopes.includes(s))
+    ) {
+      return fail("the requested meta scope names nothing that was granted (RFC 6749 §6)", "invalid_scope");
+    }
+    const holder = holderOf(token);
+    if (!holder) return fail("the user is no longer a member of the team");
+    if (token.rotated_at === null) {
+      this.sql.exec(
+        "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? WHERE hash = ?",
+        input.now,
+        input.successorHash,
+        input.tokenHash,
+      );
+      this.sql.exec(
+        "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        input.successorHash,
+        grant.familyId,
+        input.now,
+        input.successorExpiresAt,
+      );
+      return { ok: true, grant, holder, rotated: true };
+    }
+    const successor = this.one("SELECT rotated_at FROM refresh_tokens WHERE hash = ?", token.successor_hash);
+    const withinGrace = input.now - Number(token.rotated_at) <= input.graceMs;
+    if (withinGrace && successor && successor.rotated_at === null) {
+      // A derived successor is the one stored, unless the server key changed since (then refuse, keep the family).
+      if (token.successor_hash !== input.successorHash) return fail("refresh token is invalid");
+      return { ok: true, grant, holder, rotated: false };
+    }
+    return this.revokeFamilyFailure(grant, "refresh_reuse", "refresh token was already used", input.now);
   }
 
   /**
@@ -350,14 +373,13 @@ export class UserGrants extends DurableObject<Env> {
    * introspection make: revocation and the holder's current membership in the token's team.
    */
   checkAccess(check: AccessCheck): { active: false } | { active: true; holder: HolderSnapshot } {
-    const revokedBefore = this.revokedBefore();
-    if (check.iat * 1000 < revokedBefore) return { active: false };
-    if (this.one("SELECT 1 AS x FROM revoked_access_tokens WHERE jti = ?", check.jti)) return { active: false };
-    if (check.familyId) {
-      const family = this.one("SELECT revoked_at FROM families WHERE id = ?", check.familyId);
-      if (!family || family.revoked_at !== null) return { active: false };
-    }
-    const holder = this.holderIn(check.teamId);
+    const row = this.one(ACCESS_CHECK, check.jti, check.familyId ?? null, check.teamId);
+    if (!row) return { active: false };
+    if (check.iat * 1000 < Number(row.revoked_before ?? 0)) return { active: false };
+    if (row.jti_revoked) return { active: false };
+    // A family named by the token must exist and live (family_live is NULL when it does not exist).
+    if (check.familyId && row.family_live !== 1) return { active: false };
+    const holder = holderOf(row);
     return holder ? { active: true, holder } : { active: false };
   }
 
@@ -563,13 +585,7 @@ export class UserGrants extends DurableObject<Env> {
   /** The holder's membership in `teamId` now, or null (never a member, or removed). */
   private holderIn(teamId: string): HolderSnapshot | null {
     const row = this.one(HOLDER_IN_TEAM, teamId);
-    if (!row) return null;
-    return {
-      email: row.email === null ? null : String(row.email),
-      name: row.name === null ? null : String(row.name),
-      role: String(row.role),
-      onCallRole: String(row.on_call_role),
-    };
+    return row ? holderOf(row) : null;
   }
 
   /**
@@ -681,7 +697,9 @@ export class UserGrants extends DurableObject<Env> {
    */
   rotateRefreshWithProof(input: RotateInput, proof: ProofBinding | null): RotateResult | ProofFailure {
     return this.ctx.storage.transactionSync((): RotateResult | ProofFailure => {
-      const bound = this.refreshBinding(input.tokenHash);
+      // One read: the token, its family, the family's DPoP key and the holder.
+      const token = this.one(REFRESH_WITH_BINDING, input.tokenHash);
+      const bound = token?.bound_jkt == null ? null : String(token.bound_jkt);
       if (bound !== null && proof === null) {
         return {
           ok: false,
@@ -693,7 +711,7 @@ export class UserGrants extends DurableObject<Env> {
         return fail("this refresh token is bound to another DPoP key (RFC 9449 §5)");
       }
       if (proof !== null && !this.spendProofJti(proof)) return proofReplayed();
-      return this.rotateRefresh(input);
+      return this.rotateRefresh(token, input);
     });
   }
 
@@ -761,11 +779,6 @@ export class UserGrants extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_INTERVAL_MS);
   }
 
-  private revokedBefore(): number {
-    const row = this.one("SELECT value FROM user_state WHERE key = 'revoked_before'");
-    return row ? Number(row.value) : 0;
-  }
-
   private family(id: string): Row | undefined {
     return this.one("SELECT * FROM families WHERE id = ?", id);
   }
@@ -808,6 +821,17 @@ function refusedRequest(grant: FamilyGrant, request: GrantRequest): GrantFailure
   if (request.requestedAudience === undefined) return undefined;
   if (request.requestedAudience === (grant.resource ?? request.defaultAudience)) return undefined;
   return fail("resource was not part of the authorization (RFC 8707 §2.2)", "invalid_target");
+}
+
+/** The holder from a row with HOLDER_COLUMNS, or null when the holder is not in the row's team. */
+function holderOf(row: Row): HolderSnapshot | null {
+  if (row.holder_role === null || row.holder_role === undefined) return null;
+  return {
+    email: row.holder_email === null ? null : String(row.holder_email),
+    name: row.holder_name === null ? null : String(row.holder_name),
+    role: String(row.holder_role),
+    onCallRole: String(row.holder_on_call_role),
+  };
 }
 
 function toGrant(row: Row): FamilyGrant {
