@@ -97,7 +97,10 @@ export function authorizeUrl(client: TestClient, challenge: string, extra: Recor
   return `/oauth/authorize?${q}`;
 }
 
-/** Runs /oauth/authorize for a signed-in user whose client needs no consent screen; returns the code. */
+/**
+ * Runs /oauth/authorize for a signed-in user whose client needs no consent screen; returns the code
+ * once the request's background work (the family's row in the D1 index, written in batches) is done.
+ */
 export async function obtainCode(
   client: TestClient,
   userId: string = DEMO.admin,
@@ -106,7 +109,7 @@ export async function obtainCode(
 ): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = await pkcePair();
   const res = await callWith(
-    bindings,
+    bindings ?? env,
     authorizeUrl(client, challenge, { scope: "openid profile email ir.incidents:read", ...extra }),
     {
       headers: { Cookie: await sessionCookie(userId) },

@@ -17,7 +17,7 @@ import {
   sessionCookie,
   type TestClient,
 } from "./oauth-helpers";
-import { type BindingCall, measure, objectIdOf, send } from "./round-trips";
+import { type BindingCall, callsDuring, measure, objectIdOf, send } from "./round-trips";
 
 const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 
@@ -250,5 +250,17 @@ describe("storage round trips per request, warm caches", () => {
     expect(calls.at(-1)).toEqual({ binding: "USER_GRANTS", kind: "issueCode", objectId: objectIdOf(DEMO.member) });
     expect(deferred.map((c) => c.sql)).toEqual([expect.stringMatching(/^insert into "token_families"/)]);
     expect(await rows("SELECT id FROM token_families WHERE client_id = ?", client.id)).toHaveLength(2);
+  });
+
+  it("parallel authorizations share one D1 write for their family index rows, and every row lands", async () => {
+    const client = await createTestClient({ automaticConsent: true });
+    const requests = await Promise.all(Array.from({ length: 10 }, () => authorize(client, DEMO.member)));
+    const calls = await callsDuring(() =>
+      Promise.all(requests.map(async ({ url, init }) => expect((await send(url, init)).status).toBe(302))),
+    );
+    const indexWrites = calls.filter((c) => c.kind === "write" && /insert into "token_families"/.test(c.sql ?? ""));
+    expect(indexWrites.length, JSON.stringify(indexWrites)).toBeGreaterThan(0);
+    expect(indexWrites.length).toBeLessThan(10);
+    expect(await rows("SELECT id FROM token_families WHERE client_id = ?", client.id)).toHaveLength(10);
   });
 });

@@ -28,7 +28,7 @@ export interface Measured {
   response: Response;
   /** Calls made before the response was returned (deferred D1 writes are listed in `deferred`). */
   calls: BindingCall[];
-  /** D1 writes held at the gate until after the response: the waitUntil work. */
+  /** The waitUntil work: D1 writes held at the gate until after the response, and calls made after it. */
   deferred: BindingCall[];
 }
 
@@ -169,7 +169,16 @@ export async function measure(path: string, init?: RequestInit, o = { holdWrites
     open();
   }
   await waitOnExecutionContext(ctx);
-  return { response, calls, deferred: recorder.held.slice() };
+  // Held writes, and what the waitUntil work did after the gate opened (a batched write waits out its window).
+  return { response, calls, deferred: [...recorder.held, ...recorder.calls.slice(calls.length)] };
+}
+
+/** Every binding call made while `work` runs (requests sent with `send`, their waitUntil work included). */
+export async function callsDuring(work: () => Promise<unknown>): Promise<BindingCall[]> {
+  recorder.calls = [];
+  recorder.gate = null;
+  await work();
+  return [...recorder.calls];
 }
 
 /** The id of a user's UserGrants object, as the calls record it. */

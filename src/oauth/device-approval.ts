@@ -14,7 +14,7 @@ import { USER_CODE_ENTRY_LIMITS } from "../limits";
 import { recordAudit } from "../store/audit";
 import type { ClientRow } from "../store/clients";
 import { addConsent, consentedScopes } from "../store/consents";
-import { insertTokenFamily, markFamiliesRevoked } from "../store/token-families";
+import { indexTokenFamily, markFamiliesRevoked } from "../store/token-families";
 import { listMemberships } from "../store/users";
 import { randomToken } from "../tokens/secrets";
 import { bindTeam, type Membership, type SignedInPerson, teamOf } from "./authorization";
@@ -138,7 +138,7 @@ async function approveDeviceRequest(ctx: GrantContext, answer: DeviceAnswer, sco
   const familyId = randomToken(16);
   const now = Date.now();
   // Index first: a family the index does not know could escape "revoke every token of this app".
-  await insertTokenFamily(ctx.db, {
+  await indexTokenFamily(ctx.db, {
     id: familyId,
     userId: user.id,
     clientId: request.client.id,

@@ -3,14 +3,48 @@
  * state of each family is in its user's UserGrants object.
  */
 import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
+import { WriteBatch } from "../platform/write-batch";
 import { utcDay } from "./audit";
 import type { Db } from "./db";
 import { clients, tokenFamilies } from "./schema";
 
 export type TokenFamilyRow = typeof tokenFamilies.$inferSelect;
 
-export async function insertTokenFamily(db: Db, row: typeof tokenFamilies.$inferInsert): Promise<void> {
-  await db.insert(tokenFamilies).values(row);
+type NewFamily = typeof tokenFamilies.$inferInsert;
+
+/** D1 binds at most 100 values per statement; a family row has 8 columns. */
+const FAMILIES_PER_STATEMENT = 12;
+
+/**
+ * The index rows of one isolate go to D1 together (platform/write-batch.ts): one round trip per
+ * window, however many authorizations it saw. The window is short against how soon a person looks
+ * at a listing, and the index is not what refuses a token (the family's UserGrants object is).
+ */
+const batches = new WeakMap<Db, WriteBatch<NewFamily>>();
+
+/** Adds a family to the index after the response: pass the promise to waitUntil; it settles once the row is in D1. */
+export function indexTokenFamily(db: Db, row: NewFamily): Promise<void> {
+  let batch = batches.get(db);
+  if (!batch) {
+    batch = new WriteBatch((rows) => insertTokenFamilies(db, rows), { windowMs: 20, waitMs: 2000 });
+    batches.set(db, batch);
+  }
+  return batch.add(row);
+}
+
+/** Idempotent: a row already indexed is left as it is (a batch may be retried row by row). */
+async function insertTokenFamilies(db: Db, rows: NewFamily[]): Promise<void> {
+  const statements = [];
+  for (let i = 0; i < rows.length; i += FAMILIES_PER_STATEMENT) {
+    statements.push(
+      db
+        .insert(tokenFamilies)
+        .values(rows.slice(i, i + FAMILIES_PER_STATEMENT))
+        .onConflictDoNothing(),
+    );
+  }
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
 }
 
 export function liveFamiliesOfClient(db: Db, clientId: string) {

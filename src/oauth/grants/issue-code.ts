@@ -1,9 +1,9 @@
 /**
  * Issuing an authorization code: a new token family in the user's UserGrants object (hash only,
- * single use, 60 s) and, in waitUntil, its row in the D1 family index.
+ * single use, 60 s) and, in waitUntil, its row in the D1 family index (batched per isolate).
  */
 import { userGrants } from "../../durable/stub";
-import { insertTokenFamily } from "../../store/token-families";
+import { indexTokenFamily } from "../../store/token-families";
 import { mintGrantToken } from "../../tokens/grant-tokens";
 import { randomToken, sha256 } from "../../tokens/secrets";
 import type { AuthorizationRequest } from "../authorization-request";
@@ -39,7 +39,7 @@ export async function issueAuthorizationCode(ctx: GrantContext, grant: CodeGrant
   // The index follows in waitUntil: "revoke every token of this app" also stamps the client, and the
   // object refuses a family created before that stamp, so a family the index learns of late cannot escape.
   ctx.defer(
-    insertTokenFamily(ctx.db, {
+    indexTokenFamily(ctx.db, {
       id: familyId,
       userId,
       clientId: grant.request.client.id,
