@@ -26,7 +26,7 @@ const batches = new WeakMap<Db, WriteBatch<NewFamily>>();
 export function indexTokenFamily(db: Db, row: NewFamily): Promise<void> {
   let batch = batches.get(db);
   if (!batch) {
-    batch = new WriteBatch((rows) => insertTokenFamilies(db, rows), { windowMs: 20, waitMs: 2000 });
+    batch = new WriteBatch((rows) => insertTokenFamilies(db, rows), { windowMs: 100, waitMs: 2000 });
     batches.set(db, batch);
   }
   return batch.add(row);
