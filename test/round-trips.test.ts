@@ -252,7 +252,7 @@ describe("storage round trips per request, warm caches", () => {
     expect(await rows("SELECT id FROM token_families WHERE client_id = ?", client.id)).toHaveLength(2);
   });
 
-  it("parallel authorizations share one D1 write for their family index rows, and every row lands", async () => {
+  it("parallel authorizations write their family index rows in fewer D1 writes than rows, and every row lands", async () => {
     const client = await createTestClient({ automaticConsent: true });
     const requests = await Promise.all(Array.from({ length: 10 }, () => authorize(client, DEMO.member)));
     const calls = await callsDuring(() =>

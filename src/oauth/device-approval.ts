@@ -14,7 +14,7 @@ import { USER_CODE_ENTRY_LIMITS } from "../limits";
 import { recordAudit } from "../store/audit";
 import type { ClientRow } from "../store/clients";
 import { addConsent, consentedScopes } from "../store/consents";
-import { indexTokenFamily, markFamiliesRevoked } from "../store/token-families";
+import { insertTokenFamily, markFamiliesRevoked } from "../store/token-families";
 import { listMemberships } from "../store/users";
 import { randomToken } from "../tokens/secrets";
 import { bindTeam, type Membership, type SignedInPerson, teamOf } from "./authorization";
@@ -137,8 +137,9 @@ async function approveDeviceRequest(ctx: GrantContext, answer: DeviceAnswer, sco
   const { user } = answer.person;
   const familyId = randomToken(16);
   const now = Date.now();
-  // Index first: a family the index does not know could escape "revoke every token of this app".
-  await indexTokenFamily(ctx.db, {
+  // Index first, not batched: if the object refuses the family below, its index row is marked revoked
+  // at once, so the row must already be there (a batched row landing later would list a live family).
+  await insertTokenFamily(ctx.db, {
     id: familyId,
     userId: user.id,
     clientId: request.client.id,

@@ -22,6 +22,14 @@ const FAMILIES_PER_STATEMENT = 12;
  */
 const batches = new WeakMap<Db, WriteBatch<NewFamily>>();
 
+/**
+ * Adds a family to the index now, for a caller that must see the row before it goes on (a device
+ * approval may have to mark it revoked at once). The same insert as the batches below.
+ */
+export function insertTokenFamily(db: Db, row: NewFamily): Promise<void> {
+  return insertTokenFamilies(db, [row]);
+}
+
 /** Adds a family to the index after the response: pass the promise to waitUntil; it settles once the row is in D1. */
 export function indexTokenFamily(db: Db, row: NewFamily): Promise<void> {
   let batch = batches.get(db);
