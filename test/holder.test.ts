@@ -10,7 +10,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { userGrants } from "../src/durable/stub";
 import type { HolderRecord, UserGrants } from "../src/durable/user-grants";
-import { createTestClient, DEMO, exchangeCode, obtainCode, setRoles } from "./oauth-helpers";
+import { call } from "./helpers";
+import { createTestClient, DEMO, exchangeCode, obtainCode, setRoles, tokenRequest } from "./oauth-helpers";
 
 const stub = (userId: string) => userGrants(env, userId);
 
@@ -79,6 +80,41 @@ describe("the holder section of UserGrants", () => {
     const res = await exchangeCode(client, code, verifier);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe("invalid_grant");
+  });
+
+  it("a live family whose holder is no longer in its team: code, refresh and access check each refuse on the holder's row alone", async () => {
+    // The holder is read in the same statement as the code, the refresh token and the access check.
+    // A removal normally also revokes the families; here only the holder's row goes, so nothing but
+    // that joined row can refuse (README: a removal takes effect at once everywhere).
+    const client = await createTestClient({ method: "client_secret_basic" });
+    const userId = "usr_probe_holderless";
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO users (id, kind, email, name) VALUES (?, 'human', 'gone@example.com', 'Gone')").bind(
+        userId,
+      ),
+      env.DB.prepare(
+        "INSERT INTO memberships (user_id, team_id, role, on_call_role) VALUES (?, 'team_demo', 'member', 'responder')",
+      ).bind(userId),
+    ]);
+    const first = await obtainCode(client, userId, { scope: "openid ir.incidents:read" });
+    const tokens = (await (await exchangeCode(client, first.code, first.verifier)).json()) as {
+      access_token: string;
+      refresh_token: string;
+    };
+    const second = await obtainCode(client, userId, { scope: "openid ir.incidents:read" });
+    const userinfo = () => call("/oauth/userinfo", { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    expect((await userinfo()).status).toBe(200);
+    await runInDurableObject(stub(userId), (_instance, state) => {
+      state.storage.sql.exec("UPDATE holder_teams SET removed = 1");
+    });
+    // RFC 6749 §5.2 invalid_grant for the code and the refresh token; RFC 6750 §3.1 invalid_token at UserInfo.
+    const exchanged = await exchangeCode(client, second.code, second.verifier);
+    expect(exchanged.status).toBe(400);
+    expect(await exchanged.json()).toMatchObject({ error: "invalid_grant" });
+    const refreshed = await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token });
+    expect(refreshed.status).toBe(400);
+    expect(await refreshed.json()).toMatchObject({ error: "invalid_grant" });
+    expect((await userinfo()).status).toBe(401);
   });
 
   it("a seeded person who never signed in is filled by their first authorization, then kept in step", async () => {
