@@ -12,11 +12,7 @@ export class SharedWork<T> {
   async run(key: string, work: () => Promise<T>): Promise<T> {
     const shared = this.inFlight.get(key);
     if (shared) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const gaveUp = new Promise<typeof GAVE_UP>((resolve) => {
-        timer = setTimeout(() => resolve(GAVE_UP), this.waitMs);
-      });
-      const outcome = await Promise.race([shared, gaveUp]).finally(() => clearTimeout(timer));
+      const outcome = await atMost(shared, this.waitMs);
       if (outcome !== GAVE_UP) return outcome;
       if (this.inFlight.get(key) === shared) this.inFlight.delete(key);
     }
@@ -28,4 +24,16 @@ export class SharedWork<T> {
   }
 }
 
-const GAVE_UP: unique symbol = Symbol("gave up");
+export const GAVE_UP: unique symbol = Symbol("gave up");
+
+/**
+ * `work`'s outcome, or GAVE_UP once `ms` have passed (its rejection passes through). For waiting on
+ * work another request started, which may never settle (see above); the timer is cleared either way.
+ */
+export async function atMost<T>(work: Promise<T>, ms: number): Promise<T | typeof GAVE_UP> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<typeof GAVE_UP>((resolve) => {
+    timer = setTimeout(() => resolve(GAVE_UP), ms);
+  });
+  return Promise.race([work, gaveUp]).finally(() => clearTimeout(timer));
+}

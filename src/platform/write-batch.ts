@@ -7,6 +7,8 @@
  * request's write waits at most `waitMs` for it and, if that write fails or never settles, writes
  * its own row again. `write` must therefore be idempotent (an insert that ignores a row already there).
  */
+import { atMost, GAVE_UP } from "./shared-work";
+
 export class WriteBatch<Row> {
   private queue: Entry<Row>[] = [];
 
@@ -29,13 +31,10 @@ export class WriteBatch<Row> {
       // A failed batch (one bad row fails them all) leaves each row to its own request.
       return written.catch(() => this.write([row]));
     }
-    const landed = await Promise.race([
-      entry.written.then(
-        () => true,
-        () => false,
-      ),
-      sleep(this.options.waitMs).then(() => false),
-    ]);
+    const landed = await atMost(entry.written, this.options.waitMs).then(
+      (outcome) => outcome !== GAVE_UP,
+      () => false,
+    );
     if (!landed) await this.write([row]);
   }
 }
