@@ -7,6 +7,7 @@
  * they are held until the response is out (so they cannot delay it) and must then land.
  */
 import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import {
   adminApi,
@@ -195,6 +196,30 @@ describe("storage round trips per request, warm caches", () => {
       "access_token",
       "refresh_token",
     ]);
+  });
+
+  it("parallel revocations write their audit events in fewer D1 writes than events, and each lands once", async () => {
+    const client = await createTestClient({ method: "client_secret_basic" });
+    const issued: Awaited<ReturnType<typeof tokens>>[] = [];
+    for (let i = 0; i < 6; i++) issued.push(await tokens(client, DEMO.member));
+    const calls = await callsDuring(() =>
+      Promise.all(
+        issued.map(async (t) =>
+          expect((await send(...post(client, "/oauth/revoke", { token: t.access_token }))).status).toBe(200),
+        ),
+      ),
+    );
+    const auditWrites = calls.filter((c) => c.kind === "write" && /insert into "audit_events"/.test(c.sql ?? ""));
+    expect(auditWrites.length, JSON.stringify(auditWrites)).toBeGreaterThan(0);
+    expect(auditWrites.length).toBeLessThan(6);
+    const audit = await rows(
+      "SELECT detail, event_id FROM audit_events WHERE kind = 'token.revoked' AND client_id = ?",
+      client.id,
+    );
+    expect(audit.map((a) => JSON.parse(String(a.detail)).jti).sort()).toEqual(
+      issued.map((t) => decodeJwt(t.access_token).jti).sort(),
+    );
+    expect(new Set(audit.map((a) => a.event_id)).size).toBe(6);
   });
 
   it("dynamic registration (RFC 7591 §3): the KV count, then one D1 batch with the client and its audit event", async () => {

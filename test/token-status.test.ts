@@ -5,7 +5,7 @@ import { revokeAllTokensOfClient, revokeUserClientTokens } from "../src/oauth/gr
 import { endEverySession } from "../src/signin/sign-out";
 import { forgetClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
-import { call, ORIGIN } from "./helpers";
+import { call, callWith, ORIGIN } from "./helpers";
 import {
   createTestClient,
   DEMO,
@@ -50,8 +50,9 @@ const introspect = async (client: TestClient, token: string, hint?: string) => {
   expect(res.headers.get("cache-control")).toBe("no-store");
   return (await res.json()) as Record<string, unknown>;
 };
+/** Waits for the request's work after the response too: its audit event is written then. */
 const revoke = (client: TestClient, token: string, hint?: string) =>
-  call("/oauth/revoke", requestInit(client, { token, ...(hint ? { token_type_hint: hint } : {}) }));
+  callWith(env, "/oauth/revoke", requestInit(client, { token, ...(hint ? { token_type_hint: hint } : {}) }));
 const userinfo = (token: string) => call("/oauth/userinfo", { headers: { Authorization: `Bearer ${token}` } });
 
 describe("introspection (RFC 7662)", () => {

@@ -101,7 +101,8 @@ describe("authorization_code grant (RFC 6749 §4.1.3)", () => {
     const client = await createTestClient();
     const { code, verifier } = await obtainCode(client);
     const first = await ok(await exchangeCode(client, code, verifier));
-    await oauthError(await exchangeCode(client, code, verifier), 400, "invalid_grant");
+    // With env: waits for the work after the response, where the replay's audit event is written.
+    await oauthError(await exchangeCode(client, code, verifier, {}, {}, env), 400, "invalid_grant");
     await oauthError(
       await tokenRequest(client, { grant_type: "refresh_token", refresh_token: first.refresh_token! }),
       400,
@@ -246,8 +247,9 @@ describe("refresh_token grant (RFC 6749 §6, RFC 9700 §4.14.2)", () => {
       await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
     );
     await age(DEMO.admin, "refresh_tokens", "rotated_at", 31_000);
+    // With env: waits for the work after the response, where the reuse's audit event is written.
     await oauthError(
-      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }),
+      await tokenRequest(client, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }, {}, env),
       400,
       "invalid_grant",
     );

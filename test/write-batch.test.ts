@@ -3,8 +3,12 @@
  * no row is lost when that write fails or never settles (workerd cancels the continuations of a
  * request whose client went away), because each row's own request writes it again.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WriteBatch } from "../src/platform/write-batch";
+import { recordAuditLater } from "../src/store/audit";
+import { dbOf } from "../src/store/db";
+import { indexTokenFamily } from "../src/store/token-families";
 
 describe("WriteBatch", () => {
   it("rows added within the window are written together, once, and every add settles after it", async () => {
@@ -51,5 +55,55 @@ describe("WriteBatch", () => {
     await Promise.all(others);
     expect(landed.sort()).toEqual(["b", "c"]);
     expect(await Promise.race([stuck.then(() => "settled"), Promise.resolve("pending")])).toBe("pending");
+  });
+});
+
+/**
+ * A D1 binding whose first batch commits and then fails, as when the connection drops after D1
+ * wrote: the writer cannot know the rows landed, so each request writes its row again.
+ */
+function d1LosingFirstAnswer(): { d1: D1Database; batches: () => number } {
+  let batches = 0;
+  const d1 = new Proxy(env.DB, {
+    get(target, key) {
+      if (key === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements);
+          if (++batches === 1) throw new Error("connection lost after the batch committed");
+          return results;
+        };
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { d1, batches: () => batches };
+}
+
+describe("rows written later to D1, when a batch's outcome is unknown", () => {
+  it("audit events: each event is one row, though its batch committed and was written again row by row", async () => {
+    const { d1, batches } = d1LosingFirstAnswer();
+    const clientId = `retry-${crypto.randomUUID()}`;
+    const events = ["a", "b", "c"].map((n) => ({ kind: "token.revoked" as const, clientId, detail: { n } }));
+    await Promise.all(events.map((e) => recordAuditLater(dbOf(d1), e)));
+    expect(batches()).toBe(4); // the lost batch, then one write per event
+    const { results } = await env.DB.prepare("SELECT detail FROM audit_events WHERE client_id = ?")
+      .bind(clientId)
+      .all<{ detail: string }>();
+    expect(results.map((r) => JSON.parse(r.detail).n).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("the family index: each family is one row, though its batch committed and was written again row by row", async () => {
+    const { d1, batches } = d1LosingFirstAnswer();
+    const clientId = `retry-${crypto.randomUUID()}`;
+    const ids = ["f1", "f2", "f3"].map((f) => `${f}-${clientId}`);
+    await Promise.all(
+      ids.map((id) =>
+        indexTokenFamily(dbOf(d1), { id, userId: "u", clientId, teamId: "t", scopes: ["openid"], createdAt: 1 }),
+      ),
+    );
+    expect(batches()).toBe(4);
+    const { results } = await env.DB.prepare("SELECT id FROM token_families WHERE client_id = ?").bind(clientId).all();
+    expect(results.map((r) => r.id).sort()).toEqual(ids.sort());
   });
 });

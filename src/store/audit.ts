@@ -1,6 +1,6 @@
 /** The audit log: security events that team admins can read. */
 import { and, type Column, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
-import type { Db } from "./db";
+import { type Db, insertInChunks, writtenLater } from "./db";
 import { auditEvents, clients, users } from "./schema";
 
 export type AuditKind =
@@ -36,20 +36,51 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
-/** The insert of one event, for a caller that batches it with the change it records. */
-export function auditInsert(db: Db, event: AuditEvent) {
-  return db.insert(auditEvents).values({
+type AuditRowInsert = typeof auditEvents.$inferInsert;
+
+/** An event as a row, stamped now with the id that keeps a retried write from adding it twice. */
+function auditRow(event: AuditEvent): AuditRowInsert {
+  return {
+    eventId: crypto.randomUUID(),
     kind: event.kind,
     teamId: event.teamId ?? null,
     actorUserId: event.actorUserId ?? null,
     clientId: event.clientId ?? null,
     ip: event.ip ?? null,
     detail: event.detail ?? {},
-  });
+    createdAt: Date.now(),
+  };
 }
 
+/** Bound values per row: every column but the autoincrement id. */
+const AUDIT_VALUES = 8;
+
+/** Idempotent by event id: a row already written is left as it is. */
+function insertAuditRows(db: Db, rows: AuditRowInsert[]) {
+  return db.insert(auditEvents).values(rows).onConflictDoNothing({ target: auditEvents.eventId });
+}
+
+/** The insert of one event, for a caller that batches it with the change it records. */
+export function auditInsert(db: Db, event: AuditEvent) {
+  return insertAuditRows(db, [auditRow(event)]);
+}
+
+/** Records an event before the caller goes on. */
 export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
   await auditInsert(db, event);
+}
+
+const auditLater = writtenLater((db: Db, rows: AuditRowInsert[]) =>
+  insertInChunks(db, rows, AUDIT_VALUES, (chunk) => insertAuditRows(db, chunk)),
+);
+
+/**
+ * Records an event after the response (the token path's revocations and reuse detections): pass
+ * the promise to waitUntil. The events of one isolate go to D1 together, within 100 ms; the event's
+ * time is when it happened, its id orders it by when it was written.
+ */
+export function recordAuditLater(db: Db, event: AuditEvent): Promise<void> {
+  return auditLater(db, auditRow(event));
 }
 
 export type AuditRow = typeof auditEvents.$inferSelect;

@@ -1,4 +1,6 @@
+import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { WriteBatch } from "../platform/write-batch";
 import * as schema from "./schema";
 
 export type Db = DrizzleD1Database<typeof schema>;
@@ -13,4 +15,41 @@ export function dbOf(d1: D1Database): Db {
     instances.set(d1, db);
   }
   return db;
+}
+
+/** D1 binds at most 100 values per statement. */
+const MAX_BOUND_VALUES = 100;
+
+/**
+ * Inserts `rows` as multi-row statements of at most 100 bound values each (`valuesPerRow` is what
+ * one row binds), all in one D1 batch: one round trip however many rows.
+ */
+export async function insertInChunks<Row>(
+  db: Db,
+  rows: Row[],
+  valuesPerRow: number,
+  insert: (chunk: Row[]) => BatchItem<"sqlite">,
+): Promise<void> {
+  const perStatement = Math.floor(MAX_BOUND_VALUES / valuesPerRow);
+  const statements: BatchItem<"sqlite">[] = [];
+  for (let i = 0; i < rows.length; i += perStatement) statements.push(insert(rows.slice(i, i + perStatement)));
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/**
+ * Rows written after the response, gathered per isolate and D1 binding (platform/write-batch.ts):
+ * one round trip per 100 ms window, however many requests added rows. `write` must be idempotent.
+ * The returned function's promise settles once the row is in D1: hand it to waitUntil.
+ */
+export function writtenLater<Row>(write: (db: Db, rows: Row[]) => Promise<void>): (db: Db, row: Row) => Promise<void> {
+  const batches = new WeakMap<Db, WriteBatch<Row>>();
+  return (db, row) => {
+    let batch = batches.get(db);
+    if (!batch) {
+      batch = new WriteBatch((rows) => write(db, rows), { windowMs: 100, waitMs: 2000 });
+      batches.set(db, batch);
+    }
+    return batch.add(row);
+  };
 }

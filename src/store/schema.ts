@@ -199,6 +199,15 @@ export const auditEvents = sqliteTable(
     ip: text("ip"),
     detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     createdAt: integer("created_at").notNull().default(now),
+    /**
+     * Made by the writer when the event happens, so an event written again (a batch whose outcome
+     * was unknown, retried row by row) is still one row. Rows older than this column have none.
+     */
+    eventId: text("event_id"),
   },
-  (t) => [index("audit_team_time").on(t.teamId, t.createdAt), index("audit_kind").on(t.kind)],
+  (t) => [
+    index("audit_team_time").on(t.teamId, t.createdAt),
+    index("audit_kind").on(t.kind),
+    uniqueIndex("audit_event_id").on(t.eventId),
+  ],
 );

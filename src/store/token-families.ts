@@ -3,24 +3,16 @@
  * state of each family is in its user's UserGrants object.
  */
 import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
-import { WriteBatch } from "../platform/write-batch";
 import { utcDay } from "./audit";
-import type { Db } from "./db";
+import { type Db, insertInChunks, writtenLater } from "./db";
 import { clients, tokenFamilies } from "./schema";
 
 export type TokenFamilyRow = typeof tokenFamilies.$inferSelect;
 
 type NewFamily = typeof tokenFamilies.$inferInsert;
 
-/** D1 binds at most 100 values per statement; a family row has 8 columns. */
-const FAMILIES_PER_STATEMENT = 12;
-
-/**
- * The index rows of one isolate go to D1 together (platform/write-batch.ts): one round trip per
- * window, however many authorizations it saw. The window is short against how soon a person looks
- * at a listing, and the index is not what refuses a token (the family's UserGrants object is).
- */
-const batches = new WeakMap<Db, WriteBatch<NewFamily>>();
+/** Bound values per index row (every column of token_families). */
+const FAMILY_VALUES = 8;
 
 /**
  * Adds a family to the index now, for a caller that must see the row before it goes on (a device
@@ -30,29 +22,19 @@ export function insertTokenFamily(db: Db, row: NewFamily): Promise<void> {
   return insertTokenFamilies(db, [row]);
 }
 
-/** Adds a family to the index after the response: pass the promise to waitUntil; it settles once the row is in D1. */
-export function indexTokenFamily(db: Db, row: NewFamily): Promise<void> {
-  let batch = batches.get(db);
-  if (!batch) {
-    batch = new WriteBatch((rows) => insertTokenFamilies(db, rows), { windowMs: 100, waitMs: 2000 });
-    batches.set(db, batch);
-  }
-  return batch.add(row);
-}
+/**
+ * Adds a family to the index after the response: pass the promise to waitUntil; it settles once
+ * the row is in D1. The rows of one isolate go together (store/db.ts `writtenLater`): the window is
+ * short against how soon a person looks at a listing, and the index is not what refuses a token
+ * (the family's UserGrants object is).
+ */
+export const indexTokenFamily = writtenLater(insertTokenFamilies);
 
 /** Idempotent: a row already indexed is left as it is (a batch may be retried row by row). */
-async function insertTokenFamilies(db: Db, rows: NewFamily[]): Promise<void> {
-  const statements = [];
-  for (let i = 0; i < rows.length; i += FAMILIES_PER_STATEMENT) {
-    statements.push(
-      db
-        .insert(tokenFamilies)
-        .values(rows.slice(i, i + FAMILIES_PER_STATEMENT))
-        .onConflictDoNothing(),
-    );
-  }
-  const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+function insertTokenFamilies(db: Db, rows: NewFamily[]): Promise<void> {
+  return insertInChunks(db, rows, FAMILY_VALUES, (chunk) =>
+    db.insert(tokenFamilies).values(chunk).onConflictDoNothing(),
+  );
 }
 
 export function liveFamiliesOfClient(db: Db, clientId: string) {

@@ -4,7 +4,7 @@
  */
 import type { Env } from "../../config";
 import { userGrants } from "../../durable/stub";
-import { recordAudit } from "../../store/audit";
+import { recordAuditLater } from "../../store/audit";
 import { markClientTokensRevoked } from "../../store/clients";
 import { dbOf } from "../../store/db";
 import { liveFamiliesOfClient, markFamiliesRevoked } from "../../store/token-families";
@@ -125,7 +125,9 @@ function auditRevocation(
   clientId: string,
   detail: Record<string, unknown>,
 ): void {
-  ctx.defer(recordAudit(ctx.db, { kind: "token.revoked", teamId, actorUserId: userId, clientId, ip: ctx.ip, detail }));
+  ctx.defer(
+    recordAuditLater(ctx.db, { kind: "token.revoked", teamId, actorUserId: userId, clientId, ip: ctx.ip, detail }),
+  );
 }
 
 /**

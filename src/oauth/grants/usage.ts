@@ -2,7 +2,7 @@
  * Bookkeeping kept off the critical path: the client's "last used" stamp (throttled per isolate so
  * load does not turn into D1 writes) and the audit trail of families revoked by reuse detection.
  */
-import { recordAudit } from "../../store/audit";
+import { recordAuditLater } from "../../store/audit";
 import { touchClient } from "../../store/clients";
 import { markFamiliesRevoked } from "../../store/token-families";
 import type { GrantContext } from "./context";
@@ -35,7 +35,7 @@ export function reportRevokedFamily(
   ctx.defer(
     Promise.all([
       markFamiliesRevoked(ctx.db, [family.familyId], now),
-      recordAudit(ctx.db, {
+      recordAuditLater(ctx.db, {
         kind,
         teamId: family.teamId,
         actorUserId: userId,
