@@ -1,8 +1,7 @@
 /** Browser sessions: D1 rows keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "./db";
-import { consents, memberships, sessions, users } from "./schema";
-import { membershipsWhere } from "./users";
+import { consents, memberships, sessions, teams, users } from "./schema";
 
 export type SessionRow = typeof sessions.$inferSelect;
 
@@ -24,36 +23,58 @@ function liveSessionQuery(db: Db, idHash: string, now: number) {
 }
 
 /**
- * For /oauth/authorize, in one D1 batch (one round trip): the live session and its user, the user's
- * memberships (with what fills their UserGrants object) and what they consented to for `clientId`.
+ * For /oauth/authorize, in one D1 statement (one round trip): the live session and its user, the
+ * user's memberships (with what fills their UserGrants object) and what they consented to for
+ * `clientId`. A row per membership (one with none when the user has no team).
  */
 export async function findLiveSessionForClient(db: Db, idHash: string, now: number, clientId: string) {
-  const userOfSession = sql`(SELECT ${sessions.userId} FROM ${sessions} WHERE ${sessions.idHash} = ${idHash})`;
-  const [found, teams, consent] = await db.batch([
-    // Column names must be unique within a batched statement (D1 maps its rows by name).
-    db
-      .select({
-        user: users,
-        authTime: sessions.authTime,
-        createdAt: sql<number>`${sessions.createdAt}`.as("session_created_at"),
-      })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now))),
-    membershipsWhere(db, sql`${memberships.userId} = ${userOfSession}`),
-    db
-      .select({ scopes: consents.scopes })
-      .from(consents)
-      .where(and(sql`${consents.userId} = ${userOfSession}`, eq(consents.clientId, clientId))),
-  ]);
-  const [row] = found;
-  if (!row) return undefined;
+  const rows = await sessionForClientQuery(db).all({ idHash, now, clientId });
+  const [first] = rows;
+  if (!first) return undefined;
+  const { user } = first;
+  const holder = { email: user.email, name: user.name, membershipVersion: user.membershipVersion };
   return {
-    user: row.user,
-    session: { authTime: row.authTime, createdAt: row.createdAt },
-    memberships: teams,
-    consented: new Set<string>(consent[0]?.scopes ?? []),
+    user,
+    session: { authTime: first.authTime, createdAt: first.sessionCreatedAt },
+    memberships: rows.flatMap(({ membership, teamName }) =>
+      membership && teamName !== null ? [{ ...membership, teamName, ...holder }] : [],
+    ),
+    consented: new Set<string>(first.consented ?? []),
   };
+}
+
+/**
+ * Every signed-in authorization runs this query, so drizzle builds its SQL once per isolate and D1
+ * binding (`prepare`, with placeholders) instead of on each request.
+ */
+const sessionForClientQueries = new WeakMap<Db, ReturnType<typeof prepareSessionForClient>>();
+
+function sessionForClientQuery(db: Db) {
+  let query = sessionForClientQueries.get(db);
+  if (!query) {
+    query = prepareSessionForClient(db);
+    sessionForClientQueries.set(db, query);
+  }
+  return query;
+}
+
+function prepareSessionForClient(db: Db) {
+  return db
+    .select({
+      user: users,
+      authTime: sessions.authTime,
+      sessionCreatedAt: sessions.createdAt,
+      membership: memberships,
+      teamName: teams.name,
+      consented: consents.scopes,
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(memberships, eq(memberships.userId, sessions.userId))
+    .leftJoin(teams, eq(teams.id, memberships.teamId))
+    .leftJoin(consents, and(eq(consents.userId, sessions.userId), eq(consents.clientId, sql.placeholder("clientId"))))
+    .where(and(eq(sessions.idHash, sql.placeholder("idHash")), gt(sessions.expiresAt, sql.placeholder("now"))))
+    .prepare();
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

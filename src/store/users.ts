@@ -1,5 +1,5 @@
 /** Users, teams and memberships. */
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./db";
 import { memberships, teams, users } from "./schema";
@@ -25,13 +25,6 @@ export function getTeam(db: Db, id: string): Promise<TeamRow | undefined> {
  * `membership_version` read in the same statement (what fills the user's UserGrants object).
  */
 export function listMemberships(db: Db, userId: string): Promise<MembershipWithTeam[]> {
-  return membershipsWhere(db, eq(memberships.userId, userId)).all();
-}
-
-export type MembershipWithTeam = MembershipRow & { teamName: string } & HolderFields;
-
-/** The memberships query of listMemberships with any condition (a batch may key it by session). */
-export function membershipsWhere(db: Db, condition: SQL) {
   return db
     .select({
       userId: memberships.userId,
@@ -39,17 +32,19 @@ export function membershipsWhere(db: Db, condition: SQL) {
       role: memberships.role,
       onCallRole: memberships.onCallRole,
       createdAt: memberships.createdAt,
-      // Aliased: a D1 batch maps rows by column name, so two columns named "name" would collide.
-      teamName: sql<string>`${teams.name}`.as("team_name"),
+      teamName: teams.name,
       email: users.email,
-      name: sql<string | null>`${users.name}`.as("user_name"),
+      name: users.name,
       membershipVersion: users.membershipVersion,
     })
     .from(memberships)
     .innerJoin(teams, eq(teams.id, memberships.teamId))
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(condition);
+    .where(eq(memberships.userId, userId))
+    .all();
 }
+
+export type MembershipWithTeam = MembershipRow & { teamName: string } & HolderFields;
 
 type HolderFields = Pick<UserRow, "email" | "name" | "membershipVersion">;
 
