@@ -784,6 +784,22 @@ describe("a registered client's team is fixed by its first user (README 'MCP cli
     expectErrorRedirect(await get(demo.url, await sessionCookie(DEMO.admin)), client, "access_denied");
   });
 
+  it("a person in two teams binds it to their oldest membership's team, whichever team sorts first", async () => {
+    const user = await otherTeamUser();
+    const other = (await env.DB.prepare("SELECT team_id FROM memberships WHERE user_id = ?").bind(user).first())!
+      .team_id as string;
+    // team_demo sorts before team_other_…; the person joined it later.
+    await env.DB.batch([
+      env.DB.prepare("UPDATE memberships SET created_at = 1000 WHERE user_id = ?").bind(user),
+      env.DB.prepare(
+        "INSERT INTO memberships (user_id, team_id, role, on_call_role, created_at) VALUES (?, ?, 'member', 'none', 2000)",
+      ).bind(user, DEMO.team),
+    ]);
+    const client = await createTestClient({ teamId: null, automaticConsent: true });
+    expectCode(await get((await request(client, { scope: "openid" })).url, await sessionCookie(user)), client);
+    expect(await teamOfClient(client.id)).toBe(other);
+  });
+
   it("a decision posted by a user of another team is refused and records no consent", async () => {
     const client = await consentClient({ teamId: null });
     const other = await otherTeamUser();

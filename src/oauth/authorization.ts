@@ -167,7 +167,8 @@ export async function decideConsent(
 
 /**
  * The team the request acts in: the client's team, or — for an unbound registered client — the
- * user's. Device approvals (device-approval.ts) use it too.
+ * user's (their oldest membership, when they have several). Device approvals (device-approval.ts)
+ * use it too.
  */
 export async function teamOf(
   ctx: GrantContext,

@@ -37,19 +37,25 @@ export async function insertInChunks<Row>(
   if (first) await db.batch([first, ...rest]);
 }
 
+/** One value per drizzle instance (so per D1 binding and isolate), made on first use. */
+export function perDb<T>(make: (db: Db) => T): (db: Db) => T {
+  const made = new WeakMap<Db, T>();
+  return (db) => {
+    let value = made.get(db);
+    if (value === undefined) {
+      value = make(db);
+      made.set(db, value);
+    }
+    return value;
+  };
+}
+
 /**
  * Rows written after the response, gathered per isolate and D1 binding (platform/write-batch.ts):
  * one round trip per 100 ms window, however many requests added rows. `write` must be idempotent.
  * The returned function's promise settles once the row is in D1: hand it to waitUntil.
  */
 export function writtenLater<Row>(write: (db: Db, rows: Row[]) => Promise<void>): (db: Db, row: Row) => Promise<void> {
-  const batches = new WeakMap<Db, WriteBatch<Row>>();
-  return (db, row) => {
-    let batch = batches.get(db);
-    if (!batch) {
-      batch = new WriteBatch((rows) => write(db, rows), { windowMs: 100, waitMs: 2000 });
-      batches.set(db, batch);
-    }
-    return batch.add(row);
-  };
+  const batchOf = perDb((db) => new WriteBatch<Row>((rows) => write(db, rows), { windowMs: 100, waitMs: 2000 }));
+  return (db, row) => batchOf(db).add(row);
 }

@@ -1,7 +1,8 @@
 /** Browser sessions: D1 rows keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt, sql } from "drizzle-orm";
-import type { Db } from "./db";
+import { type Db, perDb } from "./db";
 import { consents, memberships, sessions, teams, users } from "./schema";
+import { MEMBERSHIP_ORDER } from "./users";
 
 export type SessionRow = typeof sessions.$inferSelect;
 
@@ -47,16 +48,7 @@ export async function findLiveSessionForClient(db: Db, idHash: string, now: numb
  * Every signed-in authorization runs this query, so drizzle builds its SQL once per isolate and D1
  * binding (`prepare`, with placeholders) instead of on each request.
  */
-const sessionForClientQueries = new WeakMap<Db, ReturnType<typeof prepareSessionForClient>>();
-
-function sessionForClientQuery(db: Db) {
-  let query = sessionForClientQueries.get(db);
-  if (!query) {
-    query = prepareSessionForClient(db);
-    sessionForClientQueries.set(db, query);
-  }
-  return query;
-}
+const sessionForClientQuery = perDb(prepareSessionForClient);
 
 function prepareSessionForClient(db: Db) {
   return db
@@ -74,6 +66,7 @@ function prepareSessionForClient(db: Db) {
     .leftJoin(teams, eq(teams.id, memberships.teamId))
     .leftJoin(consents, and(eq(consents.userId, sessions.userId), eq(consents.clientId, sql.placeholder("clientId"))))
     .where(and(eq(sessions.idHash, sql.placeholder("idHash")), gt(sessions.expiresAt, sql.placeholder("now"))))
+    .orderBy(...MEMBERSHIP_ORDER)
     .prepare();
 }
 

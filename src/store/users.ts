@@ -41,8 +41,12 @@ export function listMemberships(db: Db, userId: string): Promise<MembershipWithT
     .innerJoin(teams, eq(teams.id, memberships.teamId))
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(eq(memberships.userId, userId))
+    .orderBy(...MEMBERSHIP_ORDER)
     .all();
 }
+
+/** A person's teams oldest membership first, so "their team" (memberships[0]) is always the same one. */
+export const MEMBERSHIP_ORDER = [memberships.createdAt, memberships.teamId] as const;
 
 export type MembershipWithTeam = MembershipRow & { teamName: string } & HolderFields;
 
