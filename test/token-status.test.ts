@@ -158,6 +158,14 @@ describe("revocation (RFC 7009)", () => {
     expect((await userinfo(tokens.access_token)).status).toBe(200);
   });
 
+  it("a client cannot revoke another client's refresh token: 200, and the family lives on (RFC 7009 §2.1)", async () => {
+    const { client, tokens } = await grant();
+    const other = await createTestClient({ method: "client_secret_post" });
+    expect((await revoke(other, tokens.refresh_token, "refresh_token")).status).toBe(200);
+    expect((await introspect(client, tokens.refresh_token)).active).toBe(true);
+    expect((await userinfo(tokens.access_token)).status).toBe(200);
+  });
+
   it("refuses unauthenticated callers with invalid_client", async () => {
     const { tokens } = await grant();
     const res = await call("/oauth/revoke", {

@@ -183,7 +183,6 @@ const HOLDER_RECONCILE_MS = 30_000;
  */
 const HOLDER_COLUMNS =
   "h.email AS holder_email, h.name AS holder_name, h.role AS holder_role, h.on_call_role AS holder_on_call_role";
-const HOLDER_IN_TEAM = `SELECT ${HOLDER_COLUMNS} FROM holder_teams h WHERE h.team_id = ? AND h.removed = 0`;
 const JOIN_HOLDER = "LEFT JOIN holder_teams h ON h.team_id = f.team_id AND h.removed = 0";
 
 /**
@@ -196,9 +195,11 @@ const LIVE_CODE = `SELECT t.code_challenge, t.expires_at, t.redeemed_at, t.redir
   WHERE t.hash = ? AND f.revoked_at IS NULL`;
 /**
  * A refresh token with its family (revoked or not: the DPoP binding is checked first), the key the
- * family is bound to (RFC 9449 §5) and the holder:
+ * family is bound to (RFC 9449 §5) and the holder; the one read of rotation, introspection and
+ * revocation of a refresh token:
  */
-const REFRESH_WITH_BINDING = `SELECT t.expires_at, t.rotated_at, t.successor_hash, f.*, b.jkt AS bound_jkt, ${HOLDER_COLUMNS}
+const REFRESH_WITH_BINDING = `SELECT t.expires_at, t.rotated_at, t.successor_hash, t.created_at AS token_created_at,
+  f.*, b.jkt AS bound_jkt, ${HOLDER_COLUMNS}
   FROM refresh_tokens t JOIN families f ON f.id = t.family_id
   LEFT JOIN dpop_bound_families b ON b.family_id = t.family_id ${JOIN_HOLDER}
   WHERE t.hash = ?`;
@@ -383,33 +384,20 @@ export class UserGrants extends DurableObject<Env> {
     return holder ? { active: true, holder } : { active: false };
   }
 
-  /** The family behind a refresh token, for introspection and revocation (no state change). */
-  inspectRefresh(
-    tokenHash: string,
-    now: number,
-  ): {
-    grant: FamilyGrant;
-    active: boolean;
-    expiresAt: number;
-    issuedAt: number;
-    familyCreatedAt: number;
-    holder: HolderSnapshot | null;
-  } | null {
-    const token = this.one("SELECT * FROM refresh_tokens WHERE hash = ?", tokenHash);
+  /** What introspection says of a refresh token (no state change), from its REFRESH_WITH_BINDING row. */
+  private inspectRefresh(token: Row | undefined, now: number) {
     if (!token) return null;
-    const family = this.family(String(token.family_id));
-    if (!family) return null;
     // revokeAllBefore marks every family revoked, so revoked_at alone says whether it still lives.
-    const active = family.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
-    const grant = toGrant(family);
-    const holder = this.holderIn(grant.teamId);
+    const active = token.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
     return {
-      grant,
+      grant: toGrant(token),
       active,
       expiresAt: Number(token.expires_at),
-      issuedAt: Number(token.created_at),
-      familyCreatedAt: Number(family.created_at),
-      holder,
+      issuedAt: Number(token.token_created_at),
+      familyCreatedAt: Number(token.created_at),
+      holder: holderOf(token),
+      /** The key the family is bound to (RFC 9449 §5), for introspection's `cnf`. */
+      jkt: boundKey(token),
     };
   }
 
@@ -465,22 +453,21 @@ export class UserGrants extends DurableObject<Env> {
     proof?: ProofUse & { jkt: string },
   ): { familyId: string; revoked: boolean } | { replayed: true } | null {
     return this.ctx.storage.transactionSync(() => {
-      const token = this.one("SELECT family_id FROM refresh_tokens WHERE hash = ?", tokenHash);
-      if (!token) return null;
-      const family = this.family(String(token.family_id));
-      if (!family || String(family.client_id) !== clientId) return null;
+      const token = this.one(REFRESH_WITH_BINDING, tokenHash);
+      if (!token || String(token.client_id) !== clientId) return null;
+      const familyId = String(token.id);
       if (proof) {
         // RFC 9449 §11.1: the proof is spent here; one by another key than the family's leaves it alone.
         if (!this.spendProofJti(proof)) return { replayed: true as const };
-        const bound = this.refreshBinding(tokenHash);
-        if (bound !== null && bound !== proof.jkt) return { familyId: String(family.id), revoked: false };
+        const bound = boundKey(token);
+        if (bound !== null && bound !== proof.jkt) return { familyId, revoked: false };
       }
       const result = this.sql.exec(
         "UPDATE families SET revoked_at = ?, revoked_reason = 'revoked' WHERE id = ? AND revoked_at IS NULL",
         now,
-        family.id,
+        familyId,
       );
-      return { familyId: String(family.id), revoked: result.rowsWritten > 0 };
+      return { familyId, revoked: result.rowsWritten > 0 };
     });
   }
 
@@ -580,12 +567,6 @@ export class UserGrants extends DurableObject<Env> {
     const { revokedFamilies } = this.publishHolder(await holderRecord(db, userId), now);
     this.sql.exec("UPDATE holder_pending SET writers = 0 WHERE user_id = ?", userId);
     await markFamiliesRevoked(db, revokedFamilies, now);
-  }
-
-  /** The holder's membership in `teamId` now, or null (never a member, or removed). */
-  private holderIn(teamId: string): HolderSnapshot | null {
-    const row = this.one(HOLDER_IN_TEAM, teamId);
-    return row ? holderOf(row) : null;
   }
 
   /**
@@ -699,7 +680,7 @@ export class UserGrants extends DurableObject<Env> {
     return this.ctx.storage.transactionSync((): RotateResult | ProofFailure => {
       // One read: the token, its family, the family's DPoP key and the holder.
       const token = this.one(REFRESH_WITH_BINDING, input.tokenHash);
-      const bound = token?.bound_jkt == null ? null : String(token.bound_jkt);
+      const bound = token ? boundKey(token) : null;
       if (bound !== null && proof === null) {
         return {
           ok: false,
@@ -726,22 +707,9 @@ export class UserGrants extends DurableObject<Env> {
     });
   }
 
-  /** The key a refresh token's family is bound to (RFC 9449 §5), for introspection's `cnf`. */
-  refreshBinding(tokenHash: string): string | null {
-    const row = this.one(
-      `SELECT b.jkt FROM refresh_tokens r JOIN dpop_bound_families b ON b.family_id = r.family_id WHERE r.hash = ?`,
-      tokenHash,
-    );
-    return row ? String(row.jkt) : null;
-  }
-
-  /** inspectRefresh plus the key the family is bound to (RFC 9449 §5), in one call, for introspection. */
-  inspectRefreshWithBinding(
-    tokenHash: string,
-    now: number,
-  ): (ReturnType<UserGrants["inspectRefresh"]> & { jkt: string | null }) | null {
-    const found = this.inspectRefresh(tokenHash, now);
-    return found ? { ...found, jkt: this.refreshBinding(tokenHash) } : null;
+  /** A refresh token's family, state, holder and DPoP key (RFC 9449 §5), in one read, for introspection. */
+  inspectRefreshWithBinding(tokenHash: string, now: number): ReturnType<UserGrants["inspectRefresh"]> {
+    return this.inspectRefresh(this.one(REFRESH_WITH_BINDING, tokenHash), now);
   }
 
   /** inspectRefreshWithBinding for a request that carries a DPoP proof (introspection): spent in the same call. */
@@ -777,10 +745,6 @@ export class UserGrants extends DurableObject<Env> {
 
   private async schedulePurge(): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_INTERVAL_MS);
-  }
-
-  private family(id: string): Row | undefined {
-    return this.one("SELECT * FROM families WHERE id = ?", id);
   }
 
   private one(query: string, ...bindings: unknown[]): Row | undefined {
@@ -821,6 +785,11 @@ function refusedRequest(grant: FamilyGrant, request: GrantRequest): GrantFailure
   if (request.requestedAudience === undefined) return undefined;
   if (request.requestedAudience === (grant.resource ?? request.defaultAudience)) return undefined;
   return fail("resource was not part of the authorization (RFC 8707 §2.2)", "invalid_target");
+}
+
+/** The DPoP key of a REFRESH_WITH_BINDING row's family, or null when it is bound to none. */
+function boundKey(row: Row): string | null {
+  return row.bound_jkt === null || row.bound_jkt === undefined ? null : String(row.bound_jkt);
 }
 
 /** The holder from a row with HOLDER_COLUMNS, or null when the holder is not in the row's team. */
