@@ -59,17 +59,18 @@ describe("WriteBatch", () => {
 });
 
 /**
- * A D1 binding whose first batch commits and then fails, as when the connection drops after D1
- * wrote: the writer cannot know the rows landed, so each request writes its row again.
+ * The test D1 binding, counting its batches. With `loseFirstAnswer`, the first batch commits and then
+ * fails, as when the connection drops after D1 wrote: the writer cannot know the rows landed, so
+ * each request writes its row again.
  */
-function d1LosingFirstAnswer(): { d1: D1Database; batches: () => number } {
+function countingD1(options: { loseFirstAnswer: boolean }): { d1: D1Database; batches: () => number } {
   let batches = 0;
   const d1 = new Proxy(env.DB, {
     get(target, key) {
       if (key === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           const results = await target.batch(statements);
-          if (++batches === 1) throw new Error("connection lost after the batch committed");
+          if (++batches === 1 && options.loseFirstAnswer) throw new Error("connection lost after the batch committed");
           return results;
         };
       }
@@ -79,6 +80,8 @@ function d1LosingFirstAnswer(): { d1: D1Database; batches: () => number } {
   });
   return { d1, batches: () => batches };
 }
+
+const d1LosingFirstAnswer = () => countingD1({ loseFirstAnswer: true });
 
 describe("rows written later to D1, when a batch's outcome is unknown", () => {
   it("audit events: each event is one row, though its batch committed and was written again row by row", async () => {
@@ -105,5 +108,21 @@ describe("rows written later to D1, when a batch's outcome is unknown", () => {
     expect(batches()).toBe(4);
     const { results } = await env.DB.prepare("SELECT id FROM token_families WHERE client_id = ?").bind(clientId).all();
     expect(results.map((r) => r.id).sort()).toEqual(ids.sort());
+  });
+
+  it("40 rows of one window go in one D1 batch: each statement stays within D1's 100 bound values", async () => {
+    const { d1, batches } = countingD1({ loseFirstAnswer: false });
+    const clientId = `many-${crypto.randomUUID()}`;
+    await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        recordAuditLater(dbOf(d1), { kind: "token.revoked", clientId, detail: { n } }),
+      ),
+    );
+    // A statement over the limit would fail the batch, and every row would be written again on its own.
+    expect(batches()).toBe(1);
+    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE client_id = ?")
+      .bind(clientId)
+      .all<{ n: number }>();
+    expect(results[0]?.n).toBe(40);
   });
 });

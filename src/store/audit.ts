@@ -52,9 +52,6 @@ function auditRow(event: AuditEvent): AuditRowInsert {
   };
 }
 
-/** Bound values per row: every column but the autoincrement id. */
-const AUDIT_VALUES = 8;
-
 /** Idempotent by event id: a row already written is left as it is. */
 function insertAuditRows(db: Db, rows: AuditRowInsert[]) {
   return db.insert(auditEvents).values(rows).onConflictDoNothing({ target: auditEvents.eventId });
@@ -71,7 +68,7 @@ export async function recordAudit(db: Db, event: AuditEvent): Promise<void> {
 }
 
 const auditLater = writtenLater((db: Db, rows: AuditRowInsert[]) =>
-  insertInChunks(db, rows, AUDIT_VALUES, (chunk) => insertAuditRows(db, chunk)),
+  insertInChunks(db, auditEvents, rows, (chunk) => insertAuditRows(db, chunk)),
 );
 
 /**

@@ -1,3 +1,4 @@
+import { getTableColumns, type Table } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { WriteBatch } from "../platform/write-batch";
@@ -21,16 +22,17 @@ export function dbOf(d1: D1Database): Db {
 const MAX_BOUND_VALUES = 100;
 
 /**
- * Inserts `rows` as multi-row statements of at most 100 bound values each (`valuesPerRow` is what
- * one row binds), all in one D1 batch: one round trip however many rows.
+ * Inserts `rows` into `table` as multi-row statements, all in one D1 batch: one round trip however
+ * many rows. A row binds at most one value per column of the table, so each statement takes as many
+ * rows as keep it within D1's 100 bound values, whatever columns the table gains later.
  */
 export async function insertInChunks<Row>(
   db: Db,
+  table: Table,
   rows: Row[],
-  valuesPerRow: number,
   insert: (chunk: Row[]) => BatchItem<"sqlite">,
 ): Promise<void> {
-  const perStatement = Math.floor(MAX_BOUND_VALUES / valuesPerRow);
+  const perStatement = Math.floor(MAX_BOUND_VALUES / Object.keys(getTableColumns(table)).length);
   const statements: BatchItem<"sqlite">[] = [];
   for (let i = 0; i < rows.length; i += perStatement) statements.push(insert(rows.slice(i, i + perStatement)));
   const [first, ...rest] = statements;

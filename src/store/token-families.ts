@@ -11,9 +11,6 @@ export type TokenFamilyRow = typeof tokenFamilies.$inferSelect;
 
 type NewFamily = typeof tokenFamilies.$inferInsert;
 
-/** Bound values per index row (every column of token_families). */
-const FAMILY_VALUES = 8;
-
 /**
  * Adds a family to the index now, for a caller that must see the row before it goes on (a device
  * approval may have to mark it revoked at once). The same insert as the batches below.
@@ -32,7 +29,7 @@ export const indexTokenFamily = writtenLater(insertTokenFamilies);
 
 /** Idempotent: a row already indexed is left as it is (a batch may be retried row by row). */
 function insertTokenFamilies(db: Db, rows: NewFamily[]): Promise<void> {
-  return insertInChunks(db, rows, FAMILY_VALUES, (chunk) =>
+  return insertInChunks(db, tokenFamilies, rows, (chunk) =>
     db.insert(tokenFamilies).values(chunk).onConflictDoNothing(),
   );
 }
