@@ -4,7 +4,7 @@ import { settingsOf } from "../src/config";
 import { authenticateClient } from "../src/oauth/client-auth";
 import { rateLimitSubject } from "../src/oauth/rate-limit";
 import { GRANULAR_SCOPES } from "../src/oauth/scopes";
-import { getClient } from "../src/store/clients";
+import { getClient, insertClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { sha256 } from "../src/tokens/secrets";
 import { call, ORIGIN } from "./helpers";
@@ -256,6 +256,77 @@ describe("POST /oauth/register (RFC 7591 §3)", () => {
       .bind(body.client_id)
       .first<{ ip: string; team_id: string | null }>();
     expect(event).toMatchObject({ ip: "192.0.2.77", team_id: null });
+  });
+
+  it("stores what it answered, column by column, the JSON and boolean columns decoded as written", async () => {
+    const body = (await (
+      await register({
+        ...WEB,
+        grant_types: ["authorization_code", "refresh_token"],
+        scope: "openid offline_access",
+        post_logout_redirect_uris: ["https://app.example.com/bye"],
+        contacts: ["ops@app.example.com"],
+      })
+    ).json()) as Json;
+    const row = await getClient(dbOf(env.DB), body.client_id as string);
+    expect(row).toMatchObject({
+      origin: "registered",
+      teamId: null,
+      name: "app.example.com",
+      applicationType: "web",
+      tokenEndpointAuthMethod: "client_secret_basic",
+      secretHash: await sha256(body.client_secret as string),
+      redirectUris: WEB.redirect_uris,
+      postLogoutRedirectUris: ["https://app.example.com/bye"],
+      grantTypes: ["authorization_code", "refresh_token"],
+      scopes: ["openid", "offline_access"],
+      automaticConsent: false,
+      serviceUserId: null,
+      registrationTokenHash: await sha256(body.registration_access_token as string),
+      idTokenSignedResponseAlg: "RS256",
+      metadata: { contacts: ["ops@app.example.com"] },
+      createdBy: null,
+      revokedBefore: 0,
+      lastUsedAt: null,
+    });
+    expect(Math.floor((row?.createdAt ?? 0) / 1000)).toBe(body.client_id_issued_at);
+    const event = await env.DB.prepare("SELECT detail, created_at FROM audit_events WHERE client_id = ?")
+      .bind(body.client_id)
+      .first<{ detail: string; created_at: number }>();
+    expect(JSON.parse(event?.detail ?? "null")).toEqual({
+      client_name: "app.example.com",
+      redirect_uris: WEB.redirect_uris,
+      auth_method: "client_secret_basic",
+    });
+    expect(Math.abs((event?.created_at ?? 0) - (row?.createdAt ?? 0))).toBeLessThan(1000);
+  });
+
+  it("writes the client and its audit event in one transaction: neither lands without the other", async () => {
+    const body = (await (await register(WEB)).json()) as Json;
+    const db = dbOf(env.DB);
+    const row = await getClient(db, body.client_id as string);
+    if (!row) throw new Error("registered client not found");
+    const eventsOf = async (clientId: string) =>
+      (
+        await env.DB.prepare("SELECT count(*) AS n FROM audit_events WHERE client_id = ?")
+          .bind(clientId)
+          .first<{ n: number }>()
+      )?.n;
+    // The same id again: the client insert fails on its primary key, so its event must not land.
+    const again = `${row.id}-again`;
+    await expect(insertClient(db, row, { kind: "client.registered", clientId: again })).rejects.toThrow();
+    expect(await eventsOf(again)).toBe(0);
+    // An event D1 refuses (kind is NOT NULL), after a client it would take: the client must not land.
+    const refused = `${row.id}-refused`;
+    await expect(
+      insertClient(db, { ...row, id: refused }, { kind: null as never, clientId: refused }),
+    ).rejects.toThrow();
+    expect(await getClient(db, refused)).toBeUndefined();
+    // And both land when both can.
+    const fine = `${row.id}-2`;
+    await insertClient(db, { ...row, id: fine }, { kind: "client.registered", clientId: fine });
+    expect((await getClient(db, fine))?.redirectUris).toEqual(WEB.redirect_uris);
+    expect(await eventsOf(fine)).toBe(1);
   });
 
   it("answers CORS preflights", async () => {
