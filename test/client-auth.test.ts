@@ -8,9 +8,8 @@ import {
   readClientCredentials,
 } from "../src/oauth/client-auth";
 import { OAuthError, renderOAuthError } from "../src/oauth/errors";
-import { forgetClient, getClientCached } from "../src/store/clients";
+import { forgetClient, getClientCached, insertClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
-import { clients } from "../src/store/schema";
 import { randomToken } from "../src/tokens/secrets";
 
 const db = dbOf(env.DB);
@@ -22,7 +21,7 @@ const basic = (id: string, secret: string) =>
 async function client(method: "none" | "client_secret_basic" | "client_secret_post") {
   const id = `c_${randomToken(9)}`;
   const secret = method === "none" ? undefined : await newClientSecret();
-  await db.insert(clients).values({
+  await insertClient(db, {
     id,
     teamId: "team_demo",
     origin: "admin",
@@ -184,7 +183,7 @@ describe("getClientCached", () => {
   it("caches hits for clientCacheSeconds, never misses, and forgetClient drops an entry", async () => {
     const id = `c_${randomToken(9)}`;
     expect(await getClientCached(db, settings, id)).toBeUndefined();
-    await db.insert(clients).values({
+    await insertClient(db, {
       id,
       origin: "admin",
       name: "Before",

@@ -3,8 +3,8 @@ import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { expect } from "vitest";
 import type { Env } from "../src/config";
+import { insertClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
-import { clients } from "../src/store/schema";
 import { randomToken, sha256 } from "../src/tokens/secrets";
 import { call, callWith } from "./helpers";
 
@@ -40,32 +40,30 @@ export async function createTestClient(
   const method = options.method ?? "none";
   const secret = method === "none" || method === "private_key_jwt" ? undefined : randomToken(32);
   const redirectUri = options.redirectUri ?? "https://app.example/callback";
-  await dbOf(env.DB)
-    .insert(clients)
-    .values({
-      id,
-      teamId: options.teamId === undefined ? DEMO.team : options.teamId,
-      origin: "registered",
-      name: "Test App",
-      applicationType: "web",
-      tokenEndpointAuthMethod: method,
-      secretHash: secret ? await sha256(secret) : null,
-      redirectUris: [redirectUri],
-      grantTypes: options.grantTypes ?? ["authorization_code", "refresh_token"],
-      postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
-      scopes: options.scopes ?? [
-        "openid",
-        "profile",
-        "email",
-        "offline_access",
-        "ir.incidents:read",
-        "ir.incidents:write",
-        "oc.alerts:read",
-      ],
-      automaticConsent: options.automaticConsent ?? true,
-      idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
-      metadata: options.metadata ?? {},
-    });
+  await insertClient(dbOf(env.DB), {
+    id,
+    teamId: options.teamId === undefined ? DEMO.team : options.teamId,
+    origin: "registered",
+    name: "Test App",
+    applicationType: "web",
+    tokenEndpointAuthMethod: method,
+    secretHash: secret ? await sha256(secret) : null,
+    redirectUris: [redirectUri],
+    grantTypes: options.grantTypes ?? ["authorization_code", "refresh_token"],
+    postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
+    scopes: options.scopes ?? [
+      "openid",
+      "profile",
+      "email",
+      "offline_access",
+      "ir.incidents:read",
+      "ir.incidents:write",
+      "oc.alerts:read",
+    ],
+    automaticConsent: options.automaticConsent ?? true,
+    idTokenSignedResponseAlg: options.idTokenAlg ?? "RS256",
+    metadata: options.metadata ?? {},
+  });
   return { id, secret, redirectUri, method };
 }
 

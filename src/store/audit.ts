@@ -1,6 +1,6 @@
 /** The audit log: security events that team admins can read. */
 import { and, type Column, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
-import { type Db, insertInChunks, perDb, wholeRow, writtenLater } from "./db";
+import { type Db, insertInChunks, writtenLater } from "./db";
 import { auditEvents, clients, users } from "./schema";
 
 export type AuditKind =
@@ -60,19 +60,6 @@ function insertAuditRows(db: Db, rows: AuditRowInsert[]) {
 /** The insert of one event, for a caller that batches it with the change it records. */
 export function auditInsert(db: Db, event: AuditEvent) {
   return insertAuditRows(db, [auditRow(event)]);
-}
-
-const oneEventInsert = perDb((db) =>
-  db
-    .insert(auditEvents)
-    .values(wholeRow(auditEvents, ["id"]))
-    .onConflictDoNothing({ target: auditEvents.eventId })
-    .prepare(),
-);
-
-/** The same insert built once per isolate, with the event's row: for runPrepared beside its change. */
-export function preparedAuditInsert(db: Db, event: AuditEvent) {
-  return [oneEventInsert(db), auditRow(event)] as const;
 }
 
 /** Records an event before the caller goes on. */

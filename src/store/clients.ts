@@ -3,8 +3,8 @@
  * the token endpoint's hot path.
  */
 import { asc, eq } from "drizzle-orm";
-import { type AuditEvent, auditInsert, preparedAuditInsert } from "./audit";
-import { type Db, perDb, runPrepared, wholeRow } from "./db";
+import { type AuditEvent, auditInsert } from "./audit";
+import type { Db } from "./db";
 import { clients, memberships, users } from "./schema";
 
 export type ClientRow = typeof clients.$inferSelect;
@@ -69,15 +69,9 @@ export function forgetClient(id: string): void {
  * A new client and the audit event that records it (every surface that creates one passes it): one
  * D1 batch, so one round trip, both or neither. Test fixtures insert clients without an event.
  */
-const clientInsert = perDb((db) => db.insert(clients).values(wholeRow(clients)).prepare());
-
-/**
- * A new client, whole, and the audit event that records it, in one D1 batch (a transaction). Both
- * statements are built once per isolate: registration is open to the internet and runs this on
- * every request.
- */
-export async function insertClient(db: Db, row: ClientRow, event: AuditEvent): Promise<void> {
-  await runPrepared(db, [[clientInsert(db), row], preparedAuditInsert(db, event)]);
+export async function insertClient(db: Db, row: NewClientRow, event?: AuditEvent): Promise<void> {
+  const insert = db.insert(clients).values(row);
+  await (event ? db.batch([insert, auditInsert(db, event)]) : insert);
 }
 
 /**

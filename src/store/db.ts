@@ -1,11 +1,10 @@
-import { fillPlaceholders, getTableColumns, type Placeholder, type Query, sql, type Table } from "drizzle-orm";
+import { getTableColumns, type Table } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { WriteBatch } from "../platform/write-batch";
 import * as schema from "./schema";
 
-/** `$client`: the D1 binding underneath, for the statements runPrepared hands D1 itself. */
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+export type Db = DrizzleD1Database<typeof schema>;
 
 const instances = new WeakMap<D1Database, Db>();
 
@@ -51,39 +50,6 @@ export function perDb<T>(make: (db: Db) => T): (db: Db) => T {
     }
     return value;
   };
-}
-
-/**
- * Every column of `table` but `except` as a placeholder of its own name: the values of an insert of
- * whole rows that drizzle builds once (`.prepare()`), the row itself filling them in (runPrepared).
- */
-export function wholeRow<T extends Table, Omitted extends string = never>(
-  table: T,
-  except: readonly Omitted[] = [],
-): { [K in Exclude<keyof T["$inferInsert"], Omitted>]-?: Placeholder } {
-  const names = Object.keys(getTableColumns(table)).filter((name) => !(except as readonly string[]).includes(name));
-  return Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as {
-    [K in Exclude<keyof T["$inferInsert"], Omitted>]-?: Placeholder;
-  };
-}
-
-/**
- * Runs statements drizzle prepared once per isolate (perDb, with placeholders) in one D1 batch, a
- * transaction, each with its values. drizzle builds an insert column by column: on registration,
- * building the clients insert and its audit event was about 15% of the isolate's CPU samples.
- * drizzle's own `batch` binds a prepared statement's placeholders unfilled, so they are filled here
- * as its prepared queries fill them: each through its column's encoder (JSON, booleans).
- */
-export async function runPrepared(
-  db: Db,
-  statements: readonly (readonly [prepared: { getQuery(): Query }, values: Record<string, unknown>])[],
-): Promise<void> {
-  await db.$client.batch(
-    statements.map(([prepared, values]) => {
-      const query = prepared.getQuery();
-      return db.$client.prepare(query.sql).bind(...fillPlaceholders(query.params, values));
-    }),
-  );
 }
 
 /**
