@@ -2,6 +2,7 @@
  * Typed bindings and settings, validated once per isolate. Every other module reads settings from
  * here; nothing derives the issuer from a request (the Host header is never trusted).
  */
+import { oncePer } from "./platform/once-per";
 
 export interface Env {
   DB: D1Database;
@@ -179,14 +180,5 @@ export function loadSettings(env: Env): Settings {
   };
 }
 
-const cache = new WeakMap<Env, Settings>();
-
 /** Settings for this env, parsed once per isolate. Throws ConfigError naming the bad variable. */
-export function settingsOf(env: Env): Settings {
-  let settings = cache.get(env);
-  if (!settings) {
-    settings = loadSettings(env);
-    cache.set(env, settings);
-  }
-  return settings;
-}
+export const settingsOf: (env: Env) => Settings = oncePer(loadSettings);

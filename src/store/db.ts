@@ -1,22 +1,14 @@
 import { getTableColumns, type Table } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { oncePer } from "../platform/once-per";
 import { WriteBatch } from "../platform/write-batch";
 import * as schema from "./schema";
 
 export type Db = DrizzleD1Database<typeof schema>;
 
-const instances = new WeakMap<D1Database, Db>();
-
 /** One drizzle instance per D1 binding per isolate. */
-export function dbOf(d1: D1Database): Db {
-  let db = instances.get(d1);
-  if (!db) {
-    db = drizzle(d1, { schema });
-    instances.set(d1, db);
-  }
-  return db;
-}
+export const dbOf = oncePer((d1: D1Database): Db => drizzle(d1, { schema }));
 
 /** D1 binds at most 100 values per statement. */
 const MAX_BOUND_VALUES = 100;
@@ -39,25 +31,12 @@ export async function insertInChunks<Row>(
   if (first) await db.batch([first, ...rest]);
 }
 
-/** One value per drizzle instance (so per D1 binding and isolate), made on first use. */
-export function perDb<T>(make: (db: Db) => T): (db: Db) => T {
-  const made = new WeakMap<Db, T>();
-  return (db) => {
-    let value = made.get(db);
-    if (value === undefined) {
-      value = make(db);
-      made.set(db, value);
-    }
-    return value;
-  };
-}
-
 /**
  * Rows written after the response, gathered per isolate and D1 binding (platform/write-batch.ts):
  * one round trip per 100 ms window, however many requests added rows. `write` must be idempotent.
  * The returned function's promise settles once the row is in D1: hand it to waitUntil.
  */
 export function writtenLater<Row>(write: (db: Db, rows: Row[]) => Promise<void>): (db: Db, row: Row) => Promise<void> {
-  const batchOf = perDb((db) => new WriteBatch<Row>((rows) => write(db, rows), { windowMs: 100, waitMs: 2000 }));
+  const batchOf = oncePer((db: Db) => new WriteBatch<Row>((rows) => write(db, rows), { windowMs: 100, waitMs: 2000 }));
   return (db, row) => batchOf(db).add(row);
 }

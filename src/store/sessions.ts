@@ -1,6 +1,7 @@
 /** Browser sessions: D1 rows keyed by the SHA-256 of the cookie value. */
 import { and, eq, gt, sql } from "drizzle-orm";
-import { type Db, perDb } from "./db";
+import { oncePer } from "../platform/once-per";
+import type { Db } from "./db";
 import { consents, memberships, sessions, teams, users } from "./schema";
 import { MEMBERSHIP_ORDER } from "./users";
 
@@ -48,7 +49,7 @@ export async function findLiveSessionForClient(db: Db, idHash: string, now: numb
  * Every signed-in authorization runs this query, so drizzle builds its SQL once per isolate and D1
  * binding (`prepare`, with placeholders) instead of on each request.
  */
-const sessionForClientQuery = perDb(prepareSessionForClient);
+const sessionForClientQuery = oncePer(prepareSessionForClient);
 
 function prepareSessionForClient(db: Db) {
   return db
