@@ -162,7 +162,7 @@ describe("storage round trips per request, warm caches", () => {
       ...post(client, "/oauth/introspect", { token: t.refresh_token, token_type_hint: "refresh_token" }),
     );
     expect(await refresh.response.json()).toMatchObject({ active: true, token_type: "refresh_token" });
-    expectOneCallToHolder(refresh.calls, DEMO.member, "inspectRefreshWithBinding");
+    expectOneCallToHolder(refresh.calls, DEMO.member, "inspectRefresh");
   });
 
   it("revocation (RFC 7009): one call per token; the D1 index and the audit event are deferred and land", async () => {

@@ -384,23 +384,6 @@ export class UserGrants extends DurableObject<Env> {
     return holder ? { active: true, holder } : { active: false };
   }
 
-  /** What introspection says of a refresh token (no state change), from its REFRESH_WITH_BINDING row. */
-  private inspectRefresh(token: Row | undefined, now: number) {
-    if (!token) return null;
-    // revokeAllBefore marks every family revoked, so revoked_at alone says whether it still lives.
-    const active = token.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
-    return {
-      grant: toGrant(token),
-      active,
-      expiresAt: Number(token.expires_at),
-      issuedAt: Number(token.token_created_at),
-      familyCreatedAt: Number(token.created_at),
-      holder: holderOf(token),
-      /** The key the family is bound to (RFC 9449 §5), for introspection's `cnf`. */
-      jkt: boundKey(token),
-    };
-  }
-
   /**
    * When each client last used this user's tokens, Unix ms: the newest refresh token of its families
    * (one is made at every code redemption and every refresh), so the token path writes nothing extra.
@@ -707,20 +690,19 @@ export class UserGrants extends DurableObject<Env> {
     });
   }
 
-  /** A refresh token's family, state, holder and DPoP key (RFC 9449 §5), in one read, for introspection. */
-  inspectRefreshWithBinding(tokenHash: string, now: number): ReturnType<UserGrants["inspectRefresh"]> {
-    return this.inspectRefresh(this.one(REFRESH_WITH_BINDING, tokenHash), now);
+  /**
+   * What introspection says of a refresh token (no state change): its family, state, holder and
+   * DPoP key (RFC 9449 §5), from the rotation's one read.
+   */
+  inspectRefresh(tokenHash: string, now: number): RefreshStatus | null {
+    return refreshStatus(this.one(REFRESH_WITH_BINDING, tokenHash), now);
   }
 
-  /** inspectRefreshWithBinding for a request that carries a DPoP proof (introspection): spent in the same call. */
-  inspectRefreshWithProof(
-    tokenHash: string,
-    now: number,
-    proof: ProofUse,
-  ): ReturnType<UserGrants["inspectRefreshWithBinding"]> | { replayed: true } {
+  /** inspectRefresh for a request that carries a DPoP proof (introspection): spent in the same call. */
+  inspectRefreshWithProof(tokenHash: string, now: number, proof: ProofUse): RefreshStatus | null | { replayed: true } {
     return this.ctx.storage.transactionSync(() => {
       if (!this.spendProofJti(proof)) return { replayed: true as const };
-      return this.inspectRefreshWithBinding(tokenHash, now);
+      return this.inspectRefresh(tokenHash, now);
     });
   }
 
@@ -785,6 +767,33 @@ function refusedRequest(grant: FamilyGrant, request: GrantRequest): GrantFailure
   if (request.requestedAudience === undefined) return undefined;
   if (request.requestedAudience === (grant.resource ?? request.defaultAudience)) return undefined;
   return fail("resource was not part of the authorization (RFC 8707 §2.2)", "invalid_target");
+}
+
+export interface RefreshStatus {
+  grant: FamilyGrant;
+  active: boolean;
+  expiresAt: number;
+  issuedAt: number;
+  familyCreatedAt: number;
+  holder: HolderSnapshot | null;
+  /** The key the family is bound to (RFC 9449 §5), for introspection's `cnf`. */
+  jkt: string | null;
+}
+
+/** A REFRESH_WITH_BINDING row as introspection sees it, or null when there is no such token. */
+function refreshStatus(token: Row | undefined, now: number): RefreshStatus | null {
+  if (!token) return null;
+  // revokeAllBefore marks every family revoked, so revoked_at alone says whether it still lives.
+  const active = token.revoked_at === null && token.rotated_at === null && Number(token.expires_at) > now;
+  return {
+    grant: toGrant(token),
+    active,
+    expiresAt: Number(token.expires_at),
+    issuedAt: Number(token.token_created_at),
+    familyCreatedAt: Number(token.created_at),
+    holder: holderOf(token),
+    jkt: boundKey(token),
+  };
 }
 
 /** The DPoP key of a REFRESH_WITH_BINDING row's family, or null when it is bound to none. */

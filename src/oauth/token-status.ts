@@ -103,11 +103,10 @@ async function refreshTokenStatus(ctx: StatusContext, token: string, proof?: Pro
   if (!route) return null;
   const grants = userGrants(ctx.env, route.userId);
   const tokenHash = await sha256(token);
-  const inspected = proof
+  const found = proof
     ? await grants.inspectRefreshWithProof(tokenHash, Date.now(), proof)
-    : await grants.inspectRefreshWithBinding(tokenHash, Date.now());
-  if (inspected && "replayed" in inspected) throw proofReplayed();
-  const found = inspected;
+    : await grants.inspectRefresh(tokenHash, Date.now());
+  if (found && "replayed" in found) throw proofReplayed();
   const holder = found?.holder;
   if (!found?.active || !holder) return null;
   const client = await getClientCached(ctx.db, ctx.settings, found.grant.clientId);
