@@ -222,14 +222,19 @@ describe("storage round trips per request, warm caches", () => {
     expect(new Set(audit.map((a) => a.event_id)).size).toBe(6);
   });
 
-  it("dynamic registration (RFC 7591 §3): the KV count, then one D1 batch with the client and its audit event", async () => {
+  it("dynamic registration (RFC 7591 §3): the KV count read, one D1 batch with the client and its audit event; the count written after the response", async () => {
     const body = JSON.stringify({ client_name: "Counted", redirect_uris: ["https://counted.example/cb"] });
-    const init = { method: "POST", headers: { "Content-Type": "application/json" }, body };
-    const { response, calls } = await measure("/oauth/register", init, { holdWrites: false });
+    const ip = "198.51.100.71";
+    const init = { method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": ip }, body };
+    const { response, calls, deferred } = await measure("/oauth/register", init, { holdWrites: false });
     expect(response.status).toBe(201);
     const { client_id } = await response.json<{ client_id: string }>();
-    expect(calls.map((c) => `${c.binding} ${c.kind}`)).toEqual(["RATE_LIMIT get", "RATE_LIMIT put", "DB write"]);
-    expect(calls[2]?.sql).toMatch(/^insert into "clients" .*; insert into "audit_events"/);
+    expect(calls.map((c) => `${c.binding} ${c.kind}`)).toEqual(["RATE_LIMIT get", "DB write"]);
+    expect(calls[1]?.sql).toMatch(/^insert into "clients" .*; insert into "audit_events"/);
+    // The count is not lost: it lands in KV once the response is out.
+    expect(deferred.map((c) => `${c.binding} ${c.kind}`)).toEqual(["RATE_LIMIT put"]);
+    const window = Math.floor(Date.now() / 1000 / 3600);
+    expect(await env.RATE_LIMIT.get(`reg:${ip}:${window}`)).toBe("1");
     expect(await rows("SELECT kind FROM audit_events WHERE client_id = ?", client_id)).toEqual([
       { kind: "client.registered" },
     ]);

@@ -3,10 +3,11 @@
  * Object namespace, KV) are wrapped so every call is recorded — D1 statements and batches (a batch
  * is one round trip), each Durable Object RPC with the object it went to, each KV operation.
  *
- * Deferred writes: while a request runs, every D1 write is held at a gate until the response is out.
- * A handler that awaited one would never answer (the test times out), so a write that happened
- * "during" the request provably did not delay it; the gate then opens, the waitUntil work finishes,
- * and the test can check that those writes landed.
+ * Deferred writes: while a request runs, every D1 write is held at a gate until the response is out
+ * (unless the request's answer needs its write), and every KV write always is. A handler that
+ * awaited one would never answer (the test times out), so a write that happened "during" the
+ * request provably did not delay it; the gate then opens, the waitUntil work finishes, and the test
+ * can check that those writes landed.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -36,19 +37,26 @@ const isRead = (sql: string) => /^\s*(select|with)\b/i.test(sql);
 
 class Recorder {
   calls: BindingCall[] = [];
+  /** Closed while a measured request runs: D1 writes wait here (when held) and KV writes always do. */
   gate: Promise<void> | null = null;
+  holdD1Writes = false;
   held: BindingCall[] = [];
 
-  /** A D1 call: reads run at once; writes wait at the gate while it is closed. */
-  async d1<T>(sqls: string[], run: () => Promise<T>): Promise<T> {
-    const call: BindingCall = { binding: "DB", kind: sqls.every(isRead) ? "read" : "write", sql: sqls.join("; ") };
-    if (call.kind === "write" && this.gate) {
+  /** A call that writes: recorded as held and run once the gate opens, if the gate is closed. */
+  async write<T>(call: BindingCall, hold: boolean, run: () => Promise<T>): Promise<T> {
+    if (hold && this.gate) {
       this.held.push(call);
       await this.gate;
       return run();
     }
     this.calls.push(call);
     return run();
+  }
+
+  /** A D1 call: reads run at once; writes wait at the gate while it is closed. */
+  async d1<T>(sqls: string[], run: () => Promise<T>): Promise<T> {
+    const call: BindingCall = { binding: "DB", kind: sqls.every(isRead) ? "read" : "write", sql: sqls.join("; ") };
+    return this.write(call, call.kind === "write" && this.holdD1Writes, run);
   }
 }
 
@@ -110,10 +118,11 @@ function countingKv(real: KVNamespace): KVNamespace {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        recorder.calls.push({ binding: "RATE_LIMIT", kind: String(prop) });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
+      const run = (args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      return (...args: unknown[]) =>
+        recorder.write({ binding: "RATE_LIMIT", kind: String(prop) }, prop === "put" || prop === "delete", () =>
+          run(args),
+        );
     },
   });
 }
@@ -138,18 +147,18 @@ export async function send(path: string, init?: RequestInit): Promise<Response> 
 }
 
 /**
- * Runs one request, recording its binding calls, with D1 writes held until the response is out
- * (`holdWrites: false` for a request whose answer needs its write, such as a registration).
+ * Runs one request, recording its binding calls, with D1 and KV writes held until the response is
+ * out (`holdWrites: false` for a request whose answer needs its D1 write, such as a registration;
+ * KV writes are held regardless).
  */
 export async function measure(path: string, init?: RequestInit, o = { holdWrites: true }): Promise<Measured> {
   let open = () => {};
   recorder.calls = [];
   recorder.held = [];
-  recorder.gate = o.holdWrites
-    ? new Promise<void>((resolve) => {
-        open = resolve;
-      })
-    : null;
+  recorder.holdD1Writes = o.holdWrites;
+  recorder.gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   const ctx = createExecutionContext();
   let response: Response;
   let calls: BindingCall[] = [];
@@ -158,7 +167,11 @@ export async function measure(path: string, init?: RequestInit, o = { holdWrites
     const stuck = new Promise<never>((_, reject) =>
       setTimeout(
         () =>
-          reject(new Error(`no response while D1 writes were held: ${recorder.held.map((c) => c.sql).join(" | ")}`)),
+          reject(
+            new Error(
+              `no response while writes were held: ${recorder.held.map((c) => c.sql ?? `${c.binding} ${c.kind}`).join(" | ")}`,
+            ),
+          ),
         3000,
       ),
     );
@@ -177,6 +190,7 @@ export async function measure(path: string, init?: RequestInit, o = { holdWrites
 export async function callsDuring(work: () => Promise<unknown>): Promise<BindingCall[]> {
   recorder.calls = [];
   recorder.gate = null;
+  recorder.holdD1Writes = false;
   await work();
   return [...recorder.calls];
 }

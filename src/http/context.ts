@@ -13,6 +13,7 @@ import type { VerifiedProof } from "../oauth/dpop-proof";
 import { OAuthError } from "../oauth/errors";
 import type { GrantContext } from "../oauth/grants/context";
 import type { ENDPOINT_PATHS } from "../oauth/metadata";
+import type { CounterStore } from "../oauth/rate-limit";
 import { readAtMost } from "../platform/bounded-read";
 import { decodeUtf8 } from "../platform/utf8";
 import type { ClientRow } from "../store/clients";
@@ -37,13 +38,23 @@ export function clientIp(c: Pick<AnyContext, "req">): string | null {
   return c.req.header("CF-Connecting-IP")?.trim().slice(0, 64) || null;
 }
 
+/** Work that runs after the response (waitUntil); a failure is logged, never thrown at the caller. */
+export function deferOf(c: Pick<AnyContext, "executionCtx">): (work: Promise<unknown>) => void {
+  return (work) => c.executionCtx.waitUntil(work.catch((e) => console.error("background work failed:", e)));
+}
+
+/** The KV counters of the rate limits, written back through this request's waitUntil. */
+export function countersOf(c: Pick<AnyContext, "env" | "executionCtx">): CounterStore {
+  return { kv: c.env.RATE_LIMIT, defer: deferOf(c) };
+}
+
 /** What the oauth/ use cases receive: bindings, settings, the D1 handle, background work, the caller. */
 export function useCaseContext(c: AnyContext): GrantContext {
   return {
     env: c.env,
     settings: c.get("settings"),
     db: dbOf(c.env.DB),
-    defer: (work) => c.executionCtx.waitUntil(work.catch((e) => console.error("background work failed:", e))),
+    defer: deferOf(c),
     ip: clientIp(c),
   };
 }

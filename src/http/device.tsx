@@ -19,7 +19,7 @@ import { formatUserCode, normalizeUserCode } from "../oauth/user-code";
 import { ConsentPage, consentScopes } from "../pages/consent";
 import { DeviceAnsweredPage, DeviceCodePage } from "../pages/device";
 import { renderErrorPage, renderPage } from "../pages/render";
-import { type AppEnv, clientIp, useCaseContext } from "./context";
+import { type AppEnv, clientIp, countersOf, useCaseContext } from "./context";
 import type { FormFields } from "./form-fields";
 import { checkedPageForm } from "./page-form";
 import { pageHeaders } from "./page-headers";
@@ -73,7 +73,7 @@ deviceRoutes.post("/device", async (c) => {
   const { form, session } = posted;
   const typed = (form.get("user_code") ?? "").slice(0, 40);
   // RFC 8628 §5.1: every attempt counts before the code is looked at, right or wrong.
-  const quota = await consumeUserCodeEntry(c.env.RATE_LIMIT, session.idHash, clientIp(c));
+  const quota = await consumeUserCodeEntry(countersOf(c), session.idHash, clientIp(c));
   if (!quota.allowed) {
     c.header("Retry-After", String(quota.retryAfter));
     const minutes = Math.ceil(quota.retryAfter / 60);

@@ -8,14 +8,14 @@ import { OAuthError } from "../oauth/errors";
 import { consumeRegistrationQuota, rateLimitSubject } from "../oauth/rate-limit";
 import { readRegisteredClient, registerClient } from "../oauth/registration";
 import { dbOf } from "../store/db";
-import { type AppEnv, clientIp, readJsonBody } from "./context";
+import { type AppEnv, clientIp, countersOf, readJsonBody } from "./context";
 
 export async function handleRegister(c: Context<AppEnv>): Promise<Response> {
   const settings = c.get("settings");
   const ip = clientIp(c);
   // Counted before anything else is looked at: malformed and refused requests count too.
   const quota = await consumeRegistrationQuota(
-    c.env.RATE_LIMIT,
+    countersOf(c),
     rateLimitSubject(ip ?? undefined),
     settings.registrationLimitPerHour,
   );

@@ -23,18 +23,18 @@ import { resolveClient } from "./client-lookup";
 import { OAuthError } from "./errors";
 import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import type { GrantContext } from "./grants/context";
-import { consumeQuota, type QuotaDecision, rateLimitSubject } from "./rate-limit";
+import { type CounterStore, consumeQuota, type QuotaDecision, rateLimitSubject } from "./rate-limit";
 import { type ConsentDecision, scopesFromConsentForm } from "./scope-groups";
 
 /** Counts one code entry against the session's and the address's windows; refused when either is spent. */
 export async function consumeUserCodeEntry(
-  kv: KVNamespace,
+  counters: CounterStore,
   sessionIdHash: string,
   ip: string | null,
 ): Promise<QuotaDecision> {
   const [bySession, byIp] = await Promise.all([
-    consumeQuota(kv, { name: "device-session", subject: sessionIdHash, ...USER_CODE_ENTRY_LIMITS.perSession }),
-    consumeQuota(kv, {
+    consumeQuota(counters, { name: "device-session", subject: sessionIdHash, ...USER_CODE_ENTRY_LIMITS.perSession }),
+    consumeQuota(counters, {
       name: "device-ip",
       subject: rateLimitSubject(ip ?? undefined),
       ...USER_CODE_ENTRY_LIMITS.perIp,

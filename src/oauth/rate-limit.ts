@@ -3,10 +3,12 @@
  * REGISTRATION_LIMIT_PER_HOUR, 10 per hour per IP) and user-code entry at /device (per session and
  * per IP, RFC 8628 §5.1; the numbers are in limits.ts).
  *
- * Exact within one isolate (it also counts in memory), approximate across isolates: KV is eventually
- * consistent, so requests that arrive in several locations at once can each read the same count
- * before any write lands. Across regions an address may get somewhat more than the limit in an hour;
- * that is the accepted trade for not putting a Durable Object on the registration path.
+ * Exact within one isolate (it also counts in memory), approximate across isolates: an isolate
+ * writes its count back within about a second of a request (after the response, at most one write a
+ * second per key, the rate KV accepts), and KV is eventually consistent, so requests that arrive in
+ * several isolates or locations at once can each read the same count. An address may get somewhat
+ * more than the limit in an hour that way; that is the accepted trade for not putting a Durable
+ * Object on the registration path.
  */
 
 const REGISTRATION_WINDOW_SECONDS = 3600;
@@ -38,25 +40,51 @@ export function rateLimitSubject(ip: string | undefined): string {
     .join(":")}::/64`;
 }
 
-/**
- * This isolate's own count per subject and window, taken synchronously before any await, so a
- * parallel burst within one isolate cannot all read the same count from KV (exact locally; across
- * isolates and regions KV stays approximate). Plain values, never a shared promise: workerd cancels
- * a request's continuations on a promise whose own request was cancelled, so a chain of requests
- * waiting on each other could hang on one client that went away.
- */
-const localCounts = new Map<string, { window: number; count: number }>();
-const MAX_LOCAL_SUBJECTS = 10_000;
+/** KV takes about one write per second per key and refuses more: an isolate writes a key at most this often. */
+const WRITE_INTERVAL_MS = 1000;
+/** Writes of one count KV refused before it is given up (logged; the isolate's own count still holds). */
+const WRITE_ATTEMPTS = 3;
+/** A write-back running this long is taken as dead (its request's background work was cut short). */
+const STALE_WRITE_MS = 10_000;
+const MAX_COUNTERS = 10_000;
 
-function countLocally(subject: string, window: number): number {
-  const entry = localCounts.get(subject);
-  const count = entry?.window === window ? entry.count : 0;
-  if (!entry && localCounts.size >= MAX_LOCAL_SUBJECTS) {
-    for (const [key, value] of localCounts) if (value.window !== window) localCounts.delete(key);
-    if (localCounts.size >= MAX_LOCAL_SUBJECTS) localCounts.clear();
+/**
+ * This isolate's view of one window's counter. Plain values, never a promise shared between
+ * requests: workerd cancels a request's continuations on a promise whose own request was
+ * cancelled, so a chain of requests waiting on each other could hang on one client that went away.
+ */
+interface Counter {
+  /** Every request this isolate counted in the window (refused ones too), and KV's count once read. */
+  seen: number;
+  /** The count KV should hold, as of this isolate's last allowed request. */
+  due: number;
+  /** The highest count this isolate has written to KV. */
+  written: number;
+  lastWriteAt: number;
+  /** When the running write-back started; undefined when none runs. */
+  writingSince?: number;
+  /** When the window ends (ms): the counter is dropped after it. */
+  endsAt: number;
+}
+
+const counters = new Map<string, Counter>();
+
+function counterOf(key: string, endsAt: number, now: number): Counter {
+  const known = counters.get(key);
+  if (known) return known;
+  if (counters.size >= MAX_COUNTERS) {
+    for (const [k, c] of counters) if (c.endsAt <= now && c.writingSince === undefined) counters.delete(k);
+    if (counters.size >= MAX_COUNTERS) counters.clear();
   }
-  localCounts.set(subject, { window, count: count + 1 });
-  return count;
+  const counter: Counter = { seen: 0, due: 0, written: 0, lastWriteAt: 0, endsAt };
+  counters.set(key, counter);
+  return counter;
+}
+
+/** Where counts are kept: the KV namespace, and the request's waitUntil for the write-back. */
+export interface CounterStore {
+  kv: KVNamespace;
+  defer: (work: Promise<unknown>) => void;
 }
 
 export interface Quota {
@@ -69,36 +97,74 @@ export interface Quota {
 
 /** Counts one registration of `subject` in the current hour (see consumeQuota). */
 export function consumeRegistrationQuota(
-  kv: KVNamespace,
+  store: CounterStore,
   subject: string,
   limit: number,
   now = Date.now(),
 ): Promise<QuotaDecision> {
-  return consumeQuota(kv, { name: "reg", subject, limit, windowSeconds: REGISTRATION_WINDOW_SECONDS }, now);
+  return consumeQuota(store, { name: "reg", subject, limit, windowSeconds: REGISTRATION_WINDOW_SECONDS }, now);
 }
 
 /**
  * Counts one request of `quota.subject` in the current window and says whether it may proceed.
- * Every call counts, whatever happens to the request afterwards. Once over the limit nothing more
- * is written (an attacker's flood costs reads only). If KV refuses the write (it allows about one
- * write per second per key) the request is refused too, so a burst cannot slip past an unrecorded
- * count.
+ * Every call counts, whatever happens to the request afterwards.
+ *
+ * The count is taken in the isolate first, synchronously, so a parallel burst within one isolate
+ * cannot all see the same count (exact locally). KV's count (other isolates') is read on every
+ * request; if KV cannot be read, the request is refused. The new count is written back after the
+ * response (`store.defer`), at most once a second per key with the latest count: a burst from one
+ * address costs KV one write a second, never more than KV accepts, and no request waits for a
+ * write. Once over the limit nothing more is written (an attacker's flood costs reads only).
  */
-export async function consumeQuota(kv: KVNamespace, quota: Quota, now = Date.now()): Promise<QuotaDecision> {
+export async function consumeQuota(store: CounterStore, quota: Quota, now = Date.now()): Promise<QuotaDecision> {
   const { name, subject, limit, windowSeconds } = quota;
   const nowSeconds = Math.floor(now / 1000);
   const window = Math.floor(nowSeconds / windowSeconds);
-  const untilWindowEnd = (window + 1) * windowSeconds - nowSeconds;
+  const windowEnd = (window + 1) * windowSeconds;
+  const refused: QuotaDecision = { allowed: false, retryAfter: windowEnd - nowSeconds };
   const key = `${name}:${subject}:${window}`;
-  const before = countLocally(`${name}:${subject}`, window);
-  if (before >= limit) return { allowed: false, retryAfter: untilWindowEnd };
+  const counter = counterOf(key, windowEnd * 1000, now);
+  const before = counter.seen++;
+  if (before >= limit) return refused;
+  let stored: number;
   try {
-    const count = Math.max(Number(await kv.get(key)) || 0, before);
-    if (count >= limit) return { allowed: false, retryAfter: untilWindowEnd };
-    await kv.put(key, String(count + 1), { expirationTtl: Math.max(MIN_TTL_SECONDS, untilWindowEnd + 60) });
-    return { allowed: true };
+    stored = Number(await store.kv.get(key)) || 0;
   } catch (err) {
     console.warn(`rate limit: KV failed for ${key}:`, err);
     return { allowed: false, retryAfter: 1 };
+  }
+  counter.seen = Math.max(counter.seen, stored);
+  if (stored >= limit) return refused;
+  counter.due = Math.max(counter.due, before + 1, stored + 1);
+  writeBack(store, key, counter, windowEnd - nowSeconds + 60);
+  return { allowed: true };
+}
+
+/** Starts the counter's write-back unless one is running (it writes the latest count when it runs). */
+function writeBack(store: CounterStore, key: string, counter: Counter, ttlSeconds: number): void {
+  const now = Date.now();
+  if (counter.writingSince !== undefined && now - counter.writingSince < STALE_WRITE_MS) return;
+  counter.writingSince = now;
+  store.defer(writeDue(store.kv, key, counter, Math.max(MIN_TTL_SECONDS, ttlSeconds)));
+}
+
+async function writeDue(kv: KVNamespace, key: string, counter: Counter, ttlSeconds: number): Promise<void> {
+  const since = counter.writingSince;
+  try {
+    for (let refusals = 0; counter.due > counter.written && refusals < WRITE_ATTEMPTS; ) {
+      const wait = counter.lastWriteAt + WRITE_INTERVAL_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const value = counter.due;
+      counter.lastWriteAt = Date.now();
+      try {
+        await kv.put(key, String(value), { expirationTtl: ttlSeconds });
+        counter.written = Math.max(counter.written, value);
+      } catch (err) {
+        refusals++;
+        console.warn(`rate limit: KV did not take the count for ${key}:`, err);
+      }
+    }
+  } finally {
+    if (counter.writingSince === since) counter.writingSince = undefined;
   }
 }
