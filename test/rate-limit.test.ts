@@ -13,15 +13,22 @@ interface Recorded {
   /** The KV writes, with when they were made. */
   puts: { key: string; value: string; at: number }[];
   reads: number;
-  /** Waits for the write-backs started so far (the request's waitUntil work). */
+  /** Each request's waitUntil work, in order. */
+  work: Promise<unknown>[];
+  /** Waits for the write-backs started so far. */
   settled: () => Promise<void>;
 }
 
-/** The real KV, with its calls recorded; `refusePuts` writes KV refuses first (as over its per-key rate). */
-function recordedStore(o: { refusePuts?: number; refuseReads?: boolean } = {}): Recorded {
+/**
+ * The real KV, with its calls recorded. Failures KV or workerd can cause but this machine cannot
+ * provoke: `refusePuts` writes refused first (as KV does over about one write a second per key),
+ * `hangPuts` writes that never answer (their request's background work cut short).
+ */
+function recordedStore(o: { refusePuts?: number; hangPuts?: number; refuseReads?: boolean } = {}): Recorded {
   const puts: Recorded["puts"] = [];
   const work: Promise<unknown>[] = [];
   let refusePuts = o.refusePuts ?? 0;
+  let hangPuts = o.hangPuts ?? 0;
   const recorded: Recorded = {
     puts,
     reads: 0,
@@ -35,13 +42,15 @@ function recordedStore(o: { refusePuts?: number; refuseReads?: boolean } = {}): 
         put: (key: string, value: string, options?: KVNamespacePutOptions) => {
           puts.push({ key, value, at: Date.now() });
           if (refusePuts-- > 0) return Promise.reject(new Error("KV PUT failed: 429 Too Many Requests"));
+          if (hangPuts-- > 0) return new Promise<void>(() => {});
           return env.RATE_LIMIT.put(key, value, options);
         },
       } as unknown as KVNamespace,
       defer: (promise) => work.push(promise),
     },
+    work,
     settled: async () => {
-      while (work.length > 0) await Promise.all(work.splice(0));
+      for (let done = 0; done < work.length; done++) await work[done];
     },
   };
   return recorded;
@@ -109,6 +118,17 @@ describe("rate-limit counters in KV", () => {
     expect(puts.map((p) => p.value)).toEqual(["1", "1"]);
     expect(puts[1]!.at - puts[0]!.at).toBeGreaterThanOrEqual(1000);
     expect(await env.RATE_LIMIT.get(keyOf(quota))).toBe("1");
+  });
+
+  it("a count whose write was cut short with its request is written by the next request's own background work", async () => {
+    const { store, puts, work } = recordedStore({ hangPuts: 1 });
+    const quota = quotaFor(10);
+    expect(await consumeQuota(store, quota)).toEqual({ allowed: true });
+    expect(await consumeQuota(store, quota)).toEqual({ allowed: true });
+    await work[1];
+    expect(puts.map((p) => p.value)).toEqual(["1", "2"]);
+    expect(puts[1]!.at - puts[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(await env.RATE_LIMIT.get(keyOf(quota))).toBe("2");
   });
 
   it("when KV cannot be read the request is refused (fails closed), and nothing is written", async () => {

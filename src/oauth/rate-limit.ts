@@ -42,10 +42,8 @@ export function rateLimitSubject(ip: string | undefined): string {
 
 /** KV takes about one write per second per key and refuses more: an isolate writes a key at most this often. */
 const WRITE_INTERVAL_MS = 1000;
-/** Writes of one count KV refused before it is given up (logged; the isolate's own count still holds). */
-const WRITE_ATTEMPTS = 3;
-/** A write-back running this long is taken as dead (its request's background work was cut short). */
-const STALE_WRITE_MS = 10_000;
+/** How long a request's background work keeps trying to get its count into KV (logged when it gives up). */
+const WRITE_DEADLINE_MS = 10_000;
 const MAX_COUNTERS = 10_000;
 
 /**
@@ -60,9 +58,8 @@ interface Counter {
   due: number;
   /** The highest count this isolate has written to KV. */
   written: number;
+  /** When this isolate last started a write of the key. */
   lastWriteAt: number;
-  /** When the running write-back started; undefined when none runs. */
-  writingSince?: number;
   /** When the window ends (ms): the counter is dropped after it. */
   endsAt: number;
 }
@@ -73,7 +70,7 @@ function counterOf(key: string, endsAt: number, now: number): Counter {
   const known = counters.get(key);
   if (known) return known;
   if (counters.size >= MAX_COUNTERS) {
-    for (const [k, c] of counters) if (c.endsAt <= now && c.writingSince === undefined) counters.delete(k);
+    for (const [k, c] of counters) if (c.endsAt <= now) counters.delete(k);
     if (counters.size >= MAX_COUNTERS) counters.clear();
   }
   const counter: Counter = { seen: 0, due: 0, written: 0, lastWriteAt: 0, endsAt };
@@ -136,35 +133,37 @@ export async function consumeQuota(store: CounterStore, quota: Quota, now = Date
   counter.seen = Math.max(counter.seen, stored);
   if (stored >= limit) return refused;
   counter.due = Math.max(counter.due, before + 1, stored + 1);
-  writeBack(store, key, counter, windowEnd - nowSeconds + 60);
+  const ttlSeconds = Math.max(MIN_TTL_SECONDS, windowEnd - nowSeconds + 60);
+  store.defer(writeBack(store.kv, key, counter, counter.due, ttlSeconds));
   return { allowed: true };
 }
 
-/** Starts the counter's write-back unless one is running (it writes the latest count when it runs). */
-function writeBack(store: CounterStore, key: string, counter: Counter, ttlSeconds: number): void {
-  const now = Date.now();
-  if (counter.writingSince !== undefined && now - counter.writingSince < STALE_WRITE_MS) return;
-  counter.writingSince = now;
-  store.defer(writeDue(store.kv, key, counter, Math.max(MIN_TTL_SECONDS, ttlSeconds)));
-}
-
-async function writeDue(kv: KVNamespace, key: string, counter: Counter, ttlSeconds: number): Promise<void> {
-  const since = counter.writingSince;
-  try {
-    for (let refusals = 0; counter.due > counter.written && refusals < WRITE_ATTEMPTS; ) {
-      const wait = counter.lastWriteAt + WRITE_INTERVAL_MS - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const value = counter.due;
-      counter.lastWriteAt = Date.now();
-      try {
-        await kv.put(key, String(value), { expirationTtl: ttlSeconds });
-        counter.written = Math.max(counter.written, value);
-      } catch (err) {
-        refusals++;
-        console.warn(`rate limit: KV did not take the count for ${key}:`, err);
+/**
+ * Gets one request's count into KV, in that request's own waitUntil. The request that wakes first
+ * in a second writes the latest count (every allowed request's so far); the others find theirs
+ * written and stop. None relies on another's background work, which may be cut short with its
+ * client: a count still unwritten a second after another request started a write is written by
+ * its own request. A write KV refuses is tried again a second later.
+ */
+async function writeBack(kv: KVNamespace, key: string, counter: Counter, value: number, ttlSeconds: number) {
+  const deadline = Date.now() + WRITE_DEADLINE_MS;
+  while (counter.written < value) {
+    const wait = counter.lastWriteAt + WRITE_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      if (Date.now() + wait > deadline) {
+        console.warn(`rate limit: gave up writing the count ${value} for ${key}`);
+        return;
       }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      continue;
     }
-  } finally {
-    if (counter.writingSince === since) counter.writingSince = undefined;
+    counter.lastWriteAt = Date.now();
+    const latest = counter.due;
+    try {
+      await kv.put(key, String(latest), { expirationTtl: ttlSeconds });
+      counter.written = Math.max(counter.written, latest);
+    } catch (err) {
+      console.warn(`rate limit: KV did not take the count for ${key}:`, err);
+    }
   }
 }
