@@ -36,6 +36,8 @@ export function summarize(targets, runs) {
         target: target.name,
         server: target.server,
         reference: target.reference ?? null,
+        /** On a reference row: the name endpoints give it (run.mjs `floor`). */
+        floor: target.reference ? null : (target.floor ?? target.server),
         connections,
         repeats: cell.length,
         rps: median(cell.map((r) => r.rps)),
@@ -75,6 +77,13 @@ export function summarize(targets, runs) {
     const peer = rows.find((r) => r.target === row.peer && r.connections === row.connections);
     if (!peer) continue;
     row.rpsVsPeer = row.rpsRatio !== null && peer.rpsRatio ? row.rpsRatio / peer.rpsRatio : null;
+    // Paired with different floors (introspection's reads a form body, the peer's check is a GET):
+    // bring both to one scale by the two floors' own ratio, so a slower floor does not flatter the row.
+    if (row.rpsVsPeer !== null && row.reference !== peer.reference) {
+      const floorOf = (name) => rows.find((r) => r.floor === name && r.connections === row.connections);
+      const [own, theirs] = [floorOf(row.reference), floorOf(peer.reference)];
+      row.rpsVsPeer = own?.rps && theirs?.rps ? (row.rpsVsPeer * own.rps) / theirs.rps : null;
+    }
     row.p99VsPeer = row.p99 !== null && peer.p99 ? row.p99 / peer.p99 : null;
   }
   for (const row of rows.filter((r) => r.plain)) {
@@ -196,8 +205,9 @@ ${dpopTable(rows)}
 - **static**, **sign**, **jwt-do-read**, **do-sign** and **d1-do-sign** are reference workers in
   bench/reference/ with the same compatibility date and flags as edge-oidc: a static JSON document
   (the ceiling for any GET), one ES256 signature per request (the one-signature reference), one ES256
-  verification of a bearer access token + one SQLite-backed Durable Object call doing one indexed
-  read (the floor of UserInfo and introspection), one Durable Object call with one write + one ES256
+  verification of an access token + one SQLite-backed Durable Object call doing one indexed read
+  (the floor of UserInfo; sent introspection's form body, **jwt-do-read-form**, the floor of
+  introspection), one Durable Object call with one write + one ES256
   signature (the floor of a code exchange, a refresh and, with a verification in place of the
   signature, a revocation), and one D1 point read + that Durable Object write + one signature (the
   floor of a design that also reads D1 on every call; the authorize and registration rows keep it).
@@ -215,13 +225,16 @@ ${dpopTable(rows)}
   registration, its codes from its own authorize flow (\`completeAuthorization\`), as in
   bench/fixtures.mjs. Each peer row is paired with the same floor as the edge-oidc row it stands
   beside; "req/s ÷ peer" is the edge-oidc row's "req/s ÷ ref" over the peer row's, so both are
-  corrected for the machine's drift by their own pairs, and "p99 ÷ peer" is the pooled p99s' ratio.
+  corrected for the machine's drift by their own pairs (introspection's floor reads a form body and
+  the peer's check is a GET, so that row's is also multiplied by its floor's req/s over the peer's
+  floor's: a slower floor does not flatter it), and "p99 ÷ peer" is the pooled p99s' ratio.
   The targets in that table (✓ met, ✗ not) are what the token path aims at; a ✗ is a finding.
 - The references are sent what the requests they stand for carry: **sign** a client_credentials
   request (Basic header, form body), **do-sign** and **d1-do-sign** a code exchange's form (a code of
-  real length), which they read first, and **jwt-do-read** a bearer access token of edge-oidc's shape
-  (UserInfo's request; introspection's also carries a form body and client authentication, which
-  that floor does not pay). A request body costs the \`wrangler dev\` proxy and the runtime real
+  real length), which they read first, **jwt-do-read** a bearer access token of edge-oidc's shape
+  (UserInfo's request) and **jwt-do-read-form** the same token as the \`token\` field of a POSTed
+  form (introspection's request, RFC 7662 §2.1; introspection's client authentication is not in that
+  floor). A request body costs the \`wrangler dev\` proxy and the runtime real
   work, so a body-less reference would not be the floor of a token request.
 - "req/s ÷ ref" near 1 means the endpoint costs about what its reference costs; "p99 ÷ ref" above 1 is
   tail latency the endpoint adds. Compare ratios, not absolute numbers: absolute figures include the

@@ -11,8 +11,11 @@
  *              "jwt-do-read" | "do-sign" | "d1-do-sign")
  *   reference  the reference its ratios are computed against (leave out on the references themselves):
  *              "static" for cached GET documents, "sign" for one signature, "jwt-do-read" for a token
- *              check (userinfo, introspection), "do-sign" for a grant that writes the holder's Durable
+ *              check with a bearer header (userinfo), "jwt-do-read-form" for one whose token is in a
+ *              form body (introspection), "do-sign" for a grant that writes the holder's Durable
  *              Object and signs (code exchange, refresh; revocation), "d1-do-sign" for what also reads D1
+ *   floor      on a reference row: the name endpoints give it in `reference` when it is not the
+ *              server's (one reference worker sent two kinds of request is two floors)
  *   peer       the name of the peer's row doing the same job; the peer's row is itself paired with the
  *              same reference, and "÷ peer" is the endpoint's ratio to the floor over the peer's
  *   plain      on a DPoP row: the name of the same request's row without DPoP; both share the reference,
@@ -160,7 +163,7 @@ const TARGETS = [
     // The peer has no introspection endpoint: its token check is its protected API route.
     name: "POST /oauth/introspect",
     server: "edge-oidc",
-    reference: "jwt-do-read",
+    reference: "jwt-do-read-form",
     peer: "peer: GET /api/userinfo",
     goal: { floor: 0.9, peer: 1.2 },
     async setup(ctx) {
@@ -308,11 +311,18 @@ const TARGETS = [
       body: REFERENCE_CC_FORM,
     },
   },
-  // A token check carries the access token as a bearer header (RFC 6750 §2.1), as UserInfo's does.
+  // A token check carries the access token as a bearer header (RFC 6750 §2.1), as UserInfo's does,
+  // or, as introspection's does, in a POSTed form body (RFC 7662 §2.1): the same worker, two floors.
   {
     name: "reference: JWT verify + DO read",
     server: "jwt-do-read",
     request: { method: "GET", path: "/", headers: { authorization: REFERENCE_BEARER } },
+  },
+  {
+    name: "reference: JWT verify + DO read, form body",
+    server: "jwt-do-read",
+    floor: "jwt-do-read-form",
+    request: { method: "POST", path: "/", headers: FORM, body: `token=${REFERENCE_BEARER.slice("Bearer ".length)}` },
   },
   {
     name: "reference: DO write + ES256",
@@ -330,6 +340,9 @@ const TARGETS = [
 const SERVER_REQUESTS = {
   peer: { method: "GET", path: "/.well-known/oauth-authorization-server" },
 };
+
+/** The name endpoints give a reference row in `reference`: its `floor`, else its server's name. */
+const floorOf = (t) => t.floor ?? t.server;
 
 /** The first fixed request of `server` in TARGETS (edge-oidc: the discovery document), else its own. */
 const fixedRequestOf = (server) =>
@@ -505,7 +518,7 @@ async function main() {
   const endpoints = [...chosen, ...TARGETS.filter((t) => !chosen.includes(t) && named(t))];
   const targets = [
     ...endpoints,
-    ...TARGETS.filter((t) => !t.reference && endpoints.some((e) => e.reference === t.server)),
+    ...TARGETS.filter((t) => !t.reference && endpoints.some((e) => e.reference === floorOf(t))),
   ];
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const resultsDir = join(PROJECT_ROOT, "bench", "results");
@@ -565,7 +578,7 @@ async function main() {
     // Each endpoint's run is paired with a run of its reference right next to it, so a ratio compares
     // two runs seconds apart, not minutes (this machine's speed drifts by tens of percent over minutes).
     // The pair's order alternates between repeats; a pool is minted before either run (codes live 60 s).
-    const references = new Map(targets.filter((t) => !t.reference).map((t) => [t.server, t]));
+    const references = new Map(targets.filter((t) => !t.reference).map((t) => [floorOf(t), t]));
     let pair = 0;
     for (let repeat = 1; repeat <= SETTINGS.repeats; repeat++) {
       for (const connections of SETTINGS.connections) {
