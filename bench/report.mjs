@@ -80,8 +80,8 @@ export function summarize(targets, runs) {
     // Paired with different floors (introspection's reads a form body, the peer's check is a GET):
     // bring both to one scale by the two floors' own ratio, so a slower floor does not flatter the row.
     if (row.rpsVsPeer !== null && row.reference !== peer.reference) {
-      const floorOf = (name) => rows.find((r) => r.floor === name && r.connections === row.connections);
-      const [own, theirs] = [floorOf(row.reference), floorOf(peer.reference)];
+      const floorRow = (name) => rows.find((r) => r.floor === name && r.connections === row.connections);
+      const [own, theirs] = [floorRow(row.reference), floorRow(peer.reference)];
       row.rpsVsPeer = own?.rps && theirs?.rps ? (row.rpsVsPeer * own.rps) / theirs.rps : null;
     }
     row.p99VsPeer = row.p99 !== null && peer.p99 ? row.p99 / peer.p99 : null;

@@ -10,6 +10,7 @@
  * more than the limit in an hour that way; that is the accepted trade for not putting a Durable
  * Object on the registration path.
  */
+import { sleep } from "../platform/shared-work";
 
 const REGISTRATION_WINDOW_SECONDS = 3600;
 /** KV refuses an expirationTtl under 60 s. */
@@ -144,6 +145,10 @@ export async function consumeQuota(store: CounterStore, quota: Quota, now = Date
  * written and stop. None relies on another's background work, which may be cut short with its
  * client: a count still unwritten a second after another request started a write is written by
  * its own request. A write KV refuses is tried again a second later.
+ *
+ * Not a platform/write-batch.ts WriteBatch: that inserts rows, and a row retried at once is
+ * harmless; a count is the latest state of a key, and KV wants a second between writes of a key,
+ * a retry included.
  */
 async function writeBack(kv: KVNamespace, key: string, counter: Counter, value: number, ttlSeconds: number) {
   const deadline = Date.now() + WRITE_DEADLINE_MS;
@@ -154,7 +159,7 @@ async function writeBack(kv: KVNamespace, key: string, counter: Counter, value: 
         console.warn(`rate limit: gave up writing the count ${value} for ${key}`);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await sleep(wait);
       continue;
     }
     counter.lastWriteAt = Date.now();

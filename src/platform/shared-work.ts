@@ -37,3 +37,6 @@ export async function atMost<T>(work: Promise<T>, ms: number): Promise<T | typeo
   });
   return Promise.race([work, gaveUp]).finally(() => clearTimeout(timer));
 }
+
+/** Resolves after `ms` (a timer, so workerd's clock has moved on when it does). */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -7,7 +7,7 @@
  * request's write waits at most `waitMs` for it and, if that write fails or never settles, writes
  * its own row again. `write` must therefore be idempotent (an insert that ignores a row already there).
  */
-import { atMost, GAVE_UP } from "./shared-work";
+import { atMost, GAVE_UP, sleep } from "./shared-work";
 
 export class WriteBatch<Row> {
   private queue: Entry<Row>[] = [];
@@ -43,5 +43,3 @@ interface Entry<Row> {
   row: Row;
   written: Promise<void> | undefined;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
