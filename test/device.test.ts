@@ -471,4 +471,21 @@ describe("user-code brute force (RFC 8628 §5.1)", () => {
     // Another address with a fresh session is not affected.
     expect((await (await person(DEMO.member, "203.0.113.91")).enterCode("BBBB-BBBB")).status).toBe(400);
   });
+
+  it("the tries reach KV after the page is answered, and tries other isolates counted there are honoured", async () => {
+    const hour = Math.floor(Date.now() / 1000 / 3600);
+    const ip = "203.0.113.92";
+    const browser = await person(DEMO.member, ip);
+    for (let i = 0; i < 3; i++) expect((await browser.enterCode("CCCC-CCCC")).status).toBe(400);
+    // Written back in waitUntil, at most once a second per key: the third try lands within about two.
+    const deadline = Date.now() + 5000;
+    while ((await env.RATE_LIMIT.get(`device-ip:${ip}:${hour}`)) !== "3" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await env.RATE_LIMIT.get(`device-ip:${ip}:${hour}`)).toBe("3");
+    // An address another isolate has already counted to the limit is refused here on its first try.
+    const spent = "203.0.113.93";
+    await env.RATE_LIMIT.put(`device-ip:${spent}:${hour}`, String(USER_CODE_ENTRY_LIMITS.perIp.limit));
+    expect((await (await person(DEMO.member, spent)).enterCode("CCCC-CCCC")).status).toBe(429);
+  });
 });
