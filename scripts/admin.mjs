@@ -47,7 +47,12 @@ Example
   npm run admin -- create-app --name "Deploy bot" --type client_credentials \\
     --scope "ir.incidents:read" --team team_demo`;
 
-const { values: opts, positionals } = parseArgs({
+function fail(message) {
+  console.error(`admin: ${message}`);
+  process.exit(1);
+}
+
+const { values: opts, positionals } = parseOptions({
   allowPositionals: true,
   options: {
     url: { type: "string" },
@@ -74,9 +79,13 @@ const { values: opts, positionals } = parseArgs({
   },
 });
 
-function fail(message) {
-  console.error(`admin: ${message}`);
-  process.exit(1);
+/** A mistyped option is a one-line error, not node's stack trace. */
+function parseOptions(config) {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    fail(`${err.message} (see --help)`);
+  }
 }
 
 const [command, clientId] = positionals;

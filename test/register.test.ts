@@ -55,6 +55,9 @@ describe("POST /oauth/register (RFC 7591 §3)", () => {
     expect(body).not.toHaveProperty("client_secret");
     expect(body).not.toHaveProperty("client_secret_expires_at");
     expect(body.client_id_issued_at).toBeCloseTo(Date.now() / 1000, -1);
+    // 128 random bits behind a prefix: URL-safe for registration_client_uri (RFC 7592 §3) and never
+    // "-" first, so `npm run admin -- reset-secret <client_id>` cannot read the id as an option.
+    expect(body.client_id).toMatch(/^app_[\w-]{22}$/);
     const row = await getClient(dbOf(env.DB), body.client_id as string);
     expect(row).toMatchObject({ origin: "registered", teamId: null, secretHash: null, automaticConsent: false });
   });

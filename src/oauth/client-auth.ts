@@ -27,9 +27,12 @@ export interface ClientCredentials {
 /** Prefixed so secret scanners can recognise a leaked client secret. */
 const SECRET_PREFIX = "eoidc_cs_";
 
-/** 128 random bits, URL-safe (the id appears in the RFC 7592 registration_client_uri). */
+/**
+ * 128 random bits, URL-safe (the id appears in the RFC 7592 registration_client_uri). Prefixed,
+ * like every other id here, so it never begins with "-" and passes as a command-line argument.
+ */
 export function newClientId(): string {
-  return randomToken(16);
+  return `app_${randomToken(16)}`;
 }
 
 /** A new client secret (256 bits) and the SHA-256 that is all the database ever keeps. */

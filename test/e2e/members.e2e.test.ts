@@ -161,6 +161,15 @@ describe("npm run admin: invite, list-members, set-role, remove-member", () => {
     expect(await memberByEmail("admin@example.com")).toMatchObject({ role: "admin" });
   });
 
+  it("a mistyped option is one line naming it, not a stack trace, and nothing is sent", async () => {
+    const before = await members();
+    const typo = cli("set-role", "-Exyz", "--team", "team_demo", "--role", "observer");
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toMatch(/^admin: Unknown option '-E'\..*after '--'.*\(see --help\)\n$/);
+    expect(typo.stderr).not.toContain("    at ");
+    expect(await members()).toEqual(before);
+  });
+
   it("remove-member: existing access and refresh tokens are refused at once", async () => {
     const person = (await memberByEmail(people.invitee))!;
     const removed = cli("remove-member", person.user_id, "--team", "team_demo");
