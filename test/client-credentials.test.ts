@@ -1,18 +1,19 @@
 /** grant_type=client_credentials (RFC 6749 §4.4) for admin-created apps and their service users. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { createLocalJWKSet, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { SERVICE_USER_ID_PREFIX, SERVICE_USER_SHARDS, serviceShardOf } from "../src/durable/stub";
 import { insertClientWithServiceUser } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { randomToken, sha256 } from "../src/tokens/secrets";
 import { call, ORIGIN } from "./helpers";
-import { createTestClient, DEMO, type TestClient, tokenRequest } from "./oauth-helpers";
+import { adminApi, createTestClient, DEMO, type TestClient, tokenRequest } from "./oauth-helpers";
 
 async function createServiceApp(scopes: string[]): Promise<TestClient & { serviceUserId: string }> {
   const id = `app_${randomToken(9)}`;
   const secret = randomToken(32);
-  const serviceUserId = `svc_${randomToken(9)}`;
+  const serviceUserId = `${SERVICE_USER_ID_PREFIX}${randomToken(9)}`;
   await insertClientWithServiceUser(
     dbOf(env.DB),
     {
@@ -88,38 +89,126 @@ describe("client_credentials", () => {
   });
 });
 
-describe("a service user's revocations are purged when they expire (UserGrants alarm)", () => {
-  async function alarmOf(userId: string): Promise<number | null> {
-    const stub = env.USER_GRANTS.get(env.USER_GRANTS.idFromName(userId));
-    return runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-  }
+/** The object of one shard of a service user (durable/stub.ts names them `<user id>#<shard>`). */
+function shardObject(serviceUserId: string, shard: number) {
+  return env.USER_GRANTS.get(env.USER_GRANTS.idFromName(`${serviceUserId}#${shard}`));
+}
 
-  it("revoking one access token (RFC 7009) schedules the purge", async () => {
+const shards = Array.from({ length: SERVICE_USER_SHARDS }, (_, shard) => shard);
+
+async function alarmOf(serviceUserId: string, shard: number): Promise<number | null> {
+  return runInDurableObject(shardObject(serviceUserId, shard), (_instance, state) => state.storage.getAlarm());
+}
+
+async function accessToken(app: TestClient): Promise<{ token: string; shard: number }> {
+  const res = await tokenRequest(app, { grant_type: "client_credentials" });
+  const { access_token } = (await res.json()) as { access_token: string };
+  return { token: access_token, shard: serviceShardOf(decodeJwt(access_token).jti!) };
+}
+
+function clientPost(app: TestClient, path: string, params: Record<string, string>): Promise<Response> {
+  return call(path, {
+    method: "POST",
+    headers: {
+      Authorization: `Basic ${btoa(`${app.id}:${app.secret}`)}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams(params),
+  });
+}
+
+describe("a service user's revocations are purged when they expire (UserGrants alarm)", () => {
+  it("revoking one access token (RFC 7009) schedules the purge in the token's shard", async () => {
     const app = await createServiceApp(["ir.incidents:read"]);
-    const { access_token } = (await (await tokenRequest(app, { grant_type: "client_credentials" })).json()) as {
-      access_token: string;
-    };
-    expect(await alarmOf(app.serviceUserId)).toBeNull();
-    const res = await call("/oauth/revoke", {
-      method: "POST",
-      headers: {
-        Authorization: `Basic ${btoa(`${app.id}:${app.secret}`)}`,
-        "Content-Type": "application/x-www-form-urlencoded",
-      },
-      body: new URLSearchParams({ token: access_token }),
-    });
-    expect(res.status).toBe(200);
-    expect(await alarmOf(app.serviceUserId)).toBeGreaterThan(Date.now());
+    const { token, shard } = await accessToken(app);
+    expect(await alarmOf(app.serviceUserId, shard)).toBeNull();
+    expect((await clientPost(app, "/oauth/revoke", { token })).status).toBe(200);
+    expect(await alarmOf(app.serviceUserId, shard)).toBeGreaterThan(Date.now());
   });
 
-  it("revoking every token of the app schedules the purge too", async () => {
+  it("revoking every token of the app schedules the purge in every shard", async () => {
     const app = await createServiceApp(["ir.incidents:read"]);
-    expect(await alarmOf(app.serviceUserId)).toBeNull();
+    for (const shard of shards) expect(await alarmOf(app.serviceUserId, shard)).toBeNull();
     const res = await call(`/api/admin/apps/${app.id}/revoke-tokens`, {
       method: "POST",
       headers: { Authorization: "Bearer test-admin-token-0123456789abcdefghijklmnop" },
     });
     expect(res.status).toBe(200);
-    expect(await alarmOf(app.serviceUserId)).toBeGreaterThan(Date.now());
+    for (const shard of shards)
+      expect(await alarmOf(app.serviceUserId, shard), `shard ${shard}`).toBeGreaterThan(Date.now());
+  });
+});
+
+describe("a service user's tokens are checked by 16 objects, each by the shard its jti falls in", () => {
+  async function adminServiceApp(): Promise<TestClient & { serviceUserId: string }> {
+    const res = await adminApi("POST", "/apps", {
+      name: "Busy gateway",
+      type: "client_credentials",
+      scope: "ir.incidents:read",
+      team_id: DEMO.team,
+    });
+    const app = (await res.json()) as { client_id: string; client_secret: string; service_user_id: string };
+    return {
+      id: app.client_id,
+      secret: app.client_secret,
+      method: "client_secret_basic",
+      redirectUri: "",
+      serviceUserId: app.service_user_id,
+    };
+  }
+
+  /** Tokens until `count` different shards hold one each. */
+  async function tokensInShards(app: TestClient, count: number): Promise<{ token: string; shard: number }[]> {
+    const byShard = new Map<number, { token: string; shard: number }>();
+    for (let i = 0; i < 200 && byShard.size < count; i++) {
+      const t = await accessToken(app);
+      byShard.set(t.shard, t);
+    }
+    expect(byShard.size).toBe(count);
+    return [...byShard.values()];
+  }
+
+  const active = async (app: TestClient, token: string) =>
+    (await (await clientPost(app, "/oauth/introspect", { token })).json()) as { active: boolean; sub?: string };
+
+  it("every shard knows the service membership from the app's creation, so each token introspects active (RFC 7662 §2.2)", async () => {
+    const app = await adminServiceApp();
+    for (const { token } of await tokensInShards(app, 4)) {
+      expect(await active(app, token)).toMatchObject({
+        active: true,
+        sub: app.serviceUserId,
+        scope: "ir.incidents:read",
+      });
+    }
+    const holders = await Promise.all(
+      shards.map((shard) =>
+        runInDurableObject(shardObject(app.serviceUserId, shard), (_instance, state) =>
+          state.storage.sql
+            .exec("SELECT role FROM holder_teams WHERE team_id = ? AND removed = 0", DEMO.team)
+            .toArray(),
+        ),
+      ),
+    );
+    expect(holders).toEqual(shards.map(() => [{ role: "service" }]));
+  });
+
+  it("revoking one token (RFC 7009 §2.1) ends it alone, in whichever shard; the others stay active", async () => {
+    const app = await adminServiceApp();
+    const [first, second, third] = await tokensInShards(app, 3);
+    expect((await clientPost(app, "/oauth/revoke", { token: second!.token })).status).toBe(200);
+    expect(await active(app, second!.token)).toEqual({ active: false });
+    expect((await active(app, first!.token)).active).toBe(true);
+    expect((await active(app, third!.token)).active).toBe(true);
+  });
+
+  it("deleting the app removes the service membership from every shard", async () => {
+    const app = await adminServiceApp();
+    expect((await adminApi("DELETE", `/apps/${app.id}`)).status).toBe(204);
+    for (const shard of shards) {
+      const rows = await runInDurableObject(shardObject(app.serviceUserId, shard), (_instance, state) =>
+        state.storage.sql.exec("SELECT removed FROM holder_teams WHERE team_id = ?", DEMO.team).toArray(),
+      );
+      expect(rows, `shard ${shard}`).toEqual([{ removed: 1 }]);
+    }
   });
 });

@@ -9,6 +9,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { serviceShardOf } from "../src/durable/stub";
 import {
   adminApi,
   authorizeUrl,
@@ -163,6 +164,36 @@ describe("storage round trips per request, warm caches", () => {
     );
     expect(await refresh.response.json()).toMatchObject({ active: true, token_type: "refresh_token" });
     expectOneCallToHolder(refresh.calls, DEMO.member, "inspectRefresh");
+  });
+
+  it("introspection and revocation of a service user's token: one call, to the shard its jti names", async () => {
+    const created = await adminApi("POST", "/apps", {
+      name: "Sharded bot",
+      type: "client_credentials",
+      scope: "ir.incidents:read",
+      team_id: DEMO.team,
+    });
+    const app = (await created.json()) as { client_id: string; client_secret: string; service_user_id: string };
+    const client: TestClient = {
+      id: app.client_id,
+      secret: app.client_secret,
+      redirectUri: "",
+      method: "client_secret_basic",
+    };
+    const mint = async () => {
+      const res = await send(...post(client, "/oauth/token", { grant_type: "client_credentials" }));
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    await send(...post(client, "/oauth/introspect", { token: await mint() }));
+    const token = await mint();
+    const { jti } = decodeJwt(token);
+    const shard = env.USER_GRANTS.idFromName(`${app.service_user_id}#${serviceShardOf(jti!)}`).toString();
+    const introspected = await measure(...post(client, "/oauth/introspect", { token }));
+    expect(await introspected.response.json()).toMatchObject({ active: true, sub: app.service_user_id });
+    expect(introspected.calls).toEqual([{ binding: "USER_GRANTS", kind: "checkAccess", objectId: shard }]);
+    const revoked = await measure(...post(client, "/oauth/revoke", { token }));
+    expect(revoked.response.status).toBe(200);
+    expect(revoked.calls).toEqual([{ binding: "USER_GRANTS", kind: "revokeAccessToken", objectId: shard }]);
   });
 
   it("revocation (RFC 7009): one call per token; the D1 index and the audit event are deferred and land", async () => {

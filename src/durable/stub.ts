@@ -3,13 +3,60 @@ import type { ClientReplay } from "./client-replay";
 import type { DeviceAuthorization } from "./device-authorization";
 import type { UserGrants } from "./user-grants";
 
+const userGrantsNamespace = (env: Pick<Env, "USER_GRANTS">) => env.USER_GRANTS as DurableObjectNamespace<UserGrants>;
+
 /**
- * The UserGrants object of one user (one object per user, placed near where they first used it).
- * The binding is declared untyped in config.ts (which sits below this layer); it is typed here.
+ * The UserGrants object of one person (one object per person, placed near where they first used
+ * it): their token families, revocations and holder section. The binding is declared untyped in
+ * config.ts (which sits below this layer); it is typed here.
  */
 export function userGrants(env: Pick<Env, "USER_GRANTS">, userId: string): DurableObjectStub<UserGrants> {
-  const namespace = env.USER_GRANTS as DurableObjectNamespace<UserGrants>;
+  const namespace = userGrantsNamespace(env);
   return namespace.get(namespace.idFromName(userId));
+}
+
+/** A client_credentials app's service user has an id with this prefix (admin-apps.ts makes them). */
+export const SERVICE_USER_ID_PREFIX = "usr_svc_";
+
+/**
+ * A service user's access tokens are checked by one of this many objects, so one busy app's
+ * introspection is not held to one object's ~1,000 requests/s (docs/edge-latency.md, "The plan").
+ */
+export const SERVICE_USER_SHARDS = 16;
+
+const isServiceUser = (userId: string) => userId.startsWith(SERVICE_USER_ID_PREFIX);
+
+/** FNV-1a of the token's jti, to the shard that keeps that token's revocation. */
+export function serviceShardOf(jti: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < jti.length; i++) hash = Math.imul(hash ^ jti.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % SERVICE_USER_SHARDS;
+}
+
+function serviceShard(env: Pick<Env, "USER_GRANTS">, userId: string, shard: number): DurableObjectStub<UserGrants> {
+  const namespace = userGrantsNamespace(env);
+  return namespace.get(namespace.idFromName(`${userId}#${shard}`));
+}
+
+/**
+ * The object that answers for one access token (its revocation, a DPoP proof spent with it, the
+ * holder's role): its person's object, or the service user's shard its jti falls in.
+ */
+export function accessTokenGrants(
+  env: Pick<Env, "USER_GRANTS">,
+  userId: string,
+  jti: string,
+): DurableObjectStub<UserGrants> {
+  return isServiceUser(userId) ? serviceShard(env, userId, serviceShardOf(jti)) : userGrants(env, userId);
+}
+
+/**
+ * Every object keeping this user's holder section and "revoke everything" stamp: a person's one,
+ * or all of a service user's shards. Holder-wide writes go to each.
+ */
+export function everyUserGrants(env: Pick<Env, "USER_GRANTS">, userId: string): DurableObjectStub<UserGrants>[] {
+  if (!isServiceUser(userId)) return [userGrants(env, userId)];
+  return Array.from({ length: SERVICE_USER_SHARDS }, (_, shard) => serviceShard(env, userId, shard));
 }
 
 /** The ClientReplay object of one client: its assertion and client_credentials proof jtis. */

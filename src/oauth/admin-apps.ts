@@ -4,6 +4,7 @@
  * HTTP here: the caller says who is acting (`AdminActor`).
  */
 import { type Env, settingsOf } from "../config";
+import { SERVICE_USER_ID_PREFIX } from "../durable/stub";
 import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { type AuditEvent, type AuditRow, listAudit, recordAudit } from "../store/audit";
 import {
@@ -222,7 +223,7 @@ export async function createApp(
     grantTypes,
     scopes: adminAppScopes(input.scope, clientCredentials),
     automaticConsent,
-    serviceUserId: clientCredentials ? `usr_svc_${randomToken(12)}` : null,
+    serviceUserId: clientCredentials ? `${SERVICE_USER_ID_PREFIX}${randomToken(12)}` : null,
     registrationTokenHash: null,
     idTokenSignedResponseAlg: "RS256",
     metadata,

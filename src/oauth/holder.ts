@@ -6,7 +6,7 @@
  * read the role from the object alone. docs/architecture.md has the full argument.
  */
 import type { Env } from "../config";
-import { userGrants } from "../durable/stub";
+import { everyUserGrants } from "../durable/stub";
 import { dbOf } from "../store/db";
 import { markFamiliesRevoked } from "../store/token-families";
 import { holderRecord } from "../store/users";
@@ -16,24 +16,28 @@ import { holderRecord } from "../store/users";
  * worker dies in between), the person's object copies D1 by itself within 30 s (its alarm).
  */
 export async function expectHolderChange(env: Env, userId: string): Promise<void> {
-  await userGrants(env, userId).expectHolderChange(userId);
+  await Promise.all(everyUserGrants(env, userId).map((grants) => grants.expectHolderChange(userId)));
 }
 
 /**
  * Copies the user's record from D1 into their object (read after the caller's D1 change committed,
  * so it is at least as new). Teams the user left are tombstoned there and their token families
- * revoked in the object's same transaction, then marked in the D1 index. One retry: a failure
- * surfaces to the caller, whose change then does not report success.
+ * revoked in the object's same transaction, then marked in the D1 index. A service user's record
+ * goes to each of its shards. One retry per object: a failure surfaces to the caller, whose change
+ * then does not report success.
  */
 export async function publishHolder(env: Env, userId: string, options: { settles?: boolean } = {}): Promise<void> {
   const db = dbOf(env.DB);
   const now = Date.now();
   const record = await holderRecord(db, userId);
-  let result: Awaited<ReturnType<ReturnType<typeof userGrants>["publishHolder"]>>;
-  try {
-    result = await userGrants(env, userId).publishHolder(record, now, options);
-  } catch {
-    result = await userGrants(env, userId).publishHolder(record, now, options);
-  }
-  await markFamiliesRevoked(db, result.revokedFamilies, now);
+  const revoked = await Promise.all(
+    everyUserGrants(env, userId).map(async (grants) => {
+      try {
+        return (await grants.publishHolder(record, now, options)).revokedFamilies;
+      } catch {
+        return (await grants.publishHolder(record, now, options)).revokedFamilies;
+      }
+    }),
+  );
+  await markFamiliesRevoked(db, revoked.flat(), now);
 }

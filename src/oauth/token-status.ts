@@ -6,7 +6,7 @@
  * revocation or a role downgrade takes effect at once, with no D1 read.
  */
 import type { Env, Settings } from "../config";
-import { userGrants } from "../durable/stub";
+import { accessTokenGrants, userGrants } from "../durable/stub";
 import type { ProofUse } from "../durable/user-grants";
 import { type ClientRow, getClientCached } from "../store/clients";
 import type { Db } from "../store/db";
@@ -69,7 +69,7 @@ export async function accessTokenStatus(
 ): Promise<LiveToken | null> {
   const claims = verified ?? (await readAccessToken(ctx, token));
   if (!claims) return null;
-  const grants = userGrants(ctx.env, claims.sub);
+  const grants = accessTokenGrants(ctx.env, claims.sub, claims.jti);
   const access = { familyId: claims.fid, jti: claims.jti, iat: claims.iat, teamId: claims.team_id };
   const [check, client] = await Promise.all([
     proof ? grants.checkAccessWithProof(access, proof) : grants.checkAccess(access),

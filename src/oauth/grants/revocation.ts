@@ -3,7 +3,7 @@
  * so revoking is one call per affected user; the D1 index says which users those are.
  */
 import type { Env } from "../../config";
-import { userGrants } from "../../durable/stub";
+import { accessTokenGrants, everyUserGrants, userGrants } from "../../durable/stub";
 import { recordAuditLater } from "../../store/audit";
 import { markClientTokensRevoked } from "../../store/clients";
 import { dbOf } from "../../store/db";
@@ -35,7 +35,9 @@ export async function revokeAllTokensOfClient(env: Env, clientId: string): Promi
   // It also moves clients.revoked_before, which is what kills access tokens already handed out.
   const serviceUserId = await markClientTokensRevoked(db, clientId, now);
   await revokeFamiliesByUser(env, await liveFamiliesOfClient(db, clientId), "client_revoked", now);
-  if (serviceUserId) await userGrants(env, serviceUserId).revokeAllBefore(now);
+  if (serviceUserId) {
+    await Promise.all(everyUserGrants(env, serviceUserId).map((grants) => grants.revokeAllBefore(now)));
+  }
 }
 
 /** A user revokes one connected app: every family of that user with that client dies. */
@@ -52,13 +54,12 @@ export async function revokeUserClientTokens(env: Env, userId: string, clientId:
  * binding allows it; a proof by another key than the token's leaves the token alone.
  */
 async function proofAllows(
-  ctx: GrantContext,
-  userId: string,
+  grants: ReturnType<typeof accessTokenGrants>,
   proof: VerifiedProof | undefined,
   boundTo: string | undefined,
 ): Promise<boolean> {
   if (!proof) return true;
-  if (!(await userGrants(ctx.env, userId).spendProof(proofUse(proof)))) throw proofReplayedError();
+  if (!(await grants.spendProof(proofUse(proof)))) throw proofReplayedError();
   return boundTo === undefined || boundTo === proof.jkt;
 }
 
@@ -111,8 +112,9 @@ async function revokeAccessToken(
 ): Promise<boolean> {
   const claims = await readAccessToken(ctx, token);
   if (!claims || claims.client_id !== clientId) return false;
-  if (!(await proofAllows(ctx, claims.sub, proof, boundKeyOf(claims)))) return true;
-  await userGrants(ctx.env, claims.sub).revokeAccessToken(claims.jti, claims.exp * 1000);
+  const grants = accessTokenGrants(ctx.env, claims.sub, claims.jti);
+  if (!(await proofAllows(grants, proof, boundKeyOf(claims)))) return true;
+  await grants.revokeAccessToken(claims.jti, claims.exp * 1000);
   auditRevocation(ctx, claims.team_id, claims.sub, clientId, { token_type: "access_token", jti: claims.jti });
   return true;
 }
