@@ -14,11 +14,13 @@ Commands
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt]
                  [--jwks-uri <https URL> | --jwks '<JWK Set JSON>']   (private_key_jwt, RFC 7523)
                  [--grant-type <type>]... [--post-logout-redirect-uri <uri>]...
+                 [--id-token-alg RS256|ES256]   (ID token signature; default RS256)
   list-apps      --team <team_id>
   get-app        <client_id>
   update-app     <client_id> [--name <name>] [--redirect-uri <uri>]... [--scope "<scopes>"]
                  [--automatic-consent | --no-automatic-consent] [--jwks-uri <url> | --jwks '<json>']
                  [--grant-type <type>]... [--post-logout-redirect-uri <uri>]...
+                 [--id-token-alg RS256|ES256]
                  (grant types: authorization_code, refresh_token,
                   urn:ietf:params:oauth:grant-type:device_code)
   reset-secret   <client_id>
@@ -66,6 +68,7 @@ const { values: opts, positionals } = parseOptions({
     "automatic-consent": { type: "boolean" },
     "no-automatic-consent": { type: "boolean" },
     "auth-method": { type: "string" },
+    "id-token-alg": { type: "string" },
     jwks: { type: "string" },
     "jwks-uri": { type: "string" },
     kind: { type: "string" },
@@ -142,6 +145,7 @@ function printApp(app) {
     ["scope", app.scope || "-"],
     ["automatic_consent", app.automatic_consent],
   ];
+  if (app.id_token_signed_response_alg) rows.push(["id_token_alg", app.id_token_signed_response_alg]);
   if (app.service_user_id) rows.push(["service_user", app.service_user_id]);
   for (const [k, v] of rows) console.log(`${k.padEnd(18)} ${v}`);
 }
@@ -180,6 +184,7 @@ switch (command) {
       scope: opts.scope,
       automatic_consent: opts["automatic-consent"],
       token_endpoint_auth_method: opts["auth-method"],
+      id_token_signed_response_alg: opts["id-token-alg"],
       ...keyOptions(),
     };
     print(await api("POST", "/apps", body), (app) => {
@@ -206,6 +211,7 @@ switch (command) {
       grant_types: opts["grant-type"],
       scope: opts.scope,
       automatic_consent: automatic,
+      id_token_signed_response_alg: opts["id-token-alg"],
       ...keyOptions(),
     };
     print(await api("PATCH", `/apps/${id()}`, body), printApp);

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import { settingsOf } from "../src/config";
@@ -9,6 +10,7 @@ import { getClient } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { randomToken, sha256 } from "../src/tokens/secrets";
 import { call, ORIGIN } from "./helpers";
+import { DEMO, exchangeCode, obtainCode, type TestClient } from "./oauth-helpers";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop";
 const db = dbOf(env.DB);
@@ -482,4 +484,72 @@ describe("a self-registered app belongs to its registrant (RFC 7592): the team m
       expect(await getClient(db, id)).toBeUndefined();
     });
   }
+});
+
+describe("an admin app's ID token signature (id_token_signed_response_alg, OIDC Dynamic Client Registration §2)", () => {
+  const PERSONAL = {
+    name: "Signed in",
+    type: "confidential",
+    team_id: DEMO.team,
+    redirect_uris: ["https://app.example.com/cb"],
+    scope: "openid profile email ir.incidents:read",
+    automatic_consent: true,
+  };
+
+  async function idTokenAlg(created: Json & { client_id: string; client_secret: string }): Promise<string> {
+    const client: TestClient = {
+      id: created.client_id,
+      secret: created.client_secret,
+      redirectUri: PERSONAL.redirect_uris[0]!,
+      method: "client_secret_basic",
+    };
+    const { code, verifier } = await obtainCode(client, DEMO.member);
+    const res = await exchangeCode(client, code, verifier);
+    expect(res.status).toBe(200);
+    const { id_token } = (await res.json()) as { id_token: string };
+    // OIDC Core §3.1.3.7 step 6: verified with the server's published key for that alg.
+    const jwks = createLocalJWKSet((await (await call("/oauth/discovery/keys")).json()) as never);
+    const { protectedHeader } = await jwtVerify(id_token, jwks, { issuer: ORIGIN, audience: client.id });
+    return protectedHeader.alg!;
+  }
+
+  it("is RS256 unless the admin chooses ES256; the choice is shown, applied, and can be changed back", async () => {
+    const plain = (await (await operator("POST", "/apps", PERSONAL)).json()) as Json & {
+      client_id: string;
+      client_secret: string;
+    };
+    expect(plain.id_token_signed_response_alg).toBe("RS256");
+    expect(await idTokenAlg(plain)).toBe("RS256");
+
+    const res = await operator("POST", "/apps", { ...PERSONAL, id_token_signed_response_alg: "ES256" });
+    expect(res.status).toBe(201);
+    const es = (await res.json()) as Json & { client_id: string; client_secret: string };
+    expect(es.id_token_signed_response_alg).toBe("ES256");
+    expect((await getClient(db, es.client_id))?.idTokenSignedResponseAlg).toBe("ES256");
+    expect(await idTokenAlg(es)).toBe("ES256");
+
+    const back = await operator("PATCH", `/apps/${es.client_id}`, { id_token_signed_response_alg: "RS256" });
+    expect(((await back.json()) as Json).id_token_signed_response_alg).toBe("RS256");
+    expect(await idTokenAlg(es)).toBe("RS256");
+  });
+
+  it("refuses an algorithm the server does not sign with, and on an app that gets no ID token; nothing changes", async () => {
+    await expectError(
+      await operator("POST", "/apps", { ...PERSONAL, id_token_signed_response_alg: "HS256" }),
+      400,
+      "invalid_client_metadata",
+    );
+    const created = (await (await operator("POST", "/apps", PERSONAL)).json()) as Json & { client_id: string };
+    const refused = await operator("PATCH", `/apps/${created.client_id}`, { id_token_signed_response_alg: "none" });
+    await expectError(refused, 400, "invalid_client_metadata");
+    expect((await getClient(db, created.client_id))?.idTokenSignedResponseAlg).toBe("RS256");
+    const service = await operator("POST", "/apps", {
+      name: "Service",
+      type: "client_credentials",
+      team_id: DEMO.team,
+      scope: "ir.incidents:read",
+      id_token_signed_response_alg: "ES256",
+    });
+    await expectError(service, 400, "invalid_client_metadata");
+  });
 });

@@ -297,6 +297,39 @@ describe("editing, resetting, revoking, deleting", () => {
     expect(await elements(after, 'details ul.resources input[name="scope"]')).toHaveLength(4 + 30 + 16);
   });
 
+  it("chooses the ID token's signature (OIDC Dynamic Client Registration §2): RS256 by default, ES256 when picked, changed on the edit form", async () => {
+    const service = await page(await admin.get(`${APPS}/new?type=client_credentials`), 200);
+    expect(await elements(service, "select#id-token-alg")).toEqual([]);
+    const blank = await page(await admin.get(`${APPS}/new?type=confidential`), 200);
+    expect((await elements(blank, "#id-token-alg option[selected]")).map((o) => o.value)).toEqual(["RS256"]);
+    const fields: [string, string][] = [
+      ["team", DEMO.team],
+      ["type", "confidential"],
+      ["name", "Edge app"],
+      ["redirect_uris", "https://edge.example.com/cb"],
+      ["token_endpoint_auth_method", "client_secret_basic"],
+      ["scope", "openid"],
+      ["id_token_signed_response_alg", "ES256"],
+    ];
+    const { clientId } = await createThroughForm(fields);
+    expect(await storedClient(clientId)).toMatchObject({ id_token_signed_response_alg: "ES256" });
+    const form = await page(await admin.get(appPath(clientId)), 200);
+    expect((await elements(form, "#id-token-alg option[selected]")).map((o) => o.value)).toEqual(["ES256"]);
+
+    const edit = (alg: string) =>
+      admin.post(appPath(clientId), [
+        ["name", "Edge app"],
+        ["redirect_uris", "https://edge.example.com/cb"],
+        ["scope", "openid"],
+        ["id_token_signed_response_alg", alg],
+      ]);
+    const refused = await page(await edit("HS256"), 400);
+    expect(await textOf(refused, "[role=alert]")).toContain("id_token_signed_response_alg must be one of RS256, ES256");
+    expect(await storedClient(clientId)).toMatchObject({ id_token_signed_response_alg: "ES256" });
+    expect((await edit("RS256")).status).toBe(303);
+    expect(await storedClient(clientId)).toMatchObject({ id_token_signed_response_alg: "RS256" });
+  });
+
   it("resets the secret after a confirmation: the old one fails at once with invalid_client, the new one works", async () => {
     const { clientId, secret: old } = await createThroughForm(SERVICE_FORM("Rotating bot"));
     expect((await clientCredentialsToken(clientId, old!)).status).toBe(200);

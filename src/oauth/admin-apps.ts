@@ -27,6 +27,7 @@ import {
   adminAppScopes,
   allLoopback,
   cleanClientName,
+  idTokenSigningAlg,
   keyMetadata,
   personalGrantTypes,
   type TokenEndpointAuthMethod,
@@ -72,6 +73,8 @@ export function appView(client: ClientRow): Record<string, unknown> {
     grant_types: client.grantTypes,
     scope: formatScope(client.scopes),
     automatic_consent: client.automaticConsent,
+    // OIDC Dynamic Client Registration §2; an app for no person gets no ID token.
+    ...(client.serviceUserId ? {} : { id_token_signed_response_alg: client.idTokenSignedResponseAlg }),
     service_user_id: client.serviceUserId,
     created_by: client.createdBy,
     created_at: iso(client.createdAt),
@@ -131,13 +134,12 @@ function refuseUnknownFields(input: Record<string, unknown>, allowed: readonly s
     throw new OAuthError("invalid_request", `unknown field ${JSON.stringify(unknown.slice(0, 40))}`);
 }
 
-/** A client_credentials app acts for no person: nothing that redirects a person, no other grant. */
+const PERSONAL_FIELDS = ["redirect_uris", "post_logout_redirect_uris", "grant_types", "id_token_signed_response_alg"];
+
+/** A client_credentials app acts for no person: nothing that redirects a person, no ID token, no other grant. */
 function refusePersonalFields(input: Record<string, unknown>): void {
-  if ((input.redirect_uris ?? input.post_logout_redirect_uris ?? input.grant_types) !== undefined) {
-    throw new OAuthError(
-      "invalid_client_metadata",
-      "a client_credentials app has no redirect_uris, post_logout_redirect_uris or grant_types",
-    );
+  if (PERSONAL_FIELDS.some((field) => input[field] !== undefined)) {
+    throw new OAuthError("invalid_client_metadata", `a client_credentials app has no ${PERSONAL_FIELDS.join(", ")}`);
   }
 }
 
@@ -166,6 +168,7 @@ const CREATE_FIELDS = [
   "jwks",
   "jwks_uri",
   "dpop_bound_access_tokens",
+  "id_token_signed_response_alg",
 ];
 
 /**
@@ -225,7 +228,7 @@ export async function createApp(
     automaticConsent,
     serviceUserId: clientCredentials ? `${SERVICE_USER_ID_PREFIX}${randomToken(12)}` : null,
     registrationTokenHash: null,
-    idTokenSignedResponseAlg: "RS256",
+    idTokenSignedResponseAlg: idTokenSigningAlg(input.id_token_signed_response_alg) ?? "RS256",
     metadata,
     createdBy: actor.userId,
     revokedBefore: 0,
@@ -260,6 +263,7 @@ const UPDATE_FIELDS = [
   "jwks",
   "jwks_uri",
   "dpop_bound_access_tokens",
+  "id_token_signed_response_alg",
 ];
 
 /**
@@ -279,8 +283,9 @@ function changedKeyMetadata(env: Env, client: ClientRow, input: Record<string, u
 }
 
 /**
- * Edits name, redirect URIs, post-logout redirect URIs, grant types (of an app for people), scopes,
- * automatic consent, keys and the DPoP preference; other fields are refused.
+ * Edits name, redirect URIs, post-logout redirect URIs, grant types and the ID token's signature (of
+ * an app for people), scopes, automatic consent, keys and the DPoP preference; other fields are
+ * refused.
  */
 export async function updateApp(
   env: Env,
@@ -303,6 +308,8 @@ export async function updateApp(
     changes.postLogoutRedirectUris = validatePostLogoutRedirectUris(input.post_logout_redirect_uris);
   }
   if (input.scope !== undefined) changes.scopes = adminAppScopes(input.scope, clientCredentials);
+  const idTokenAlg = idTokenSigningAlg(input.id_token_signed_response_alg);
+  if (idTokenAlg !== undefined) changes.idTokenSignedResponseAlg = idTokenAlg;
   const automaticConsent = booleanField(input.automatic_consent, "automatic_consent");
   if (automaticConsent !== undefined) {
     if (clientCredentials && automaticConsent) {

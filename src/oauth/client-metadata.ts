@@ -4,6 +4,7 @@
  */
 import { MAX_METADATA_DOCUMENT_BYTES } from "../limits";
 import { checkFetchableUrl, MetadataDocumentError } from "./client-fetch";
+import { ID_TOKEN_SIGNING_ALGS, type IdTokenSigningAlg } from "./dpop-algorithms";
 import { OAuthError } from "./errors";
 import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import { isLoopbackRedirectUri, validateRedirectUri } from "./redirect-uri";
@@ -263,7 +264,7 @@ export interface RegistrationMetadata {
   postLogoutRedirectUris: string[];
   grantTypes: string[];
   scopes: string[];
-  idTokenSignedResponseAlg: "RS256" | "ES256";
+  idTokenSignedResponseAlg: IdTokenSigningAlg;
   metadata: Record<string, unknown>;
 }
 
@@ -273,6 +274,12 @@ function oneOf<T extends string>(value: unknown, field: string, allowed: readonl
     badMetadata(`${field} must be one of ${allowed.join(", ")}`);
   }
   return value as T;
+}
+
+/** `id_token_signed_response_alg` as sent, checked; undefined when absent (the caller's default applies). */
+export function idTokenSigningAlg(value: unknown): IdTokenSigningAlg | undefined {
+  if (value === undefined || value === null) return undefined;
+  return oneOf(value, "id_token_signed_response_alg", ID_TOKEN_SIGNING_ALGS, "RS256");
 }
 
 /** The grants a person-facing app (self-registered or admin-created) may hold. */
@@ -338,12 +345,7 @@ export function parseRegistrationRequest(
     postLogoutRedirectUris: validatePostLogoutRedirectUris(body.post_logout_redirect_uris),
     grantTypes,
     scopes: registrationScopes(body.scope),
-    idTokenSignedResponseAlg: oneOf(
-      body.id_token_signed_response_alg,
-      "id_token_signed_response_alg",
-      ["RS256", "ES256"] as const,
-      "RS256",
-    ),
+    idTokenSignedResponseAlg: idTokenSigningAlg(body.id_token_signed_response_alg) ?? "RS256",
     metadata: { ...descriptiveMetadata(body), ...keyMetadata(body, tokenEndpointAuthMethod, options) },
   };
 }

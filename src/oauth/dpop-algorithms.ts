@@ -8,3 +8,10 @@
 export const DPOP_SIGNING_ALGS = ["ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256"] as const;
 
 export const CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256"] as const;
+
+/**
+ * What this server signs ID tokens with, per client (`id_token_signed_response_alg`, OIDC Dynamic
+ * Client Registration §2: RS256 when the client names none). The server holds a key of each.
+ */
+export const ID_TOKEN_SIGNING_ALGS = ["RS256", "ES256"] as const;
+export type IdTokenSigningAlg = (typeof ID_TOKEN_SIGNING_ALGS)[number];

@@ -3,7 +3,7 @@
  * Connect Discovery 1.0 §3. Both documents carry the configured issuer byte for byte.
  */
 import type { Settings } from "../config";
-import { CLIENT_ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS } from "./dpop-algorithms";
+import { CLIENT_ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS, ID_TOKEN_SIGNING_ALGS } from "./dpop-algorithms";
 import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import { ALL_SCOPES } from "./scopes";
 
@@ -67,7 +67,7 @@ export function openIdConfiguration(settings: Settings): Record<string, unknown>
     // OpenID Connect RP-Initiated Logout 1.0 §2.1.
     end_session_endpoint: endpointUrl(settings, ENDPOINT_PATHS.endSession),
     subject_types_supported: ["public"],
-    id_token_signing_alg_values_supported: ["RS256", "ES256"],
+    id_token_signing_alg_values_supported: [...ID_TOKEN_SIGNING_ALGS],
     userinfo_signing_alg_values_supported: ["none"],
     claims_supported: [
       "sub",

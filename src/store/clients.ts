@@ -19,6 +19,7 @@ export type ClientChanges = Partial<
     | "grantTypes"
     | "scopes"
     | "automaticConsent"
+    | "idTokenSignedResponseAlg"
     | "secretHash"
     | "revokedBefore"
     | "teamId"

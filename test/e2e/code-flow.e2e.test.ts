@@ -5,7 +5,8 @@
  * redeeming the code (checking state, iss per RFC 9207 and the ID token) and calling UserInfo.
  * A template for flow tests: copy it, change the scenario.
  */
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+import { spawnSync } from "node:child_process";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
@@ -60,7 +61,10 @@ async function authorizeAndRedeem(
   if (new URL(page.url()).pathname === "/signin") {
     await submitForm(page, { email: "member@example.com" }, { form: 'form[action="/signin/dev"]' });
   }
-  await submitForm(page, {}, { submit: 'button[name="decision"][value="approve"]' });
+  // A person who already allowed these scopes is not asked again (straight back to the app).
+  if (await page.locator('button[name="decision"][value="approve"]').count()) {
+    await submitForm(page, {}, { submit: 'button[name="decision"][value="approve"]' });
+  }
   return client.authorizationCodeGrant(config, await callback.next(), {
     pkceCodeVerifier: pkce.verifier,
     expectedState: state,
@@ -140,5 +144,54 @@ describe("UserInfo takes only tokens for this server (RFC 9068 §4, RFC 8707, OI
     const sub = decodeJwt(withOpenid.access_token).sub as string;
     const userinfo = await client.fetchUserInfo(config, withOpenid.access_token, sub);
     expect(userinfo.email).toBe("member@example.com");
+  });
+});
+
+describe("an app created with `npm run admin -- create-app --id-token-alg ES256` (OIDC Dynamic Client Registration §2)", () => {
+  function admin(...args: string[]): string {
+    const run = spawnSync(process.execPath, ["scripts/admin.mjs", ...args, "--url", worker.baseUrl], {
+      encoding: "utf8",
+      env: { ...process.env, ADMIN_API_TOKEN: worker.adminToken },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    return run.stdout;
+  }
+
+  it("gets ES256 ID tokens that openid-client, told to expect ES256, verifies; update-app sets RS256 back", async () => {
+    const created = JSON.parse(
+      admin(
+        "create-app",
+        "--name",
+        "E2E ES256 app",
+        "--type",
+        "confidential",
+        "--team",
+        "team_demo",
+        "--redirect-uri",
+        callback.redirectUri,
+        "--scope",
+        "openid profile email",
+        "--id-token-alg",
+        "ES256",
+        "--json",
+      ),
+    ) as { client_id: string; client_secret: string; id_token_signed_response_alg: string };
+    expect(created.id_token_signed_response_alg).toBe("ES256");
+    const configFor = (alg: string) =>
+      client.discovery(
+        new URL(worker.issuer),
+        created.client_id,
+        { id_token_signed_response_alg: alg },
+        client.ClientSecretBasic(created.client_secret),
+        { execute: [client.allowInsecureRequests] },
+      );
+    // openid-client refuses an ID token signed with another alg than the client's metadata names.
+    const es = await authorizeAndRedeem(await configFor("ES256"), { scope: "openid email" });
+    expect(decodeProtectedHeader(es.id_token!).alg).toBe("ES256");
+    expect(es.claims()?.aud).toBe(created.client_id);
+
+    expect(admin("update-app", created.client_id, "--id-token-alg", "RS256")).toMatch(/^id_token_alg\s+RS256$/m);
+    const rs = await authorizeAndRedeem(await configFor("RS256"), { scope: "openid email" });
+    expect(decodeProtectedHeader(rs.id_token!).alg).toBe("RS256");
   });
 });

@@ -32,6 +32,7 @@ export function formValuesOf(client: ClientRow): AppFormValues {
     redirectUris: client.redirectUris.join("\n"),
     postLogoutRedirectUris: client.postLogoutRedirectUris.join("\n"),
     deviceFlow: client.grantTypes.includes(DEVICE_CODE_GRANT_TYPE),
+    idTokenAlg: client.idTokenSignedResponseAlg,
     scopes: new Set(client.scopes),
     automaticConsent: client.automaticConsent,
     authMethod: authMethodOf(client.tokenEndpointAuthMethod),
@@ -46,6 +47,7 @@ export function formValuesFrom(form: FormFields): AppFormValues {
     redirectUris: form.get("redirect_uris") ?? "",
     postLogoutRedirectUris: form.get("post_logout_redirect_uris") ?? "",
     deviceFlow: form.ticked("device_flow"),
+    idTokenAlg: form.get("id_token_signed_response_alg") ?? "RS256",
     scopes: new Set(form.getAll("scope")),
     automaticConsent: form.ticked("automatic_consent"),
     authMethod: authMethodOf(form.get("token_endpoint_auth_method")),
@@ -86,6 +88,7 @@ export function appInput(
     input.post_logout_redirect_uris = linesOf(values.postLogoutRedirectUris);
     input.grant_types = ["authorization_code", "refresh_token", ...(values.deviceFlow ? [DEVICE_CODE_GRANT_TYPE] : [])];
     input.automatic_consent = values.automaticConsent;
+    input.id_token_signed_response_alg = values.idTokenAlg;
   }
   if (creating) {
     input.type = type;

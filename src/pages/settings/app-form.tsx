@@ -1,7 +1,8 @@
 /**
  * The fields of an app, shared by "create" and "edit": name, redirect URIs (one per line), how a
  * secret is sent or, for private_key_jwt, the app's public keys (create only), permissions,
- * automatic consent. What a type cannot have is not shown.
+ * automatic consent, and for apps that act for people the sign-out addresses, device sign-in and
+ * the ID token's signature. What a type cannot have is not shown.
  */
 import type { AppType } from "../../oauth/admin-apps";
 import { ScopePicker } from "./scope-picker";
@@ -14,6 +15,8 @@ export interface AppFormValues {
   postLogoutRedirectUris: string;
   /** The device authorization grant (RFC 8628) besides the code flow. */
   deviceFlow: boolean;
+  /** `id_token_signed_response_alg` (OIDC Dynamic Client Registration §2), as posted: the use case checks it. */
+  idTokenAlg: string;
   scopes: ReadonlySet<string>;
   automaticConsent: boolean;
   authMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
@@ -27,6 +30,7 @@ export const EMPTY_APP_FORM: AppFormValues = {
   redirectUris: "",
   postLogoutRedirectUris: "",
   deviceFlow: false,
+  idTokenAlg: "RS256",
   scopes: new Set(),
   automaticConsent: false,
   authMethod: "client_secret_basic",
@@ -142,7 +146,7 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
   );
 }
 
-/** Sign-out return addresses and device sign-in: only apps that act for people have them. */
+/** Sign-out return addresses, device sign-in and ID tokens: only apps that act for people have them. */
 function PersonalAppFields(props: { values: AppFormValues }) {
   const { values } = props;
   return (
@@ -181,6 +185,19 @@ function PersonalAppFields(props: { values: AppFormValues }) {
           </span>
         </label>
       </div>
+      <label for="id-token-alg">ID token signature</label>
+      <p id="id-token-alg-hint" class="field-hint">
+        RS256 is what every OpenID Connect library expects unless told otherwise. ES256 tokens are smaller and quicker
+        to issue; choose it only if the app's library accepts ES256 ID tokens.
+      </p>
+      <select id="id-token-alg" name="id_token_signed_response_alg" aria-describedby="id-token-alg-hint">
+        <option value="RS256" selected={values.idTokenAlg === "RS256"}>
+          RS256 — the default
+        </option>
+        <option value="ES256" selected={values.idTokenAlg === "ES256"}>
+          ES256
+        </option>
+      </select>
     </>
   );
 }
