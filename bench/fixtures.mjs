@@ -62,11 +62,21 @@ export function fixturesOf(ctx) {
         scope: SCOPE,
         automatic_consent: true,
       });
+      // The same app, but its ID tokens are ES256 (id_token_signed_response_alg), not RS256.
+      const webEs256 = await adminCreate(ctx.baseUrl, ctx.adminToken, {
+        name: "bench web app, ES256 ID tokens",
+        type: "public",
+        redirect_uris: [REDIRECT_URI],
+        scope: SCOPE,
+        automatic_consent: true,
+        id_token_signed_response_alg: "ES256",
+      });
       const basic = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString("base64")}`;
       return {
         service,
         basic,
         webClientId: web.client_id,
+        webEs256ClientId: webEs256.client_id,
         cookie: await devSession(ctx.baseUrl),
         challenge: await challengeOf(VERIFIER),
       };
@@ -92,10 +102,10 @@ async function pool(n, width, make) {
 }
 
 /** An authorization request of the bench web app, which has automatic consent: answered with a code. */
-export function authorizePath(f) {
+export function authorizePath(f, clientId = f.webClientId) {
   const query = new URLSearchParams({
     response_type: "code",
-    client_id: f.webClientId,
+    client_id: clientId,
     redirect_uri: REDIRECT_URI,
     scope: SCOPE,
     code_challenge: f.challenge,
@@ -105,21 +115,21 @@ export function authorizePath(f) {
   return `/oauth/authorize?${query}`;
 }
 
-export async function mintCode(ctx) {
+export async function mintCode(ctx, clientId) {
   const f = await fixturesOf(ctx);
-  const res = await fetch(`${ctx.baseUrl}${authorizePath(f)}`, { headers: { cookie: f.cookie }, redirect: "manual" });
+  const res = await fetch(`${ctx.baseUrl}${authorizePath(f, clientId)}`, { headers: { cookie: f.cookie }, redirect: "manual" });
   const code = new URL(res.headers.get("location") ?? "http://x/").searchParams.get("code");
   if (!code) throw new Error(`bench: /oauth/authorize gave no code (${res.status} ${res.headers.get("location")})`);
   return code;
 }
 
-export function codeExchangeBody(f, code) {
+export function codeExchangeBody(f, code, clientId = f.webClientId) {
   return new URLSearchParams({
     grant_type: "authorization_code",
     code,
     code_verifier: VERIFIER,
     redirect_uri: REDIRECT_URI,
-    client_id: f.webClientId,
+    client_id: clientId,
   }).toString();
 }
 
@@ -148,7 +158,7 @@ export function poolSize(ctx, cap = 6000) {
   return Math.min(cap, ctx.warmup ? 300 : ctx.expectedRequests);
 }
 
-export const mintCodes = (ctx, n) => pool(n, 8, () => mintCode(ctx));
+export const mintCodes = (ctx, n, clientId) => pool(n, 8, () => mintCode(ctx, clientId));
 export const mintRefreshTokens = (ctx, n) => pool(n, 8, async () => (await mintTokens(ctx)).refresh_token);
 export const mintServiceTokens = async (ctx, n) => {
   const f = await fixturesOf(ctx);

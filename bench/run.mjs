@@ -136,6 +136,19 @@ const TARGETS = [
     },
   },
   {
+    // The same exchange for an app whose ID tokens are ES256: what the RS256 signature costs.
+    name: "POST /oauth/token (authorization_code, ES256 ID token)",
+    server: "edge-oidc",
+    reference: "do-sign",
+    peer: "peer: POST /oauth/token (authorization_code)",
+    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      const codes = await mintCodes(ctx, poolSize(ctx, 3000), f.webEs256ClientId);
+      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code, f.webEs256ClientId));
+    },
+  },
+  {
     name: "POST /oauth/token (refresh_token)",
     server: "edge-oidc",
     reference: "do-sign",
