@@ -117,7 +117,10 @@ export function authorizePath(f, clientId = f.webClientId) {
 
 export async function mintCode(ctx, clientId) {
   const f = await fixturesOf(ctx);
-  const res = await fetch(`${ctx.baseUrl}${authorizePath(f, clientId)}`, { headers: { cookie: f.cookie }, redirect: "manual" });
+  const res = await fetch(`${ctx.baseUrl}${authorizePath(f, clientId)}`, {
+    headers: { cookie: f.cookie },
+    redirect: "manual",
+  });
   const code = new URL(res.headers.get("location") ?? "http://x/").searchParams.get("code");
   if (!code) throw new Error(`bench: /oauth/authorize gave no code (${res.status} ${res.headers.get("location")})`);
   return code;

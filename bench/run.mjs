@@ -122,32 +122,9 @@ const TARGETS = [
       };
     },
   },
-  {
-    name: "POST /oauth/token (authorization_code)",
-    server: "edge-oidc",
-    reference: "do-sign",
-    peer: "peer: POST /oauth/token (authorization_code)",
-    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
-    async setup(ctx) {
-      // Codes are single use and live 60 s: minted right before the run, one per request.
-      const f = await fixturesOf(ctx);
-      const codes = await mintCodes(ctx, poolSize(ctx, 3000));
-      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code));
-    },
-  },
-  {
-    // The same exchange for an app whose ID tokens are ES256: what the RS256 signature costs.
-    name: "POST /oauth/token (authorization_code, ES256 ID token)",
-    server: "edge-oidc",
-    reference: "do-sign",
-    peer: "peer: POST /oauth/token (authorization_code)",
-    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
-    async setup(ctx) {
-      const f = await fixturesOf(ctx);
-      const codes = await mintCodes(ctx, poolSize(ctx, 3000), f.webEs256ClientId);
-      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code, f.webEs256ClientId));
-    },
-  },
+  codeExchange("POST /oauth/token (authorization_code)", (f) => f.webClientId),
+  // The same exchange for an app whose ID tokens are ES256: what the RS256 signature costs.
+  codeExchange("POST /oauth/token (authorization_code, ES256 ID token)", (f) => f.webEs256ClientId),
   {
     name: "POST /oauth/token (refresh_token)",
     server: "edge-oidc",
@@ -348,6 +325,26 @@ const TARGETS = [
     request: { method: "POST", path: "/", headers: FORM, body: REFERENCE_CODE_FORM },
   },
 ];
+
+/**
+ * A code exchange of one of the bench web apps (`clientOf` picks it), against the "DO write + ES256"
+ * floor and the peer's exchange. Codes are single use and live 60 s: minted right before the run.
+ */
+function codeExchange(name, clientOf) {
+  return {
+    name,
+    server: "edge-oidc",
+    reference: "do-sign",
+    peer: "peer: POST /oauth/token (authorization_code)",
+    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
+    async setup(ctx) {
+      const f = await fixturesOf(ctx);
+      const clientId = clientOf(f);
+      const codes = await mintCodes(ctx, poolSize(ctx, 3000), clientId);
+      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code, clientId));
+    },
+  };
+}
 
 /** What a server with no fixed request in TARGETS answers in its burn-in and priming. */
 const SERVER_REQUESTS = {

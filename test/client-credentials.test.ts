@@ -8,7 +8,14 @@ import { insertClientWithServiceUser } from "../src/store/clients";
 import { dbOf } from "../src/store/db";
 import { randomToken, sha256 } from "../src/tokens/secrets";
 import { call, ORIGIN } from "./helpers";
-import { adminApi, createTestClient, DEMO, type TestClient, tokenRequest } from "./oauth-helpers";
+import {
+  adminApi,
+  createServiceAppByAdmin,
+  createTestClient,
+  DEMO,
+  type TestClient,
+  tokenRequest,
+} from "./oauth-helpers";
 
 async function createServiceApp(scopes: string[]): Promise<TestClient & { serviceUserId: string }> {
   const id = `app_${randomToken(9)}`;
@@ -140,23 +147,6 @@ describe("a service user's revocations are purged when they expire (UserGrants a
 });
 
 describe("a service user's tokens are checked by 16 objects, each by the shard its jti falls in", () => {
-  async function adminServiceApp(): Promise<TestClient & { serviceUserId: string }> {
-    const res = await adminApi("POST", "/apps", {
-      name: "Busy gateway",
-      type: "client_credentials",
-      scope: "ir.incidents:read",
-      team_id: DEMO.team,
-    });
-    const app = (await res.json()) as { client_id: string; client_secret: string; service_user_id: string };
-    return {
-      id: app.client_id,
-      secret: app.client_secret,
-      method: "client_secret_basic",
-      redirectUri: "",
-      serviceUserId: app.service_user_id,
-    };
-  }
-
   /** Tokens until `count` different shards hold one each. */
   async function tokensInShards(app: TestClient, count: number): Promise<{ token: string; shard: number }[]> {
     const byShard = new Map<number, { token: string; shard: number }>();
@@ -172,7 +162,7 @@ describe("a service user's tokens are checked by 16 objects, each by the shard i
     (await (await clientPost(app, "/oauth/introspect", { token })).json()) as { active: boolean; sub?: string };
 
   it("every shard knows the service membership from the app's creation, so each token introspects active (RFC 7662 §2.2)", async () => {
-    const app = await adminServiceApp();
+    const app = await createServiceAppByAdmin("Busy gateway");
     for (const { token } of await tokensInShards(app, 4)) {
       expect(await active(app, token)).toMatchObject({
         active: true,
@@ -193,7 +183,7 @@ describe("a service user's tokens are checked by 16 objects, each by the shard i
   });
 
   it("revoking one token (RFC 7009 §2.1) ends it alone, in whichever shard; the others stay active", async () => {
-    const app = await adminServiceApp();
+    const app = await createServiceAppByAdmin("Busy gateway");
     const [first, second, third] = await tokensInShards(app, 3);
     expect((await clientPost(app, "/oauth/revoke", { token: second!.token })).status).toBe(200);
     expect(await active(app, second!.token)).toEqual({ active: false });
@@ -202,7 +192,7 @@ describe("a service user's tokens are checked by 16 objects, each by the shard i
   });
 
   it("deleting the app removes the service membership from every shard", async () => {
-    const app = await adminServiceApp();
+    const app = await createServiceAppByAdmin("Busy gateway");
     expect((await adminApi("DELETE", `/apps/${app.id}`)).status).toBe(204);
     for (const shard of shards) {
       const rows = await runInDurableObject(shardObject(app.serviceUserId, shard), (_instance, state) =>

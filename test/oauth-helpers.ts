@@ -171,6 +171,25 @@ export function adminApi(method: string, path: string, body?: unknown): Promise<
   });
 }
 
+/** A client_credentials app made by the operator in the Demo team, as an admin makes one (its service user published). */
+export async function createServiceAppByAdmin(name: string): Promise<TestClient & { serviceUserId: string }> {
+  const res = await adminApi("POST", "/apps", {
+    name,
+    type: "client_credentials",
+    scope: "ir.incidents:read",
+    team_id: DEMO.team,
+  });
+  expect(res.status).toBe(201);
+  const app = (await res.json()) as { client_id: string; client_secret: string; service_user_id: string };
+  return {
+    id: app.client_id,
+    secret: app.client_secret,
+    method: "client_secret_basic",
+    redirectUri: "",
+    serviceUserId: app.service_user_id,
+  };
+}
+
 /**
  * Changes a person's roles through the one writer every surface uses (PATCH /api/admin/members):
  * D1 and the person's UserGrants object together, as in production.

@@ -11,8 +11,8 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { serviceShardOf } from "../src/durable/stub";
 import {
-  adminApi,
   authorizeUrl,
+  createServiceAppByAdmin,
   createTestClient,
   DEMO,
   pkcePair,
@@ -93,19 +93,7 @@ describe("storage round trips per request, warm caches", () => {
   });
 
   it("client_credentials: none (the last-used stamp is deferred and lands)", async () => {
-    const created = await adminApi("POST", "/apps", {
-      name: "Budget bot",
-      type: "client_credentials",
-      scope: "ir.incidents:read",
-      team_id: DEMO.team,
-    });
-    const app = (await created.json()) as { client_id: string; client_secret: string };
-    const client: TestClient = {
-      id: app.client_id,
-      secret: app.client_secret,
-      redirectUri: "",
-      method: "client_secret_basic",
-    };
+    const client = await createServiceAppByAdmin("Budget bot");
     const request = () => post(client, "/oauth/token", { grant_type: "client_credentials" });
     // Warm the client cache with a request that does not stamp "last used" (an unknown token to revoke).
     expect((await send(...post(client, "/oauth/revoke", { token: "unknown" }))).status).toBe(200);
@@ -167,19 +155,7 @@ describe("storage round trips per request, warm caches", () => {
   });
 
   it("introspection and revocation of a service user's token: one call, to the shard its jti names", async () => {
-    const created = await adminApi("POST", "/apps", {
-      name: "Sharded bot",
-      type: "client_credentials",
-      scope: "ir.incidents:read",
-      team_id: DEMO.team,
-    });
-    const app = (await created.json()) as { client_id: string; client_secret: string; service_user_id: string };
-    const client: TestClient = {
-      id: app.client_id,
-      secret: app.client_secret,
-      redirectUri: "",
-      method: "client_secret_basic",
-    };
+    const client = await createServiceAppByAdmin("Sharded bot");
     const mint = async () => {
       const res = await send(...post(client, "/oauth/token", { grant_type: "client_credentials" }));
       return ((await res.json()) as { access_token: string }).access_token;
@@ -187,9 +163,9 @@ describe("storage round trips per request, warm caches", () => {
     await send(...post(client, "/oauth/introspect", { token: await mint() }));
     const token = await mint();
     const { jti } = decodeJwt(token);
-    const shard = env.USER_GRANTS.idFromName(`${app.service_user_id}#${serviceShardOf(jti!)}`).toString();
+    const shard = env.USER_GRANTS.idFromName(`${client.serviceUserId}#${serviceShardOf(jti!)}`).toString();
     const introspected = await measure(...post(client, "/oauth/introspect", { token }));
-    expect(await introspected.response.json()).toMatchObject({ active: true, sub: app.service_user_id });
+    expect(await introspected.response.json()).toMatchObject({ active: true, sub: client.serviceUserId });
     expect(introspected.calls).toEqual([{ binding: "USER_GRANTS", kind: "checkAccess", objectId: shard }]);
     const revoked = await measure(...post(client, "/oauth/revoke", { token }));
     expect(revoked.response.status).toBe(200);
