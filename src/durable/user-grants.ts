@@ -3,9 +3,9 @@
  * a code is redeemed or a refresh token rotated. It holds every token family of its user (a family is
  * one authorization: its code, then its chain of refresh tokens) and the user's access-token
  * revocations. A service user (client_credentials: no families) has 16 of them, each checking the
- * access tokens whose jti falls in it (durable/stub.ts). It stores hashes only. Every transition is one RPC call whose reads and writes run
- * synchronously against `ctx.storage.sql` with no await in between, so each is atomic: nothing else
- * runs in this object while it executes.
+ * access tokens whose jti falls in it (durable/stub.ts). It stores hashes only. Every transition is
+ * one RPC call whose reads and writes run synchronously against `ctx.storage.sql` with no await in
+ * between, so each is atomic: nothing else runs in this object while it executes.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../config";
