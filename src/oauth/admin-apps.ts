@@ -74,7 +74,9 @@ export function appView(client: ClientRow): Record<string, unknown> {
     scope: formatScope(client.scopes),
     automatic_consent: client.automaticConsent,
     // OIDC Dynamic Client Registration §2; an app for no person gets no ID token.
-    ...(client.serviceUserId ? {} : { id_token_signed_response_alg: client.idTokenSignedResponseAlg }),
+    ...(appType(client) === "client_credentials"
+      ? {}
+      : { id_token_signed_response_alg: client.idTokenSignedResponseAlg }),
     service_user_id: client.serviceUserId,
     created_by: client.createdBy,
     created_at: iso(client.createdAt),
