@@ -3,10 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { SERVICE_USER_ID_PREFIX, SERVICE_USER_SHARDS, serviceShardOf } from "../src/durable/stub";
-import { insertClientWithServiceUser } from "../src/store/clients";
-import { dbOf } from "../src/store/db";
-import { randomToken, sha256 } from "../src/tokens/secrets";
+import { SERVICE_USER_SHARDS, serviceShardOf } from "../src/durable/stub";
 import { call, ORIGIN } from "./helpers";
 import {
   adminApi,
@@ -17,33 +14,9 @@ import {
   tokenRequest,
 } from "./oauth-helpers";
 
-async function createServiceApp(scopes: string[]): Promise<TestClient & { serviceUserId: string }> {
-  const id = `app_${randomToken(9)}`;
-  const secret = randomToken(32);
-  const serviceUserId = `${SERVICE_USER_ID_PREFIX}${randomToken(9)}`;
-  await insertClientWithServiceUser(
-    dbOf(env.DB),
-    {
-      id,
-      teamId: DEMO.team,
-      origin: "admin",
-      name: "Deploy bot",
-      applicationType: "web",
-      tokenEndpointAuthMethod: "client_secret_basic",
-      secretHash: await sha256(secret),
-      redirectUris: [],
-      grantTypes: ["client_credentials"],
-      scopes,
-      serviceUserId,
-    },
-    "Deploy bot (service)",
-  );
-  return { id, secret, method: "client_secret_basic", redirectUri: "", serviceUserId };
-}
-
 describe("client_credentials", () => {
   it("issues a token whose sub is the app's service user, with all the app's scopes by default, and no refresh token (RFC 6749 §4.4.3)", async () => {
-    const app = await createServiceApp(["ir.incidents:read", "oc.alerts:write"]);
+    const app = await createServiceAppByAdmin("Deploy bot", "ir.incidents:read oc.alerts:write");
     const res = await tokenRequest(app, { grant_type: "client_credentials" });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, string>;
@@ -56,7 +29,7 @@ describe("client_credentials", () => {
   });
 
   it("scope = requested ∩ the app's scopes; nothing in common → invalid_scope", async () => {
-    const app = await createServiceApp(["ir.incidents:read", "oc.alerts:write"]);
+    const app = await createServiceAppByAdmin("Deploy bot", "ir.incidents:read oc.alerts:write");
     const narrowed = (await (
       await tokenRequest(app, { grant_type: "client_credentials", scope: "ir.incidents:read ir.services:write" })
     ).json()) as {
@@ -78,14 +51,14 @@ describe("client_credentials", () => {
   });
 
   it("a wrong secret is 401 invalid_client with a Basic challenge (RFC 6749 §5.2)", async () => {
-    const app = await createServiceApp(["ir.incidents:read"]);
+    const app = await createServiceAppByAdmin("Deploy bot");
     const res = await tokenRequest({ ...app, secret: "wrong" }, { grant_type: "client_credentials" });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toMatch(/^Basic realm=/);
   });
 
   it("binds aud to an allowed resource (RFC 8707)", async () => {
-    const app = await createServiceApp(["ir.incidents:read"]);
+    const app = await createServiceAppByAdmin("Deploy bot");
     const ok = await tokenRequest(app, { grant_type: "client_credentials", resource: "https://api.example/mcp" });
     const body = (await ok.json()) as { access_token: string };
     const jwks = createLocalJWKSet((await (await call("/oauth/discovery/keys")).json()) as never);
@@ -126,7 +99,7 @@ function clientPost(app: TestClient, path: string, params: Record<string, string
 
 describe("a service user's revocations are purged when they expire (UserGrants alarm)", () => {
   it("revoking one access token (RFC 7009) schedules the purge in the token's shard", async () => {
-    const app = await createServiceApp(["ir.incidents:read"]);
+    const app = await createServiceAppByAdmin("Deploy bot");
     const { token, shard } = await accessToken(app);
     expect(await alarmOf(app.serviceUserId, shard)).toBeNull();
     expect((await clientPost(app, "/oauth/revoke", { token })).status).toBe(200);
@@ -134,7 +107,7 @@ describe("a service user's revocations are purged when they expire (UserGrants a
   });
 
   it("revoking every token of the app schedules the purge in every shard", async () => {
-    const app = await createServiceApp(["ir.incidents:read"]);
+    const app = await createServiceAppByAdmin("Deploy bot");
     for (const shard of shards) expect(await alarmOf(app.serviceUserId, shard)).toBeNull();
     const res = await call(`/api/admin/apps/${app.id}/revoke-tokens`, {
       method: "POST",

@@ -172,11 +172,14 @@ export function adminApi(method: string, path: string, body?: unknown): Promise<
 }
 
 /** A client_credentials app made by the operator in the Demo team, as an admin makes one (its service user published). */
-export async function createServiceAppByAdmin(name: string): Promise<TestClient & { serviceUserId: string }> {
+export async function createServiceAppByAdmin(
+  name: string,
+  scope = "ir.incidents:read",
+): Promise<TestClient & { serviceUserId: string }> {
   const res = await adminApi("POST", "/apps", {
     name,
     type: "client_credentials",
-    scope: "ir.incidents:read",
+    scope,
     team_id: DEMO.team,
   });
   expect(res.status).toBe(201);

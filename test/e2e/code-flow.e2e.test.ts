@@ -5,10 +5,10 @@
  * redeeming the code (checking state, iss per RFC 9207 and the ID token) and calling UserInfo.
  * A template for flow tests: copy it, change the scenario.
  */
-import { spawnSync } from "node:child_process";
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminCli } from "./harness/admin-cli";
 import { type BrowserSession, openBrowser, screenshot, submitForm } from "./harness/browser";
 import { type CallbackServer, startCallbackServer } from "./harness/callback";
 import { pkcePair } from "./harness/pkce";
@@ -149,10 +149,7 @@ describe("UserInfo takes only tokens for this server (RFC 9068 §4, RFC 8707, OI
 
 describe("an app created with `npm run admin -- create-app --id-token-alg ES256` (OIDC Dynamic Client Registration §2)", () => {
   function admin(...args: string[]): string {
-    const run = spawnSync(process.execPath, ["scripts/admin.mjs", ...args, "--url", worker.baseUrl], {
-      encoding: "utf8",
-      env: { ...process.env, ADMIN_API_TOKEN: worker.adminToken },
-    });
+    const run = adminCli(worker, ...args);
     expect(run.status, run.stderr).toBe(0);
     return run.stdout;
   }

@@ -5,9 +5,9 @@
  * or the form answers: introspection reports the effective scope at the time it is asked (RFC 7662
  * §2.2), a removed person's refresh token is refused (RFC 6749 §5.2 invalid_grant).
  */
-import { spawnSync } from "node:child_process";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminCli } from "./harness/admin-cli";
 import { type BrowserSession, captureAtWidths, openBrowser, submitForm } from "./harness/browser";
 import { type CallbackServer, startCallbackServer } from "./harness/callback";
 import { pkcePair } from "./harness/pkce";
@@ -24,14 +24,7 @@ let personBrowser: BrowserSession;
 let callback: CallbackServer;
 const app = { id: "", secret: "" };
 
-/** `npm run admin -- …` exactly as an operator runs it (Node, the CLI script, the operator token). */
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ["scripts/admin.mjs", ...args], {
-    encoding: "utf8",
-    env: { ...process.env, EDGE_OIDC_URL: base, ADMIN_API_TOKEN: worker.adminToken },
-  });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const cli = (...args: string[]) => adminCli(worker, ...args);
 
 function cliJson<T>(...args: string[]): T {
   const run = cli(...args, "--json");
