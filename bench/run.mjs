@@ -125,19 +125,11 @@ const TARGETS = [
   codeExchange("POST /oauth/token (authorization_code)", (f) => f.webClientId),
   // The same exchange for an app whose ID tokens are ES256: what the RS256 signature costs.
   codeExchange("POST /oauth/token (authorization_code, ES256 ID token)", (f) => f.webEs256ClientId),
-  {
-    name: "POST /oauth/token (refresh_token)",
-    server: "edge-oidc",
-    reference: "do-sign",
-    peer: "peer: POST /oauth/token (refresh_token)",
-    goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
-    async setup(ctx) {
-      // Each use rotates the token (a reuse would revoke its family), so one token per request.
-      const f = await fixturesOf(ctx);
-      const tokens = await mintRefreshTokens(ctx, poolSize(ctx, 3000));
-      return singleUse("/oauth/token", tokens, (t) => refreshBody(f, t));
-    },
-  },
+  // Each use rotates the token (a reuse would revoke its family), so one token per request.
+  tokenGrant("POST /oauth/token (refresh_token)", "peer: POST /oauth/token (refresh_token)", async (ctx, f) => ({
+    pool: await mintRefreshTokens(ctx, poolSize(ctx, 3000)),
+    body: (t) => refreshBody(f, t),
+  })),
   {
     name: "GET /oauth/userinfo",
     server: "edge-oidc",
@@ -327,23 +319,33 @@ const TARGETS = [
 ];
 
 /**
- * A code exchange of one of the bench web apps (`clientOf` picks it), against the "DO write + ES256"
- * floor and the peer's exchange. Codes are single use and live 60 s: minted right before the run.
+ * A token request that spends a single-use credential (a code, a refresh token), against the
+ * "DO write + ES256" floor and the peer's row: `credentials` mints the pool right before the run and
+ * says how each is sent.
  */
-function codeExchange(name, clientOf) {
+function tokenGrant(name, peer, credentials) {
   return {
     name,
     server: "edge-oidc",
     reference: "do-sign",
-    peer: "peer: POST /oauth/token (authorization_code)",
+    peer,
     goal: { floor: 0.9, peer: 1.3, p99: 1.25 },
     async setup(ctx) {
-      const f = await fixturesOf(ctx);
-      const clientId = clientOf(f);
-      const codes = await mintCodes(ctx, poolSize(ctx, 3000), clientId);
-      return singleUse("/oauth/token", codes, (code) => codeExchangeBody(f, code, clientId));
+      const { pool, body } = await credentials(ctx, await fixturesOf(ctx));
+      return singleUse("/oauth/token", pool, body);
     },
   };
+}
+
+/** A code exchange of one of the bench web apps (`clientOf` picks it). Codes live 60 s. */
+function codeExchange(name, clientOf) {
+  return tokenGrant(name, "peer: POST /oauth/token (authorization_code)", async (ctx, f) => {
+    const clientId = clientOf(f);
+    return {
+      pool: await mintCodes(ctx, poolSize(ctx, 3000), clientId),
+      body: (code) => codeExchangeBody(f, code, clientId),
+    };
+  });
 }
 
 /** What a server with no fixed request in TARGETS answers in its burn-in and priming. */
