@@ -533,6 +533,44 @@ describe("an admin app's ID token signature (id_token_signed_response_alg, OIDC 
     expect(await idTokenAlg(es)).toBe("RS256");
   });
 
+  it("places a client_credentials app's token checks by its location_hint, fixed at creation; refused elsewhere", async () => {
+    const SERVICE = { name: "Tokyo bot", type: "client_credentials", team_id: DEMO.team, scope: "ir.incidents:read" };
+    const res = await operator("POST", "/apps", { ...SERVICE, location_hint: "apac" });
+    expect(res.status).toBe(201);
+    const placed = (await res.json()) as Json & { client_id: string };
+    expect(placed.location_hint).toBe("apac");
+    expect((await getClient(db, placed.client_id))?.locationHint).toBe("apac");
+    expect(((await (await operator("GET", `/apps/${placed.client_id}`)).json()) as Json).location_hint).toBe("apac");
+    // None asked: null, near whoever created it.
+    const near = (await (await operator("POST", "/apps", SERVICE)).json()) as Json;
+    expect(near.location_hint).toBeNull();
+
+    await expectError(
+      await operator("POST", "/apps", { ...SERVICE, location_hint: "moon" }),
+      400,
+      "invalid_client_metadata",
+    );
+    await expectError(
+      await operator("POST", "/apps", { ...SERVICE, location_hint: 7 }),
+      400,
+      "invalid_client_metadata",
+    );
+    // An app for people has none (a person's tokens are checked by their own object), nor shows one.
+    await expectError(
+      await operator("POST", "/apps", { ...PERSONAL, location_hint: "weur" }),
+      400,
+      "invalid_client_metadata",
+    );
+    const personal = (await (await operator("POST", "/apps", PERSONAL)).json()) as Json;
+    expect(personal).not.toHaveProperty("location_hint");
+    // Its objects already exist where they were placed: a change is refused and nothing changes.
+    const moved = await operator("PATCH", `/apps/${placed.client_id}`, { location_hint: "weur" });
+    const body = (await moved.json()) as Json;
+    expect({ status: moved.status, error: body.error }).toEqual({ status: 400, error: "invalid_request" });
+    expect(body.error_description).toContain("fixed when the app is created");
+    expect((await getClient(db, placed.client_id))?.locationHint).toBe("apac");
+  });
+
   it("refuses an algorithm the server does not sign with, and on an app that gets no ID token; nothing changes", async () => {
     await expectError(
       await operator("POST", "/apps", { ...PERSONAL, id_token_signed_response_alg: "HS256" }),

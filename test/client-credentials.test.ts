@@ -13,6 +13,7 @@ import {
   type TestClient,
   tokenRequest,
 } from "./oauth-helpers";
+import { callsDuring, send } from "./round-trips";
 
 describe("client_credentials", () => {
   it("issues a token whose sub is the app's service user, with all the app's scopes by default, and no refresh token (RFC 6749 §4.4.3)", async () => {
@@ -162,6 +163,31 @@ describe("a service user's tokens are checked by 16 objects, each by the shard i
     expect(await active(app, second!.token)).toEqual({ active: false });
     expect((await active(app, first!.token)).active).toBe(true);
     expect((await active(app, third!.token)).active).toBe(true);
+  });
+
+  it("an app created with a location_hint asks for it in the first call to each of its 16 objects, which places them", async () => {
+    const create = (hint?: string) =>
+      callsDuring(() =>
+        send("/api/admin/apps", {
+          method: "POST",
+          headers: { authorization: `Bearer ${env.ADMIN_API_TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            name: "Placed bot",
+            type: "client_credentials",
+            scope: "ir.incidents:read",
+            team_id: DEMO.team,
+            ...(hint ? { location_hint: hint } : {}),
+          }),
+        }),
+      );
+    const placed = (await create("apac")).filter((c) => c.binding === "USER_GRANTS");
+    expect(placed.map((c) => c.kind)).toEqual(Array(SERVICE_USER_SHARDS).fill("publishHolder"));
+    expect(new Set(placed.map((c) => c.objectId)).size).toBe(SERVICE_USER_SHARDS);
+    expect(placed.map((c) => c.locationHint)).toEqual(Array(SERVICE_USER_SHARDS).fill("apac"));
+    // None asked: no hint, so the objects start near whoever created the app.
+    const near = (await create()).filter((c) => c.binding === "USER_GRANTS");
+    expect(near).toHaveLength(SERVICE_USER_SHARDS);
+    expect(near.every((c) => c.locationHint === undefined)).toBe(true);
   });
 
   it("deleting the app removes the service membership from every shard", async () => {

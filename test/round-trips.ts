@@ -19,8 +19,9 @@ export interface BindingCall {
   binding: "DB" | "USER_GRANTS" | "RATE_LIMIT";
   /** D1: "read" (only SELECTs) or "write"; Durable Object: the RPC method; KV: the operation. */
   kind: string;
-  /** Durable Object calls: the object's id (hex). */
+  /** Durable Object calls: the object's id (hex), and the location hint its stub was got with. */
   objectId?: string;
+  locationHint?: string;
   /** D1: the SQL, for failure messages. */
   sql?: string;
 }
@@ -92,13 +93,18 @@ function countingD1(real: D1Database): D1Database {
 }
 
 function countingNamespace(real: Env["USER_GRANTS"]): Env["USER_GRANTS"] {
-  const wrap = (stub: ReturnType<Env["USER_GRANTS"]["get"]>) =>
+  const wrap = (stub: ReturnType<Env["USER_GRANTS"]["get"]>, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
     new Proxy(stub, {
       get(target, prop) {
         const value = Reflect.get(target, prop);
         if (typeof prop !== "string" || prop === "id" || prop === "name" || typeof value !== "function") return value;
         return (...args: unknown[]) => {
-          recorder.calls.push({ binding: "USER_GRANTS", kind: prop, objectId: target.id.toString() });
+          recorder.calls.push({
+            binding: "USER_GRANTS",
+            kind: prop,
+            objectId: target.id.toString(),
+            ...(options?.locationHint ? { locationHint: options.locationHint } : {}),
+          });
           // An RPC method stub answers every property (even `apply`) as a remote call: call it directly.
           return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop]!(...args);
         };
@@ -107,7 +113,10 @@ function countingNamespace(real: Env["USER_GRANTS"]): Env["USER_GRANTS"] {
   return new Proxy(real, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
-      if (prop === "get") return (id: DurableObjectId, options?: unknown) => wrap(target.get(id, options as never));
+      if (prop === "get") {
+        return (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
+          wrap(target.get(id, options), options);
+      }
       return typeof value === "function" ? value.bind(target) : value;
     },
   });

@@ -247,6 +247,34 @@ describe("creating apps (the secret is shown exactly once)", () => {
     expect(await countClients()).toBe(before);
   });
 
+  it("places a service app's token checks in the region picked (a Durable Object location hint), shown on its page", async () => {
+    const form = await page(await admin.get(`${APPS}/new?type=client_credentials`), 200);
+    expect((await elements(form, "select#location-hint option[selected]")).map((o) => o.value)).toEqual([""]);
+    expect((await elements(form, "select#location-hint option")).map((o) => o.value)).toContain("apac");
+    // An app for people has none: each person's object is created by their own sign-in, near them.
+    const personal = await page(await admin.get(`${APPS}/new?type=confidential`), 200);
+    expect(await elements(personal, "select#location-hint")).toEqual([]);
+
+    const { clientId } = await createThroughForm([...SERVICE_FORM("Tokyo bot"), ["location_hint", "apac"]]);
+    expect(await storedClient(clientId)).toMatchObject({ location_hint: "apac" });
+    const shown = await page(await admin.get(appPath(clientId)), 200);
+    expect(await textOf(shown, "dl.facts")).toContain("In Asia-Pacific");
+    // Fixed at creation: the edit form does not offer it.
+    expect(await elements(shown, "select#location-hint")).toEqual([]);
+
+    const { clientId: near } = await createThroughForm(SERVICE_FORM("Nearby bot"));
+    expect(await storedClient(near)).toMatchObject({ location_hint: null });
+    expect(await textOf(await page(await admin.get(appPath(near)), 200), "dl.facts")).toContain(
+      "Near where the app was created",
+    );
+
+    const before = await countClients();
+    const refused = await page(await admin.post(APPS, [...SERVICE_FORM("Moon bot"), ["location_hint", "moon"]]), 400);
+    expect(await textOf(refused, "[role=alert]")).toContain("location_hint must be one of wnam, enam");
+    expect(await elements(refused, "select#location-hint")).toHaveLength(1);
+    expect(await countClients()).toBe(before);
+  });
+
   it("escapes an app name full of markup everywhere it is shown (no XSS)", async () => {
     const name = `<script>alert(1)</script><img src=x onerror=alert(2)>`;
     const { html, clientId } = await createThroughForm(SERVICE_FORM(name));

@@ -33,9 +33,39 @@ export function serviceShardOf(jti: string): number {
   return (hash >>> 0) % SERVICE_USER_SHARDS;
 }
 
-function serviceShard(env: Pick<Env, "USER_GRANTS">, userId: string, shard: number): DurableObjectStub<UserGrants> {
+/**
+ * Where an object may be asked to live (Cloudflare's Durable Object location hints), by region name.
+ * An object is created where the first `get()` naming it comes from, or in the hinted region; only
+ * that first `get()` counts, so a hint is given where an object is first called.
+ */
+export const LOCATION_HINTS = {
+  wnam: "Western North America",
+  enam: "Eastern North America",
+  sam: "South America",
+  weur: "Western Europe",
+  eeur: "Eastern Europe",
+  apac: "Asia-Pacific",
+  "apac-ne": "Northeast Asia-Pacific",
+  "apac-se": "Southeast Asia-Pacific",
+  oc: "Oceania",
+  afr: "Africa",
+  me: "Middle East",
+} as const satisfies Record<DurableObjectLocationHint, string>;
+
+export type LocationHint = keyof typeof LOCATION_HINTS;
+
+export const isLocationHint = (value: unknown): value is LocationHint =>
+  typeof value === "string" && Object.hasOwn(LOCATION_HINTS, value);
+
+function serviceShard(
+  env: Pick<Env, "USER_GRANTS">,
+  userId: string,
+  shard: number,
+  locationHint?: LocationHint | null,
+): DurableObjectStub<UserGrants> {
   const namespace = userGrantsNamespace(env);
-  return namespace.get(namespace.idFromName(`${userId}#${shard}`));
+  const id = namespace.idFromName(`${userId}#${shard}`);
+  return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
 }
 
 /**
@@ -52,11 +82,17 @@ export function accessTokenGrants(
 
 /**
  * Every object keeping this user's holder section and "revoke everything" stamp: a person's one,
- * or all of a service user's shards. Holder-wide writes go to each.
+ * or all of a service user's shards. Holder-wide writes go to each. `locationHint`: where a service
+ * user's shards are to be created, given by the app's creation, their first call (a person's object
+ * is first called by their own sign-in, so it is created near them without one).
  */
-export function everyUserGrants(env: Pick<Env, "USER_GRANTS">, userId: string): DurableObjectStub<UserGrants>[] {
+export function everyUserGrants(
+  env: Pick<Env, "USER_GRANTS">,
+  userId: string,
+  locationHint?: LocationHint | null,
+): DurableObjectStub<UserGrants>[] {
   if (!isServiceUser(userId)) return [userGrants(env, userId)];
-  return Array.from({ length: SERVICE_USER_SHARDS }, (_, shard) => serviceShard(env, userId, shard));
+  return Array.from({ length: SERVICE_USER_SHARDS }, (_, shard) => serviceShard(env, userId, shard, locationHint));
 }
 
 /** The ClientReplay object of one client: its assertion and client_credentials proof jtis. */

@@ -4,7 +4,7 @@
  * HTTP here: the caller says who is acting (`AdminActor`).
  */
 import { type Env, settingsOf } from "../config";
-import { SERVICE_USER_ID_PREFIX } from "../durable/stub";
+import { isLocationHint, LOCATION_HINTS, type LocationHint, SERVICE_USER_ID_PREFIX } from "../durable/stub";
 import { MAX_REGISTERED_CLIENT_ID_LENGTH } from "../limits";
 import { type AuditEvent, type AuditRow, listAudit, recordAudit } from "../store/audit";
 import {
@@ -78,6 +78,8 @@ export function appView(client: ClientRow): Record<string, unknown> {
       ? {}
       : { id_token_signed_response_alg: client.idTokenSignedResponseAlg }),
     service_user_id: client.serviceUserId,
+    // Where its token checks run (null: near whoever created it); only an app for no person has one.
+    ...(appType(client) === "client_credentials" ? { location_hint: client.locationHint } : {}),
     created_by: client.createdBy,
     created_at: iso(client.createdAt),
     updated_at: iso(client.updatedAt),
@@ -171,7 +173,30 @@ const CREATE_FIELDS = [
   "jwks_uri",
   "dpop_bound_access_tokens",
   "id_token_signed_response_alg",
+  "location_hint",
 ];
+
+/**
+ * Where a client_credentials app's token checks are to run: its service user's objects are created
+ * there (docs/edge-latency.md). Absent: near whoever creates the app. An app for people has none:
+ * each person's tokens are checked by their own object, created near them by their sign-in.
+ */
+function locationHintOf(value: unknown, clientCredentials: boolean): LocationHint | null {
+  if (value === undefined || value === null) return null;
+  if (!clientCredentials) {
+    throw new OAuthError(
+      "invalid_client_metadata",
+      "location_hint is for client_credentials apps: a person's tokens are checked near where they sign in",
+    );
+  }
+  if (!isLocationHint(value)) {
+    throw new OAuthError(
+      "invalid_client_metadata",
+      `location_hint must be one of ${Object.keys(LOCATION_HINTS).join(", ")}`,
+    );
+  }
+  return value;
+}
 
 /**
  * Creates an app in `teamId`. A client_credentials app (the only way to get that grant) is
@@ -205,6 +230,7 @@ export async function createApp(
   const redirectUris = validateRedirectUris(input.redirect_uris, {
     required: grantTypes.includes("authorization_code"),
   });
+  const locationHint = locationHintOf(input.location_hint, clientCredentials);
   const automaticConsent = booleanField(input.automatic_consent, "automatic_consent") ?? false;
   if (clientCredentials && automaticConsent) {
     throw new OAuthError("invalid_client_metadata", "a client_credentials app has no consent screen");
@@ -229,6 +255,7 @@ export async function createApp(
     scopes: adminAppScopes(input.scope, clientCredentials),
     automaticConsent,
     serviceUserId: clientCredentials ? `${SERVICE_USER_ID_PREFIX}${randomToken(12)}` : null,
+    locationHint,
     registrationTokenHash: null,
     idTokenSignedResponseAlg: idTokenSigningAlg(input.id_token_signed_response_alg) ?? "RS256",
     metadata,
@@ -243,8 +270,9 @@ export async function createApp(
   if (row.serviceUserId) {
     const withUser = { ...row, teamId, serviceUserId: row.serviceUserId };
     await insertClientWithServiceUser(db, withUser, `${name} (service)`, created);
-    // Its object answers introspection of its tokens: it must know the service membership first.
-    await publishHolder(env, row.serviceUserId);
+    // Its objects answer introspection of its tokens: they must know the service membership first.
+    // This is their first call, so it places them.
+    await publishHolder(env, row.serviceUserId, { locationHint });
   } else {
     await insertClient(db, row, created);
   }
@@ -296,6 +324,12 @@ export async function updateApp(
   input: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const client = await findAppFor(env, actor, clientId, "edit");
+  if (input.location_hint !== undefined) {
+    throw new OAuthError(
+      "invalid_request",
+      "location_hint is fixed when the app is created: its objects already exist where they were placed",
+    );
+  }
   refuseUnknownFields(input, UPDATE_FIELDS);
   const clientCredentials = appType(client) === "client_credentials";
   const changes: ClientChanges = {};

@@ -6,7 +6,7 @@
  * read the role from the object alone. docs/architecture.md has the full argument.
  */
 import type { Env } from "../config";
-import { everyUserGrants } from "../durable/stub";
+import { everyUserGrants, type LocationHint } from "../durable/stub";
 import { dbOf } from "../store/db";
 import { markFamiliesRevoked } from "../store/token-families";
 import { holderRecord } from "../store/users";
@@ -23,19 +23,23 @@ export async function expectHolderChange(env: Env, userId: string): Promise<void
  * Copies the user's record from D1 into their object (read after the caller's D1 change committed,
  * so it is at least as new). Teams the user left are tombstoned there and their token families
  * revoked in the object's same transaction, then marked in the D1 index. A service user's record
- * goes to each of its shards. One retry per object: a failure surfaces to the caller, whose change
- * then does not report success.
+ * goes to each of its shards (`locationHint`: where a new app's shards are created). One retry per
+ * object: a failure surfaces to the caller, whose change then does not report success.
  */
-export async function publishHolder(env: Env, userId: string, options: { settles?: boolean } = {}): Promise<void> {
+export async function publishHolder(
+  env: Env,
+  userId: string,
+  { settles, locationHint }: { settles?: boolean; locationHint?: LocationHint | null } = {},
+): Promise<void> {
   const db = dbOf(env.DB);
   const now = Date.now();
   const record = await holderRecord(db, userId);
   const revoked = await Promise.all(
-    everyUserGrants(env, userId).map(async (grants) => {
+    everyUserGrants(env, userId, locationHint).map(async (grants) => {
       try {
-        return (await grants.publishHolder(record, now, options)).revokedFamilies;
+        return (await grants.publishHolder(record, now, { settles })).revokedFamilies;
       } catch {
-        return (await grants.publishHolder(record, now, options)).revokedFamilies;
+        return (await grants.publishHolder(record, now, { settles })).revokedFamilies;
       }
     }),
   );

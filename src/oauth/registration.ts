@@ -67,6 +67,7 @@ export async function registerClient(
     scopes: request.scopes,
     automaticConsent: false,
     serviceUserId: null,
+    locationHint: null,
     registrationTokenHash: await sha256(registrationToken),
     idTokenSignedResponseAlg: request.idTokenSignedResponseAlg,
     metadata: request.metadata,

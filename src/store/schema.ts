@@ -111,6 +111,11 @@ export const clients = sqliteTable(
     automaticConsent: integer("automatic_consent", { mode: "boolean" }).notNull().default(false),
     /** client_credentials apps: the service user whose permissions are exactly `scopes`. */
     serviceUserId: text("service_user_id"),
+    /**
+     * client_credentials apps: the Durable Object location hint their service user's objects were
+     * created with (durable/stub.ts); null: near whoever created the app. Fixed at creation.
+     */
+    locationHint: text("location_hint"),
     /** RFC 7592: SHA-256 of the registration access token. */
     registrationTokenHash: text("registration_token_hash"),
     idTokenSignedResponseAlg: text("id_token_signed_response_alg").notNull().default("RS256"),

@@ -174,7 +174,7 @@ describe.each<Method>(["none", "client_secret_basic", "client_secret_post"])(
 );
 
 describe("a client-credentials app created with the operator CLI", () => {
-  it("gets a token with the app's scopes, which introspection describes and revocation ends", async () => {
+  it("gets a token with the app's scopes, which introspection describes and revocation ends; placed where asked", async () => {
     const run = promisify(execFile);
     const { stdout } = await run(
       "npm",
@@ -192,13 +192,17 @@ describe("a client-credentials app created with the operator CLI", () => {
         "ir.incidents:read oc.alerts:read",
         "--team",
         "team_demo",
+        "--location-hint",
+        "weur",
         "--json",
         "--url",
         setup.worker.baseUrl,
       ],
       { env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken } },
     );
-    const app = JSON.parse(stdout) as { client_id: string; client_secret: string };
+    const app = JSON.parse(stdout) as { client_id: string; client_secret: string; location_hint: string };
+    // Its 16 objects were first called with this hint (test/client-credentials.test.ts shows the calls).
+    expect(app.location_hint).toBe("weur");
     const client: oauth.Client = { client_id: app.client_id };
     const auth = oauth.ClientSecretBasic(app.client_secret);
 
@@ -224,6 +228,30 @@ describe("a client-credentials app created with the operator CLI", () => {
       await oauth.introspectionRequest(as, client, auth, tokens.access_token, insecure),
     );
     expect(after.active).toBe(false);
+
+    // The placement is fixed at creation: the CLI passes the change on, the server says why not.
+    const move = await run(
+      "npm",
+      [
+        "run",
+        "--silent",
+        "admin",
+        "--",
+        "update-app",
+        app.client_id,
+        "--location-hint",
+        "apac",
+        "--url",
+        setup.worker.baseUrl,
+      ],
+      { env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken } },
+    ).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(move?.code).toBe(1);
+    expect(move?.stderr).toContain("location_hint is fixed when the app is created");
+    expect(move?.stderr).not.toMatch(/^\s+at /m);
   });
 });
 

@@ -38,6 +38,7 @@ export function formValuesOf(client: ClientRow): AppFormValues {
     authMethod: authMethodOf(client.tokenEndpointAuthMethod),
     jwks: client.metadata.jwks === undefined ? "" : JSON.stringify(client.metadata.jwks),
     jwksUri: typeof client.metadata.jwks_uri === "string" ? client.metadata.jwks_uri : "",
+    locationHint: client.locationHint ?? "",
   };
 }
 
@@ -53,6 +54,7 @@ export function formValuesFrom(form: FormFields): AppFormValues {
     authMethod: authMethodOf(form.get("token_endpoint_auth_method")),
     jwks: form.get("jwks") ?? "",
     jwksUri: form.get("jwks_uri") ?? "",
+    locationHint: form.get("location_hint") ?? "",
   };
 }
 
@@ -93,6 +95,7 @@ export function appInput(
   if (creating) {
     input.type = type;
     if (type !== "public") input.token_endpoint_auth_method = values.authMethod;
+    if (type === "client_credentials" && values.locationHint) input.location_hint = values.locationHint;
   }
   // Created with keys, or editing a private_key_jwt app's keys (new ones replace the old).
   if (type !== "public" && values.authMethod === "private_key_jwt") {

@@ -40,6 +40,7 @@ function appPage(c: SettingsContext, client: ClientRow, extra: { values?: AppFor
       redirectUris: client.redirectUris,
       automaticConsent: client.automaticConsent,
       tokensRevokedAt: client.revokedBefore,
+      locationHint: client.locationHint,
     },
     values: extra.values ?? formValuesOf(client),
     error: extra.error,

@@ -5,13 +5,19 @@
 
 import { type AppOwnership, mayChangeApp } from "../../oauth/app-policy";
 import { ScopeAreasSummary } from "../scope-areas";
-import { AppFields, type AppFormValues } from "./app-form";
+import { AppFields, type AppFormValues, placementLabel } from "./app-form";
 import { type AppSummary, appPath } from "./app-list";
 import { APP_TYPE_LABELS, Moment, ORIGIN_LABELS } from "./format";
 import { SettingsFrame } from "./frame";
 
 export interface AppPageProps {
-  app: AppSummary & { redirectUris: readonly string[]; automaticConsent: boolean; tokensRevokedAt: number };
+  app: AppSummary & {
+    redirectUris: readonly string[];
+    automaticConsent: boolean;
+    tokensRevokedAt: number;
+    /** A client_credentials app's location hint (null: near whoever created it). */
+    locationHint: string | null;
+  };
   values: AppFormValues;
   error?: string;
   notice?: string;
@@ -47,6 +53,12 @@ export function AppPage(props: AppPageProps) {
         </dd>
         <dt>Grants</dt>
         <dd>{app.grantTypes.join(", ")}</dd>
+        {app.type === "client_credentials" ? (
+          <>
+            <dt>Token checks run</dt>
+            <dd>{placementLabel(app.locationHint)}</dd>
+          </>
+        ) : null}
         <dt>Created</dt>
         <dd>
           <Moment at={app.createdAt} />

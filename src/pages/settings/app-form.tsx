@@ -4,6 +4,7 @@
  * automatic consent, and for apps that act for people the sign-out addresses, device sign-in and
  * the ID token's signature. What a type cannot have is not shown.
  */
+import { isLocationHint, LOCATION_HINTS } from "../../durable/stub";
 import type { AppType } from "../../oauth/admin-apps";
 import { ScopePicker } from "./scope-picker";
 
@@ -23,6 +24,8 @@ export interface AppFormValues {
   /** private_key_jwt: a pasted JWK Set, or the URL where the app publishes it (RFC 7591 §2). */
   jwks: string;
   jwksUri: string;
+  /** A new client_credentials app: where its token checks run, as posted ("": near whoever creates it). */
+  locationHint: string;
 }
 
 export const EMPTY_APP_FORM: AppFormValues = {
@@ -36,7 +39,38 @@ export const EMPTY_APP_FORM: AppFormValues = {
   authMethod: "client_secret_basic",
   jwks: "",
   jwksUri: "",
+  locationHint: "",
 };
+
+/** Where a client_credentials app's token checks run, in words. */
+export const placementLabel = (hint: string | null) =>
+  isLocationHint(hint) ? `In ${LOCATION_HINTS[hint]}` : "Near where the app was created";
+
+/**
+ * A new client_credentials app's location hint: its service user's objects, which check its tokens,
+ * are created there (durable/stub.ts), and stay there.
+ */
+function PlacementField({ values }: { values: AppFormValues }) {
+  return (
+    <>
+      <label for="location-hint">Where its token checks run</label>
+      <p id="location-hint-hint" class="field-hint">
+        Choose the region the app's API calls come from: introspection and revocation of its tokens are answered there.
+        This cannot be changed later.
+      </p>
+      <select id="location-hint" name="location_hint" aria-describedby="location-hint-hint">
+        <option value="" selected={values.locationHint === ""}>
+          Near me (where this app is created) — the default
+        </option>
+        {Object.entries(LOCATION_HINTS).map(([hint, region]) => (
+          <option value={hint} selected={values.locationHint === hint}>
+            {region}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
 
 /** private_key_jwt (RFC 7523): the app's public keys, pasted as a JWK Set or by URL (RFC 7591 §2). */
 function KeyFields({ values }: { values: AppFormValues }) {
@@ -123,6 +157,7 @@ export function AppFields(props: { type: AppType; values: AppFormValues; creatin
         </>
       ) : null}
       {!props.creating && values.authMethod === "private_key_jwt" ? <KeyFields values={values} /> : null}
+      {props.creating && service ? <PlacementField values={values} /> : null}
       <ScopePicker selected={values.scopes} service={service} />
       {service ? null : (
         <div class="check">
