@@ -541,6 +541,12 @@ describe("an admin app's ID token signature (id_token_signed_response_alg, OIDC 
     expect(placed.location_hint).toBe("apac");
     expect((await getClient(db, placed.client_id))?.locationHint).toBe("apac");
     expect(((await (await operator("GET", `/apps/${placed.client_id}`)).json()) as Json).location_hint).toBe("apac");
+    const audited = await env.DB.prepare(
+      "SELECT detail FROM audit_events WHERE client_id = ? AND kind = 'client.created'",
+    )
+      .bind(placed.client_id)
+      .first<{ detail: string }>();
+    expect(JSON.parse(audited?.detail ?? "{}")).toMatchObject({ location_hint: "apac" });
     // None asked: null, near whoever created it.
     const near = (await (await operator("POST", "/apps", SERVICE)).json()) as Json;
     expect(near.location_hint).toBeNull();

@@ -266,7 +266,12 @@ export async function createApp(
     updatedAt: now,
   };
   const db = dbOf(env.DB);
-  const created = auditEvent(actor, "client.created", row, { name, type, scope: formatScope(row.scopes) });
+  const created = auditEvent(actor, "client.created", row, {
+    name,
+    type,
+    scope: formatScope(row.scopes),
+    ...(locationHint ? { location_hint: locationHint } : {}),
+  });
   if (row.serviceUserId) {
     const withUser = { ...row, teamId, serviceUserId: row.serviceUserId };
     await insertClientWithServiceUser(db, withUser, `${name} (service)`, created);
