@@ -1,4 +1,5 @@
 import type { Env } from "../config";
+import { fnv1a } from "../platform/fnv1a";
 import type { ClientReplay } from "./client-replay";
 import type { DeviceAuthorization } from "./device-authorization";
 import type { UserGrants } from "./user-grants";
@@ -26,11 +27,9 @@ export const SERVICE_USER_SHARDS = 16;
 
 const isServiceUser = (userId: string) => userId.startsWith(SERVICE_USER_ID_PREFIX);
 
-/** FNV-1a of the token's jti, to the shard that keeps that token's revocation. */
+/** The shard that keeps a token's revocation, by a hash of its jti (random already). */
 export function serviceShardOf(jti: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < jti.length; i++) hash = Math.imul(hash ^ jti.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % SERVICE_USER_SHARDS;
+  return fnv1a(jti) % SERVICE_USER_SHARDS;
 }
 
 /**

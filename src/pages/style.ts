@@ -2,6 +2,7 @@
  * The one stylesheet of every page, served from our own origin (CSP style-src 'self', no inline
  * styles). Its URL carries a hash of its content, so it can be cached for a year and still change.
  */
+import { fnv1a } from "../platform/fnv1a";
 
 const CSS = `
 :root {
@@ -36,7 +37,7 @@ p { margin: 0 0 1rem; }
 code { font: .875em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
 strong, .break { overflow-wrap: anywhere; }
 label { display: block; font-weight: 600; margin: 1rem 0 .25rem; }
-input[type=email], input[type=text] {
+input[type=email], input[type=text], input[type=url] {
   display: block; width: 100%; min-height: 44px; padding: .5rem .75rem; font: inherit; color: var(--ink);
   background: var(--paper); border: 2px solid var(--muted); border-radius: 6px;
 }
@@ -147,17 +148,8 @@ input.user-code { font: 600 1.5rem ui-monospace, SFMono-Regular, Menlo, Consolas
 /* ---- end of device sign-in ---- */
 `.trim();
 
-/** FNV-1a: a stable content fingerprint computed synchronously at load (not a security function). */
-function fingerprint(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
-}
-
-export const STYLESHEET_PATH = `/assets/style-${fingerprint(CSS)}.css`;
+/** The stylesheet's URL carries its content's fingerprint, computed synchronously at load. */
+export const STYLESHEET_PATH = `/assets/style-${fnv1a(CSS).toString(16).padStart(8, "0")}.css`;
 
 /** GET /assets/style-<hash>.css; any other /assets/* is not ours. */
 export function serveStylesheet(path: string): Response {

@@ -78,6 +78,12 @@ async function createApp(page: Page, type: string, fields: Record<string, string
   await capture(page, "new-choose-kind");
   await submitForm(page, { [`type=${type}`]: true }, { form: 'form[method="get"]' });
   await capture(page, `new-${type}`);
+  // Every field one types into or picks from spans the form, the JWK Set URL's included.
+  const widths = await page.evaluate<number[]>(
+    "[...document.querySelectorAll('main form input[type=text], main form input[type=url], main form textarea, main form select')].map((e) => Math.round(e.getBoundingClientRect().width))",
+  );
+  expect(widths.length).toBeGreaterThan(1);
+  expect(new Set(widths).size, `field widths ${widths}`).toBe(1);
   // The scope picker keeps each area's rows in a <details>: open them, as a person would.
   for (const summary of await page.locator("form details > summary").all()) await summary.click();
   await submitForm(page, fields, { form: 'form[action="/settings/oauth-applications"]' });
@@ -118,12 +124,13 @@ describe("an admin manages the team's apps", () => {
     await capture(page, "app");
   });
 
-  it("creates a service app, gets a token with its secret, resets the secret, revokes every token, deletes it", async () => {
+  it("creates a service app placed in a chosen region, gets a token with its secret, resets the secret, revokes every token, deletes it", async () => {
     const { page } = adminBrowser;
     const service = await createApp(page, "client_credentials", {
       name: "Nightly export",
       "scope=ir.incidents:read": true,
       "scope=oc.alerts:read": true,
+      location_hint: "weur",
     });
     const first = await clientCredentials(service.clientId, service.secret);
     expect(first.status).toBe(200);
@@ -131,6 +138,8 @@ describe("an admin manages the team's apps", () => {
 
     // Reset (after a confirmation): the old secret is refused at once, the new one works.
     await follow(page, "text=I have saved the secret");
+    // Its token checks run where the admin chose (a Durable Object location hint), said on its page.
+    expect(await page.locator("dl.facts").textContent()).toContain("In Western Europe");
     await follow(page, "text=Reset the secret");
     await capture(page, "confirm-reset-secret");
     await follow(page, 'form button[type="submit"]');

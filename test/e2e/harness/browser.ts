@@ -79,8 +79,9 @@ function formSelector(fields: Record<string, string | boolean>, submit: string |
 }
 
 /**
- * Fill a form by field name and submit it like a user: text fields get the string, checkboxes and
- * radios are set to the boolean (a radio by `name=value` key, e.g. "choice=yes": true). Resolves with
+ * Fill a form by field name and submit it like a user: text fields get the string, a select the
+ * option of that value, checkboxes and radios are set to the boolean (a radio by `name=value` key,
+ * e.g. "choice=yes": true). Resolves with
  * the response of the navigation the submission caused (for a redirect to a client, the response of
  * the client's callback: see callback.ts).
  */
@@ -96,7 +97,10 @@ export async function submitForm(
       const selector = radioValue === undefined ? `[name="${name}"]` : `[name="${name}"][value="${radioValue}"]`;
       await form.locator(selector).setChecked(value);
     } else {
-      await form.locator(`[name="${key}"]`).fill(value);
+      // A select is chosen, as a person would, not typed into.
+      const select = form.locator(`select[name="${key}"]`);
+      if ((await select.count()) > 0) await select.selectOption(value);
+      else await form.locator(`[name="${key}"]`).fill(value);
     }
   }
   const button = form.locator(options.submit ?? SUBMIT_BUTTONS);
