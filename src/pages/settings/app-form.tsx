@@ -1,8 +1,9 @@
 /**
  * The fields of an app, shared by "create" and "edit": name, redirect URIs (one per line), how a
  * secret is sent or, for private_key_jwt, the app's public keys (create only), permissions,
- * automatic consent, and for apps that act for people the sign-out addresses, device sign-in and
- * the ID token's signature. What a type cannot have is not shown.
+ * automatic consent, for apps that act for people the sign-out addresses, device sign-in and the
+ * ID token's signature, and for a new service the region its token checks run in. What a type
+ * cannot have is not shown.
  */
 import { isLocationHint, LOCATION_HINTS } from "../../durable/stub";
 import type { AppType } from "../../oauth/admin-apps";
