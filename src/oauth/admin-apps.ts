@@ -38,6 +38,7 @@ import { OAuthError } from "./errors";
 import { revokeAllTokensOfClient } from "./grants/revocation";
 import { publishHolder } from "./holder";
 import { formatScope } from "./scopes";
+import { DEFAULT_ID_TOKEN_SIGNING_ALG } from "./signing-algorithms";
 
 /**
  * Who is acting: the operator (ADMIN_API_TOKEN, every team) or a person who is admin of `teams`.
@@ -257,7 +258,7 @@ export async function createApp(
     serviceUserId: clientCredentials ? `${SERVICE_USER_ID_PREFIX}${randomToken(12)}` : null,
     locationHint,
     registrationTokenHash: null,
-    idTokenSignedResponseAlg: idTokenSigningAlg(input.id_token_signed_response_alg) ?? "RS256",
+    idTokenSignedResponseAlg: idTokenSigningAlg(input.id_token_signed_response_alg) ?? DEFAULT_ID_TOKEN_SIGNING_ALG,
     metadata,
     createdBy: actor.userId,
     revokedBefore: 0,

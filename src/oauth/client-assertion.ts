@@ -9,8 +9,8 @@ import type { Env, Settings } from "../config";
 import { clientReplay } from "../durable/stub";
 import type { ClientRow } from "../store/clients";
 import { ClientKeysError, withClientKeys } from "./client-keys";
-import { CLIENT_ASSERTION_SIGNING_ALGS } from "./dpop-algorithms";
 import { ENDPOINT_PATHS, endpointUrl } from "./metadata";
+import { CLIENT_ASSERTION_SIGNING_ALGS } from "./signing-algorithms";
 
 /** RFC 7523 §2.2. */
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

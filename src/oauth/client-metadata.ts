@@ -4,7 +4,6 @@
  */
 import { MAX_METADATA_DOCUMENT_BYTES } from "../limits";
 import { checkFetchableUrl, MetadataDocumentError } from "./client-fetch";
-import { ID_TOKEN_SIGNING_ALGS, type IdTokenSigningAlg } from "./dpop-algorithms";
 import { OAuthError } from "./errors";
 import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import { isLoopbackRedirectUri, validateRedirectUri } from "./redirect-uri";
@@ -17,6 +16,7 @@ import {
   OIDC_SCOPES,
   parseScope,
 } from "./scopes";
+import { DEFAULT_ID_TOKEN_SIGNING_ALG, ID_TOKEN_SIGNING_ALGS, type IdTokenSigningAlg } from "./signing-algorithms";
 
 export const MAX_REDIRECT_URIS = 20;
 export const MAX_CLIENT_NAME_LENGTH = 100;
@@ -279,7 +279,7 @@ function oneOf<T extends string>(value: unknown, field: string, allowed: readonl
 /** `id_token_signed_response_alg` as sent, checked; undefined when absent (the caller's default applies). */
 export function idTokenSigningAlg(value: unknown): IdTokenSigningAlg | undefined {
   if (value === undefined || value === null) return undefined;
-  return oneOf(value, "id_token_signed_response_alg", ID_TOKEN_SIGNING_ALGS, "RS256");
+  return oneOf(value, "id_token_signed_response_alg", ID_TOKEN_SIGNING_ALGS, DEFAULT_ID_TOKEN_SIGNING_ALG);
 }
 
 /** The grants a person-facing app (self-registered or admin-created) may hold. */
@@ -345,7 +345,7 @@ export function parseRegistrationRequest(
     postLogoutRedirectUris: validatePostLogoutRedirectUris(body.post_logout_redirect_uris),
     grantTypes,
     scopes: registrationScopes(body.scope),
-    idTokenSignedResponseAlg: idTokenSigningAlg(body.id_token_signed_response_alg) ?? "RS256",
+    idTokenSignedResponseAlg: idTokenSigningAlg(body.id_token_signed_response_alg) ?? DEFAULT_ID_TOKEN_SIGNING_ALG,
     metadata: { ...descriptiveMetadata(body), ...keyMetadata(body, tokenEndpointAuthMethod, options) },
   };
 }

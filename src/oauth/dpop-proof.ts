@@ -5,7 +5,7 @@
  * whether its `jti` was seen before is decided by the caller, atomically, in a Durable Object.
  */
 import { base64url, calculateJwkThumbprint, EmbeddedJWK, errors, type JWK, jwtVerify } from "jose";
-import { DPOP_SIGNING_ALGS } from "./dpop-algorithms";
+import { DPOP_SIGNING_ALGS } from "./signing-algorithms";
 
 /** §4.3 point 11: "within an acceptable window". Proofs are made just before the request. */
 export const PROOF_MAX_AGE_SECONDS = 60;

@@ -3,7 +3,7 @@
  * (`renderOAuthError`): RFC 6749 §5.2 JSON for token-style endpoints, RFC 6750 §3 WWW-Authenticate
  * for bearer endpoints, RFC 7591 §3.2.2 codes for registration.
  */
-import { DPOP_SIGNING_ALGS } from "./dpop-algorithms";
+import { DPOP_SIGNING_ALGS } from "./signing-algorithms";
 
 export type OAuthErrorCode =
   // RFC 6749 §4.1.2.1 and §5.2

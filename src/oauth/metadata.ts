@@ -3,9 +3,9 @@
  * Connect Discovery 1.0 §3. Both documents carry the configured issuer byte for byte.
  */
 import type { Settings } from "../config";
-import { CLIENT_ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS, ID_TOKEN_SIGNING_ALGS } from "./dpop-algorithms";
 import { DEVICE_CODE_GRANT_TYPE } from "./grant-types";
 import { ALL_SCOPES } from "./scopes";
+import { CLIENT_ASSERTION_SIGNING_ALGS, DPOP_SIGNING_ALGS, ID_TOKEN_SIGNING_ALGS } from "./signing-algorithms";
 
 export const ENDPOINT_PATHS = {
   authorization: "/oauth/authorize",

@@ -8,8 +8,9 @@
  * minute). That stops a replay to the same isolate, not to another one; for an exact, global check
  * pass `replay`, e.g. a call to a Durable Object of your own (see README).
  */
-import { DPOP_SIGNING_ALGS } from "../oauth/dpop-algorithms";
+
 import { proofReplayKey, type VerifiedProof, verifyDpopProof } from "../oauth/dpop-proof";
+import { DPOP_SIGNING_ALGS } from "../oauth/signing-algorithms";
 
 export { DPOP_SIGNING_ALGS };
 

@@ -5,6 +5,7 @@
 import { type AppType, actingTeam, appType } from "../../oauth/admin-apps";
 import { OAuthError } from "../../oauth/errors";
 import { DEVICE_CODE_GRANT_TYPE } from "../../oauth/grant-types";
+import { DEFAULT_ID_TOKEN_SIGNING_ALG } from "../../oauth/signing-algorithms";
 import { renderErrorPage } from "../../pages/render";
 import type { AppFormValues } from "../../pages/settings/app-form";
 import type { AppSummary } from "../../pages/settings/app-list";
@@ -48,7 +49,7 @@ export function formValuesFrom(form: FormFields): AppFormValues {
     redirectUris: form.get("redirect_uris") ?? "",
     postLogoutRedirectUris: form.get("post_logout_redirect_uris") ?? "",
     deviceFlow: form.ticked("device_flow"),
-    idTokenAlg: form.get("id_token_signed_response_alg") ?? "RS256",
+    idTokenAlg: form.get("id_token_signed_response_alg") ?? DEFAULT_ID_TOKEN_SIGNING_ALG,
     scopes: new Set(form.getAll("scope")),
     automaticConsent: form.ticked("automatic_consent"),
     authMethod: authMethodOf(form.get("token_endpoint_auth_method")),

@@ -5,6 +5,7 @@ import { mintIdToken } from "../../tokens/id-token";
 import { keysetOf } from "../../tokens/signing-keys";
 import { accessTokenAudience } from "../resource";
 import { formatScope } from "../scopes";
+import { DEFAULT_ID_TOKEN_SIGNING_ALG } from "../signing-algorithms";
 import type { GrantContext } from "./context";
 
 export interface TokenResponse {
@@ -55,7 +56,7 @@ export async function issueTokens(ctx: GrantContext, input: IssueInput): Promise
     response.id_token = await mintIdToken(keyset, ctx.settings, {
       sub: input.sub,
       clientId: input.client.id,
-      alg: input.client.idTokenSignedResponseAlg === "ES256" ? "ES256" : "RS256",
+      alg: input.client.idTokenSignedResponseAlg === "ES256" ? "ES256" : DEFAULT_ID_TOKEN_SIGNING_ALG,
       nonce: input.idToken.nonce,
       authTime: input.idToken.authTime,
       accessToken: access.token,

@@ -7,6 +7,7 @@
  */
 import { isLocationHint, LOCATION_HINTS } from "../../durable/stub";
 import type { AppType } from "../../oauth/admin-apps";
+import { DEFAULT_ID_TOKEN_SIGNING_ALG, ID_TOKEN_SIGNING_ALGS } from "../../oauth/signing-algorithms";
 import { ScopePicker } from "./scope-picker";
 
 export interface AppFormValues {
@@ -34,7 +35,7 @@ export const EMPTY_APP_FORM: AppFormValues = {
   redirectUris: "",
   postLogoutRedirectUris: "",
   deviceFlow: false,
-  idTokenAlg: "RS256",
+  idTokenAlg: DEFAULT_ID_TOKEN_SIGNING_ALG,
   scopes: new Set(),
   automaticConsent: false,
   authMethod: "client_secret_basic",
@@ -227,12 +228,11 @@ function PersonalAppFields(props: { values: AppFormValues }) {
         to issue; choose it only if the app's library accepts ES256 ID tokens.
       </p>
       <select id="id-token-alg" name="id_token_signed_response_alg" aria-describedby="id-token-alg-hint">
-        <option value="RS256" selected={values.idTokenAlg === "RS256"}>
-          RS256 — the default
-        </option>
-        <option value="ES256" selected={values.idTokenAlg === "ES256"}>
-          ES256
-        </option>
+        {ID_TOKEN_SIGNING_ALGS.map((alg) => (
+          <option value={alg} selected={values.idTokenAlg === alg}>
+            {alg === DEFAULT_ID_TOKEN_SIGNING_ALG ? `${alg} — the default` : alg}
+          </option>
+        ))}
       </select>
     </>
   );

@@ -1,4 +1,6 @@
 /**
+ * The JWS algorithms of each signature this server checks or makes, one list each.
+ *
  * The JWS algorithms accepted for DPoP proofs (RFC 9449 §5.1 `dpop_signing_alg_values_supported`,
  * §7.1 the `algs` challenge parameter) and for private_key_jwt client assertions (RFC 8414 §2
  * `token_endpoint_auth_signing_alg_values_supported`). Asymmetric only: "none" and HMAC are never
@@ -15,3 +17,5 @@ export const CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "ES384", "EdDSA", "Ed2551
  */
 export const ID_TOKEN_SIGNING_ALGS = ["RS256", "ES256"] as const;
 export type IdTokenSigningAlg = (typeof ID_TOKEN_SIGNING_ALGS)[number];
+/** For a client that names none: what OpenID Connect libraries expect unless told otherwise. */
+export const DEFAULT_ID_TOKEN_SIGNING_ALG: IdTokenSigningAlg = "RS256";
