@@ -246,11 +246,24 @@ describe("admin API with the operator token", () => {
     });
     expect((updated.scope as string).split(" ")).toEqual(GRANULAR_SCOPES.filter((s) => s.startsWith("ir.")));
     expect((await getClient(db, created.client_id as string))?.name).toBe("Renamed");
-    await expectError(
-      await operator("PATCH", `/apps/${created.client_id}`, { type: "public" }),
-      400,
-      "invalid_request",
-    );
+    // What only creation sets is refused by name, and nothing changes.
+    for (const fixed of [
+      { type: "public" },
+      { token_endpoint_auth_method: "client_secret_post" },
+      { team_id: "team_other" },
+    ]) {
+      const refused = await operator("PATCH", `/apps/${created.client_id}`, fixed);
+      const body = (await refused.json()) as Json;
+      expect({ status: refused.status, error: body.error }).toEqual({ status: 400, error: "invalid_request" });
+      expect(body.error_description).toBe(
+        `${Object.keys(fixed)[0]} is fixed when the app is created: make a new app to change it`,
+      );
+    }
+    expect(await getClient(db, created.client_id as string)).toMatchObject({
+      teamId: "team_demo",
+      tokenEndpointAuthMethod: "client_secret_basic",
+      grantTypes: ["authorization_code", "refresh_token"],
+    });
     await expectError(
       await operator("PATCH", `/apps/${created.client_id}`, { redirect_uris: ["https://a.example/#x"] }),
       400,

@@ -303,6 +303,18 @@ const UPDATE_FIELDS = [
 ];
 
 /**
+ * What only creation sets: the team, the kind and how it authenticates (its credentials are made
+ * for that), and where a service app's objects live (they exist from its creation on). A change is
+ * a new app.
+ */
+function refuseFixedFields(input: Record<string, unknown>): void {
+  const fixed = CREATE_FIELDS.find((field) => !UPDATE_FIELDS.includes(field) && input[field] !== undefined);
+  if (fixed !== undefined) {
+    throw new OAuthError("invalid_request", `${fixed} is fixed when the app is created: make a new app to change it`);
+  }
+}
+
+/**
  * The app's metadata with new keys (a jwks replaces a jwks_uri and the other way round) or a new
  * DPoP preference, validated by the same rule as at creation.
  */
@@ -330,12 +342,7 @@ export async function updateApp(
   input: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const client = await findAppFor(env, actor, clientId, "edit");
-  if (input.location_hint !== undefined) {
-    throw new OAuthError(
-      "invalid_request",
-      "location_hint is fixed when the app is created: its objects already exist where they were placed",
-    );
-  }
+  refuseFixedFields(input);
   refuseUnknownFields(input, UPDATE_FIELDS);
   const clientCredentials = appType(client) === "client_credentials";
   const changes: ClientChanges = {};
