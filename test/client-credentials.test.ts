@@ -7,6 +7,7 @@ import { SERVICE_USER_SHARDS, serviceShardOf } from "../src/durable/stub";
 import { call, ORIGIN } from "./helpers";
 import {
   adminApi,
+  adminRequest,
   createServiceAppByAdmin,
   createTestClient,
   DEMO,
@@ -168,17 +169,16 @@ describe("a service user's tokens are checked by 16 objects, each by the shard i
   it("an app created with a location_hint asks for it in the first call to each of its 16 objects, which places them", async () => {
     const create = (hint?: string) =>
       callsDuring(() =>
-        send("/api/admin/apps", {
-          method: "POST",
-          headers: { authorization: `Bearer ${env.ADMIN_API_TOKEN}`, "content-type": "application/json" },
-          body: JSON.stringify({
+        send(
+          "/api/admin/apps",
+          adminRequest("POST", {
             name: "Placed bot",
             type: "client_credentials",
             scope: "ir.incidents:read",
             team_id: DEMO.team,
             ...(hint ? { location_hint: hint } : {}),
           }),
-        }),
+        ),
       );
     const placed = (await create("apac")).filter((c) => c.binding === "USER_GRANTS");
     expect(placed.map((c) => c.kind)).toEqual(Array(SERVICE_USER_SHARDS).fill("publishHolder"));

@@ -159,16 +159,21 @@ export async function exchangeCode(
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop";
 
-/** The operator's admin API (ADMIN_API_TOKEN), as `npm run admin` calls it. */
-export function adminApi(method: string, path: string, body?: unknown): Promise<Response> {
-  return call(`/api/admin${path}`, {
+/** A request to the admin API with the operator's token (ADMIN_API_TOKEN), as `npm run admin` sends it. */
+export function adminRequest(method: string, body?: unknown): RequestInit {
+  return {
     method,
     headers: {
       Authorization: `Bearer ${ADMIN_TOKEN}`,
       ...(body === undefined ? {} : { "Content-Type": "application/json" }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  };
+}
+
+/** The operator's admin API (ADMIN_API_TOKEN), as `npm run admin` calls it. */
+export function adminApi(method: string, path: string, body?: unknown): Promise<Response> {
+  return call(`/api/admin${path}`, adminRequest(method, body));
 }
 
 /** A client_credentials app made by the operator in the Demo team, as an admin makes one (its service user published). */

@@ -63,8 +63,7 @@ function serviceShard(
   locationHint?: LocationHint | null,
 ): DurableObjectStub<UserGrants> {
   const namespace = userGrantsNamespace(env);
-  const id = namespace.idFromName(`${userId}#${shard}`);
-  return locationHint ? namespace.get(id, { locationHint }) : namespace.get(id);
+  return namespace.get(namespace.idFromName(`${userId}#${shard}`), locationHint ? { locationHint } : undefined);
 }
 
 /**
