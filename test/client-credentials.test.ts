@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { SERVICE_USER_SHARDS, serviceShardOf } from "../src/durable/stub";
+import { SERVICE_USER_SHARDS, serviceShardName, serviceShardOf } from "../src/durable/stub";
 import { call, ORIGIN } from "./helpers";
 import {
   adminApi,
@@ -71,9 +71,9 @@ describe("client_credentials", () => {
   });
 });
 
-/** The object of one shard of a service user (durable/stub.ts names them `<user id>#<shard>`). */
+/** The object of one shard of a service user, named as durable/stub.ts names it. */
 function shardObject(serviceUserId: string, shard: number) {
-  return env.USER_GRANTS.get(env.USER_GRANTS.idFromName(`${serviceUserId}#${shard}`));
+  return env.USER_GRANTS.get(env.USER_GRANTS.idFromName(serviceShardName(serviceUserId, shard)));
 }
 
 const shards = Array.from({ length: SERVICE_USER_SHARDS }, (_, shard) => shard);

@@ -9,7 +9,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { serviceShardOf } from "../src/durable/stub";
+import { serviceShardName, serviceShardOf } from "../src/durable/stub";
 import {
   authorizeUrl,
   createServiceAppByAdmin,
@@ -163,7 +163,7 @@ describe("storage round trips per request, warm caches", () => {
     await send(...post(client, "/oauth/introspect", { token: await mint() }));
     const token = await mint();
     const { jti } = decodeJwt(token);
-    const shard = env.USER_GRANTS.idFromName(`${client.serviceUserId}#${serviceShardOf(jti!)}`).toString();
+    const shard = env.USER_GRANTS.idFromName(serviceShardName(client.serviceUserId, serviceShardOf(jti!))).toString();
     const introspected = await measure(...post(client, "/oauth/introspect", { token }));
     expect(await introspected.response.json()).toMatchObject({ active: true, sub: client.serviceUserId });
     expect(introspected.calls).toEqual([{ binding: "USER_GRANTS", kind: "checkAccess", objectId: shard }]);

@@ -27,6 +27,9 @@ export const SERVICE_USER_SHARDS = 16;
 
 const isServiceUser = (userId: string) => userId.startsWith(SERVICE_USER_ID_PREFIX);
 
+/** The name of one of a service user's objects (`idFromName`). */
+export const serviceShardName = (userId: string, shard: number) => `${userId}#${shard}`;
+
 /** The shard that keeps a token's revocation, by a hash of its jti (random already). */
 export function serviceShardOf(jti: string): number {
   return fnv1a(jti) % SERVICE_USER_SHARDS;
@@ -63,7 +66,10 @@ function serviceShard(
   locationHint?: LocationHint | null,
 ): DurableObjectStub<UserGrants> {
   const namespace = userGrantsNamespace(env);
-  return namespace.get(namespace.idFromName(`${userId}#${shard}`), locationHint ? { locationHint } : undefined);
+  return namespace.get(
+    namespace.idFromName(serviceShardName(userId, shard)),
+    locationHint ? { locationHint } : undefined,
+  );
 }
 
 /**
