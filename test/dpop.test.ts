@@ -9,7 +9,15 @@ import { settingsOf } from "../src/config";
 import { currentDpopNonce, NONCE_WINDOW_SECONDS } from "../src/oauth/dpop-nonce";
 import { claimsOf, dpopKey, proof } from "./dpop-helpers";
 import { call, ORIGIN } from "./helpers";
-import { createTestClient, DEMO, exchangeCode, obtainCode, type TestClient, tokenRequest } from "./oauth-helpers";
+import {
+  createServiceAppByAdmin,
+  createTestClient,
+  DEMO,
+  exchangeCode,
+  obtainCode,
+  type TestClient,
+  tokenRequest,
+} from "./oauth-helpers";
 
 interface Tokens {
   access_token: string;
@@ -365,24 +373,7 @@ describe("revocation with DPoP (RFC 7009 §2.1, RFC 9449 §11.1)", () => {
 
 describe("client_credentials with DPoP (RFC 9449 §5, §11.1)", () => {
   it("binds the token; the proof's jti is single use in the client's own object", async () => {
-    const { env: bindings } = await import("cloudflare:workers");
-    const res = await call("/api/admin/apps", {
-      method: "POST",
-      headers: { Authorization: `Bearer ${bindings.ADMIN_API_TOKEN}`, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        team_id: DEMO.team,
-        name: "DPoP bot",
-        type: "client_credentials",
-        scope: "ir.incidents:read",
-      }),
-    });
-    const app = (await res.json()) as { client_id: string; client_secret: string };
-    const c: TestClient = {
-      id: app.client_id,
-      secret: app.client_secret,
-      method: "client_secret_basic",
-      redirectUri: "",
-    };
+    const c = await createServiceAppByAdmin("DPoP bot");
     const key = await dpopKey();
     const dpop = await proof(key);
     const first = await tokenRequest(c, { grant_type: "client_credentials" }, { DPoP: dpop });
@@ -395,6 +386,32 @@ describe("client_credentials with DPoP (RFC 9449 §5, §11.1)", () => {
       "invalid_dpop_proof",
       /already used/,
     );
+  });
+
+  it("a service token's proofs are spent in the object that checks it: introspection and revocation refuse a replay (RFC 7662 §2.1, RFC 7009 §2.1)", async () => {
+    const c = await createServiceAppByAdmin("DPoP gateway");
+    const key = await dpopKey();
+    const tokens = (await (
+      await tokenRequest(c, { grant_type: "client_credentials" }, { DPoP: await proof(key) })
+    ).json()) as Tokens;
+    const post = (path: string, dpop: string) =>
+      call(path, {
+        method: "POST",
+        headers: {
+          Authorization: `Basic ${btoa(`${c.id}:${c.secret}`)}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+          DPoP: dpop,
+        },
+        body: new URLSearchParams({ token: tokens.access_token }),
+      });
+    const seen = await proof(key, { htu: `${ORIGIN}/oauth/introspect` });
+    expect(await (await post("/oauth/introspect", seen)).json()).toMatchObject({ active: true, cnf: { jkt: key.jkt } });
+    await expectProofError(await post("/oauth/introspect", seen), "invalid_dpop_proof", /already used/);
+    const revoking = await proof(key, { htu: `${ORIGIN}/oauth/revoke` });
+    expect((await post("/oauth/revoke", revoking)).status).toBe(200);
+    await expectProofError(await post("/oauth/revoke", revoking), "invalid_dpop_proof", /already used/);
+    const after = await post("/oauth/introspect", await proof(key, { htu: `${ORIGIN}/oauth/introspect` }));
+    expect(await after.json()).toEqual({ active: false });
   });
 });
 
