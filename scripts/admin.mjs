@@ -24,7 +24,8 @@ Commands
                  [--grant-type <type>]... [--post-logout-redirect-uri <uri>]...
                  [--id-token-alg RS256|ES256]
                  (grant types: authorization_code, refresh_token,
-                  urn:ietf:params:oauth:grant-type:device_code)
+                  urn:ietf:params:oauth:grant-type:device_code; the type, team, auth method and
+                  location hint are fixed at creation and refused here)
   reset-secret   <client_id>
   revoke-tokens  <client_id>
   delete-app     <client_id>
@@ -217,7 +218,10 @@ switch (command) {
       scope: opts.scope,
       automatic_consent: automatic,
       id_token_signed_response_alg: opts["id-token-alg"],
-      // Refused by the server with its reason: the hint is fixed at creation.
+      // Fixed at creation: passed on so the server refuses them by name instead of their being ignored.
+      type: opts.type,
+      team_id: opts.team,
+      token_endpoint_auth_method: opts["auth-method"],
       location_hint: opts["location-hint"],
       ...keyOptions(),
     };

@@ -229,29 +229,23 @@ describe("a client-credentials app created with the operator CLI", () => {
     );
     expect(after.active).toBe(false);
 
-    // The placement is fixed at creation: the CLI passes the change on, the server says why not.
-    const move = await run(
-      "npm",
-      [
-        "run",
-        "--silent",
-        "admin",
-        "--",
-        "update-app",
-        app.client_id,
-        "--location-hint",
-        "apac",
-        "--url",
-        setup.worker.baseUrl,
-      ],
-      { env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken } },
-    ).then(
-      () => null,
-      (e: { code: number; stderr: string }) => e,
-    );
-    expect(move?.code).toBe(1);
-    expect(move?.stderr).toContain("location_hint is fixed when the app is created");
-    expect(move?.stderr).not.toMatch(/^\s+at /m);
+    // The placement and the kind are fixed at creation: the CLI passes a change on, the server says why not.
+    for (const [option, value, field] of [
+      ["--location-hint", "apac", "location_hint"],
+      ["--type", "public", "type"],
+    ]) {
+      const refused = await run(
+        "npm",
+        ["run", "--silent", "admin", "--", "update-app", app.client_id, option!, value!, "--url", setup.worker.baseUrl],
+        { env: { ...process.env, ADMIN_API_TOKEN: setup.worker.adminToken } },
+      ).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused?.code).toBe(1);
+      expect(refused?.stderr).toContain(`${field} is fixed when the app is created`);
+      expect(refused?.stderr).not.toMatch(/^\s+at /m);
+    }
   });
 });
 
